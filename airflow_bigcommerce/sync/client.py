@@ -1,0 +1,73 @@
+"""
+What the sync engine needs from a store client, and the two failures it must tell apart.
+
+The engine imports neither Airflow nor requests: ``BigCommerceHook`` implements
+:class:`CustomerClient`, and tests use an in-memory fake. Rate limits, pacing and safe retries
+(GETs, and POSTs the store provably did not process, such as a 429) live in the client; what
+reaches the engine is either a definite rejection or an outcome the client cannot know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+#: V3 ``POST``/``PUT /v3/customers`` take at most this many customers per request (an 11th: 413).
+MAX_BATCH_SIZE = 10
+#: How many e-mails one ``GET /v3/customers?email:in=...`` look-up carries.
+LOOKUP_BATCH_SIZE = 50
+
+
+class RequestRejectedError(Exception):
+    """
+    The store answered with a definite 4xx refusal (not a 429).
+
+    :param status: HTTP status code.
+    :param errors: the V3 ``errors`` object (field or key -> message), or V2 messages keyed by index.
+    :param title: the V3 ``title`` or the first V2 ``message``.
+    """
+
+    def __init__(self, message: str, *, status: int, errors: Mapping[str, str] | None = None, title: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.errors: dict[str, str] = dict(errors or {})
+        self.title = title
+
+
+class OutcomeUnknownError(Exception):
+    """
+    A write was sent and its effect is unknown: timeout, dropped connection, 5xx after send.
+
+    The caller resolves it by looking the e-mails up, never by sending the write again blindly.
+    """
+
+
+@runtime_checkable
+class CustomerClient(Protocol):
+    """The V3 customer calls the engine makes; every method is safe to call from several threads."""
+
+    def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
+        """Return the store's customers whose e-mail is in ``emails`` (case-insensitive), any order."""
+        ...
+
+    def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """
+        Create up to 10 customers in one ``POST /v3/customers``; return the created ``customer_Full`` dicts.
+
+        :raises RequestRejectedError: the store refused the batch (e.g. 422 with one bad row, a
+            duplicate e-mail). It may still have written some rows: look them up.
+        :raises OutcomeUnknownError: the request went out and no definite answer came back.
+        """
+        ...
+
+    def update_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Update up to 10 customers (each with ``id``) in one ``PUT /v3/customers``; same errors."""
+        ...
+
+    def count_customers(self) -> int:
+        """Return how many customers the store holds (``meta.pagination.total`` of a 1-row page)."""
+        ...
+
+    def iter_customers(self, page_size: int = 250) -> Iterator[dict[str, Any]]:
+        """Yield every customer of the store, page by page."""
+        ...
