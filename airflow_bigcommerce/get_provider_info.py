@@ -15,7 +15,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-bigcommerce",
         "name": "BigCommerce",
-        "description": "Sync CRM contacts into `BigCommerce <https://www.bigcommerce.com/>`__ stores as customers.",
+        "description": "Sync CRM contacts into `BigCommerce <https://www.bigcommerce.com/>`__ stores.",
         "versions": [__version__],
         "integrations": [
             {

@@ -27,7 +27,9 @@ class RequestRejectedError(Exception):
     :param title: the V3 ``title`` or the first V2 ``message``.
     """
 
-    def __init__(self, message: str, *, status: int, errors: Mapping[str, str] | None = None, title: str = ""):
+    def __init__(
+        self, message: str, *, status: int, errors: Mapping[str, str] | None = None, title: str = ""
+    ):
         super().__init__(message)
         self.status = status
         self.errors: dict[str, str] = dict(errors or {})

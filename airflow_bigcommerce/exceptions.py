@@ -1,0 +1,93 @@
+"""
+One family of errors, rooted at :class:`BigCommerceError`.
+
+An API error keeps the status, method, path and the store's parsed error body, never the request
+body (it may hold passwords). The classes also derive from the sync engine's two plain failure
+types, so the engine can tell a refusal from an unknown outcome without importing Airflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
+
+try:
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # Airflow 3.0
+    from airflow.exceptions import AirflowException  # type: ignore[attr-defined,no-redef]
+
+
+class BigCommerceError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class BigCommerceConfigError(BigCommerceError, ValueError):
+    """The connection or an argument is unusable (bad store hash, plain http to a remote host, ...)."""
+
+
+class BigCommerceConnectionError(BigCommerceError):
+    """The API host could not be reached, after the retries the policy allows."""
+
+
+class BigCommerceAPIError(BigCommerceError, RequestRejectedError):
+    """
+    The store answered with an error status.
+
+    :param status: HTTP status code.
+    :param method: HTTP method of the request.
+    :param path: request path below ``/stores/{store_hash}/``.
+    :param body: the parsed error body: a V2 list or a V3 object (``None`` when not JSON).
+    """
+
+    def __init__(self, *, status: int, method: str, path: str, body: Any = None, detail: str = ""):
+        self.method = method
+        self.path = path
+        self.body = body
+        title, errors = _summarise_body(body)
+        message = f"{method} {path} answered {status}"
+        if title or detail:
+            message += f": {title or detail}"
+        if errors:
+            message += " (" + "; ".join(f"{key}: {value}" for key, value in errors.items()) + ")"
+        super().__init__(message, status=status, errors=errors, title=title)
+
+
+class BigCommerceDuplicateCustomerError(BigCommerceAPIError):
+    """A customer with this e-mail address already exists in the store."""
+
+
+class BigCommerceRateLimitError(BigCommerceAPIError):
+    """The store kept answering 429 beyond the retry budget; ``wait_seconds`` is its last asked wait."""
+
+    def __init__(self, *, wait_seconds: float, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.wait_seconds = wait_seconds
+
+
+class BigCommerceOutcomeUnknownError(BigCommerceError, OutcomeUnknownError):
+    """A write was sent and no definite answer came back; look the customer up before sending again."""
+
+    def __init__(self, message: str, *, method: str, path: str):
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+def _summarise_body(body: Any) -> tuple[str, dict[str, str]]:
+    """Return a title and ``{key: message}`` from a V2 (list) or V3 (object) error body."""
+    if isinstance(body, list):
+        messages = [item.get("message", "") for item in body if isinstance(item, Mapping)]
+        errors: dict[str, str] = {}
+        for index, item in enumerate(body):
+            if isinstance(item, Mapping) and isinstance(item.get("details"), Mapping):
+                for key, value in item["details"].items():
+                    errors[f"{index}.{key}"] = str(value)
+        return "; ".join(m for m in messages if m), errors
+    if isinstance(body, Mapping):
+        title = str(body.get("title") or body.get("message") or "")
+        raw = body.get("errors")
+        errors = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+        return title, errors
+    return "", {}

@@ -1,0 +1,478 @@
+"""
+Hook for the BigCommerce Management API (customers, V2 and V3).
+
+Reference: https://developer.bigcommerce.com/docs/rest-management/customers
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import Timeout
+from urllib3.exceptions import ConnectTimeoutError
+
+from airflow_bigcommerce import __version__
+from airflow_bigcommerce.exceptions import (
+    BigCommerceAPIError,
+    BigCommerceConfigError,
+    BigCommerceConnectionError,
+    BigCommerceDuplicateCustomerError,
+    BigCommerceError,
+    BigCommerceOutcomeUnknownError,
+    BigCommerceRateLimitError,
+)
+from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
+from airflow_bigcommerce.hooks.pacing import (
+    IDEMPOTENT_METHODS,
+    RateLimitHeaders,
+    RateLimitPacer,
+    backoff_seconds,
+    wait_after_429,
+)
+from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, MAX_BATCH_SIZE
+
+USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
+#: 429s are definite refusals (nothing was written), so they get a budget of their own.
+MAX_RATE_LIMIT_WAITS = 50
+#: V3 ``limit`` maximum for ``GET /v3/customers``.
+MAX_PAGE_SIZE = 250
+
+
+def _was_sent(exc: RequestsConnectionError) -> bool:
+    """Whether a failed request may have reached the server (anything but a failure to connect)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    return not isinstance(reason, ConnectTimeoutError)
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class BigCommerceHook(HttpHook):
+    """
+    Talk to one BigCommerce store: auth headers, pacing from rate-limit headers, safe retries.
+
+    Every call goes through :meth:`request`: GETs (and PUTs) are retried on 5xx and network errors;
+    a POST is never resent after it may have reached the store (timeout, dropped connection, 5xx):
+    :class:`~airflow_bigcommerce.exceptions.BigCommerceOutcomeUnknownError` is raised instead, so the
+    caller can look the customer up first. 429s are waited out and retried for every method.
+    The hook is safe to share between threads (one HTTP session per thread, one shared pacer).
+
+    :param bigcommerce_conn_id: connection of type ``bigcommerce``.
+    :param timeout: seconds per request; overrides the connection's ``timeout`` extra (default 30).
+    :param max_retries: retries after 5xx/network errors; overrides the ``max_retries`` extra (default 5).
+    """
+
+    conn_name_attr = "bigcommerce_conn_id"
+    default_conn_name = "bigcommerce_default"
+    conn_type = "bigcommerce"
+    hook_name = "BigCommerce"
+    default_host = "https://api.bigcommerce.com"
+
+    def __init__(
+        self,
+        bigcommerce_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        pacer: RateLimitPacer | None = None,
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=bigcommerce_conn_id)
+        self.bigcommerce_conn_id = bigcommerce_conn_id
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self.pacer = pacer or RateLimitPacer()
+        self._local = threading.local()
+        self._stats_lock = threading.Lock()
+        #: Counters for progress logs and benchmarks: requests by kind, 429s, retries.
+        self.stats: dict[str, int] = {"requests": 0, "429s": 0, "retries": 0}
+
+    # -- connection --------------------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the form behaviour for Airflow 3.0/3.1 (3.2+ reads ``get_provider_info``)."""
+        from airflow_bigcommerce.get_provider_info import get_provider_info
+
+        behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+        return {
+            "hidden_fields": list(behaviour["hidden-fields"]),
+            "relabeling": dict(behaviour["relabeling"]),
+            "placeholders": dict(behaviour["placeholders"]),
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the extra form fields for Airflow 3.0/3.1 (WTForms), built from the same ``conn-fields``."""
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional, Regexp
+
+        widgets: dict[str, Any] = {}
+        for name, spec in legacy_field_specs().items():
+            if spec["kind"] == "integer":
+                validators = [Optional(), NumberRange(min=spec["minimum"])]
+                widgets[name] = IntegerField(
+                    spec["label"], validators=validators, description=spec["description"]
+                )
+            else:
+                validators = [Regexp(spec["pattern"])] if spec["pattern"] else []
+                widgets[name] = StringField(
+                    spec["label"], validators=validators, description=spec["description"]
+                )
+        return widgets
+
+    @cached_property
+    def settings(self) -> StoreSettings:
+        """Read and validate the connection once."""
+        conn = self.get_connection(self.bigcommerce_conn_id)
+        settings = settings_from_connection(
+            host=conn.host,
+            port=conn.port,
+            password=conn.password,
+            extra=conn.extra_dejson,
+            timeout=self._timeout,
+            max_retries=self._max_retries,
+        )
+        _mask(settings.token)
+        return settings
+
+    @property
+    def store_hash(self) -> str:
+        """Return the connection's store hash."""
+        return self.settings.store_hash
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """Return this thread's HTTP session, with the auth and JSON headers (built once per thread)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            settings = self.settings
+            self.base_url = settings.base_url
+            session = requests.Session()
+            session.headers.update(
+                {
+                    "X-Auth-Token": settings.token,
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                    "User-Agent": USER_AGENT,
+                }
+            )
+            self._local.session = session
+        if headers:
+            session.headers.update(headers)
+        return session
+
+    # -- the one request path ---------------------------------------------------------------
+
+    def _count(self, key: str) -> None:
+        with self._stats_lock:
+            self.stats[key] = self.stats.get(key, 0) + 1
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> requests.Response:
+        """
+        Send one API request with pacing and the retry policy; return the 2xx response.
+
+        :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
+        :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
+        :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
+        :raises BigCommerceConnectionError: the host could not be reached.
+        """
+        method = method.upper()
+        settings = self.settings
+        session = self.get_conn()
+        url = settings.base_url + path.lstrip("/")
+        retries_left = settings.max_retries if max_retries is None else max_retries
+        rate_limit_waits = 0
+        attempt = 0
+        idempotent = method in IDEMPOTENT_METHODS
+        while True:
+            attempt += 1
+            self.pacer.acquire()
+            headers: RateLimitHeaders | None = None
+            try:
+                self._count("requests")
+                response = session.request(
+                    method, url, params=params, json=json, timeout=timeout or settings.timeout
+                )
+            except (RequestsConnectionError, Timeout) as exc:
+                self.pacer.release(None)
+                self._raise_unless_retryable(exc, method, path, retries_left)
+                retries_left -= 1
+                self._count("retries")
+                self._sleep(backoff_seconds(attempt))
+                continue
+
+            headers = RateLimitHeaders.parse(response.headers)
+            self.pacer.release(headers)
+            status = response.status_code
+            if 200 <= status < 300 and (status == 204 or not response.content or _is_json(response)):
+                return response
+            if status == 429:
+                self._count("429s")
+                wait = wait_after_429(headers, attempt)
+                rate_limit_waits += 1
+                if rate_limit_waits > MAX_RATE_LIMIT_WAITS:
+                    raise BigCommerceRateLimitError(
+                        wait_seconds=wait,
+                        status=status,
+                        method=method,
+                        path=path,
+                        body=_json_or_none(response),
+                    )
+                self.log.info("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
+                self.pacer.block_for(wait)
+                continue
+            if status >= 500 or status < 300:  # a 5xx, or a 2xx whose body is not JSON
+                if not idempotent:
+                    raise BigCommerceOutcomeUnknownError(
+                        f"{method} {path} answered {status} without a usable body; the store may have "
+                        "applied it",
+                        method=method,
+                        path=path,
+                    )
+                if retries_left > 0:
+                    retries_left -= 1
+                    self._count("retries")
+                    self._sleep(backoff_seconds(attempt))
+                    continue
+            raise self._error_for(response, method, path)
+
+    def _raise_unless_retryable(
+        self, exc: RequestsConnectionError | Timeout, method: str, path: str, retries_left: int
+    ) -> None:
+        """Raise for a network failure that must not (or can no longer) be retried."""
+        sent = not isinstance(exc, requests.exceptions.ConnectTimeout) and (
+            not isinstance(exc, RequestsConnectionError) or _was_sent(exc)
+        )
+        if sent and method not in IDEMPOTENT_METHODS:
+            raise BigCommerceOutcomeUnknownError(
+                f"{method} {path}: no answer ({type(exc).__name__}); the store may have applied it",
+                method=method,
+                path=path,
+            ) from None
+        if retries_left <= 0:
+            raise BigCommerceConnectionError(
+                f"Cannot reach {self.settings.api_root} ({method} {path}): {type(exc).__name__}: "
+                f"{_short_reason(exc)}"
+            ) from None
+
+    @staticmethod
+    def _sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    @staticmethod
+    def _error_for(response: requests.Response, method: str, path: str) -> BigCommerceAPIError:
+        body = _json_or_none(response)
+        detail = "" if body is not None else response.reason or ""
+        error_cls = BigCommerceAPIError
+        if response.status_code == 409 or (
+            response.status_code == 422 and "already in use" in str(body).lower()
+        ):
+            error_cls = BigCommerceDuplicateCustomerError
+        return error_cls(status=response.status_code, method=method, path=path, body=body, detail=detail)
+
+    # -- V2 ------------------------------------------------------------------------------------
+
+    def get_time(self) -> int:
+        """Return the store's clock as epoch seconds (``GET /v2/time``; needs the Information scope)."""
+        return int(self.request("GET", "v2/time").json()["time"])
+
+    def get_store(self) -> dict[str, Any]:
+        """Return the store's profile (``GET /v2/store``; needs the Information scope)."""
+        result: dict[str, Any] = self.request("GET", "v2/store").json()
+        return result
+
+    def create_customer_v2(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        Create one customer with ``POST /v2/customers``; return the store's customer.
+
+        :raises BigCommerceDuplicateCustomerError: the e-mail is already in use (409).
+        :raises BigCommerceOutcomeUnknownError: no definite answer; look the e-mail up before resending.
+        """
+        result: dict[str, Any] = self.request("POST", "v2/customers", json=dict(payload)).json()
+        return result
+
+    def find_customer_v2_by_email(self, email: str) -> dict[str, Any] | None:
+        """Return the V2 customer with this e-mail (case-insensitive), or ``None``."""
+        response = self.request("GET", "v2/customers", params={"email": email.strip()})
+        if response.status_code == 204 or not response.content:
+            return None
+        customers = response.json()
+        wanted = email.strip().lower()
+        for customer in customers if isinstance(customers, list) else []:
+            if str(customer.get("email", "")).strip().lower() == wanted:
+                return dict(customer)
+        return None
+
+    # -- V3 ------------------------------------------------------------------------------------
+
+    def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
+        """Return the customers whose e-mail is in ``emails`` (``GET /v3/customers?email:in=``)."""
+        wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), LOOKUP_BATCH_SIZE):
+            chunk = wanted[start : start + LOOKUP_BATCH_SIZE]
+            params = {"email:in": ",".join(chunk), "limit": MAX_PAGE_SIZE}
+            found.extend(self._paged("v3/customers", params))
+        return found
+
+    def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Create up to 10 customers with one ``POST /v3/customers``; return them as the store has them."""
+        return self._write_batch("POST", customers)
+
+    def update_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Update up to 10 customers (each with ``id``) with one ``PUT /v3/customers``."""
+        return self._write_batch("PUT", customers)
+
+    def _write_batch(self, method: str, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if not 1 <= len(customers) <= MAX_BATCH_SIZE:
+            raise BigCommerceConfigError(
+                f"A V3 batch holds 1 to {MAX_BATCH_SIZE} customers, got {len(customers)}"
+            )
+        body = self.request(method, "v3/customers", json=[dict(c) for c in customers]).json()
+        data = body.get("data", []) if isinstance(body, Mapping) else []
+        return [dict(item) for item in data]
+
+    def count_customers(self) -> int:
+        """Return how many customers the store has (one 1-row page)."""
+        body = self.request("GET", "v3/customers", params={"limit": 1}).json()
+        return int(body.get("meta", {}).get("pagination", {}).get("total", 0))
+
+    def iter_customers(
+        self, page_size: int = MAX_PAGE_SIZE, params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every customer (optionally filtered by V3 ``params``), page by page."""
+        yield from self._paged("v3/customers", {**(params or {}), "limit": min(page_size, MAX_PAGE_SIZE)})
+
+    def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            body = self.request("GET", path, params={**params, "page": page}).json()
+            data = body.get("data", []) if isinstance(body, Mapping) else []
+            yield from (dict(item) for item in data)
+            pagination = body.get("meta", {}).get("pagination", {}) if isinstance(body, Mapping) else {}
+            if not data or page >= int(pagination.get("total_pages", page)):
+                return
+            page += 1
+
+    # -- connection test -------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """
+        Check the connection; return ``(ok, message)`` with a message a store owner can act on.
+
+        Tries ``GET /v2/time`` and the store profile (Information scope) for the store name, then
+        ``GET /v3/customers?limit=1`` (Customers scope), with one quick attempt each.
+        """
+        try:
+            settings = self.settings
+        except BigCommerceConfigError as exc:
+            return False, str(exc)
+        quick_timeout = min(settings.timeout, 10.0)
+        store_name = None
+        try:
+            store = self.request("GET", "v2/store", timeout=quick_timeout, max_retries=0).json()
+            store_name = store.get("name") if isinstance(store, Mapping) else None
+        except BigCommerceAPIError as exc:
+            if exc.status != 403:
+                return False, self._explain(exc, settings)
+        except BigCommerceError as exc:
+            return False, self._explain(exc, settings)
+        try:
+            self.request("GET", "v3/customers", params={"limit": 1}, timeout=quick_timeout, max_retries=0)
+        except BigCommerceError as exc:
+            return False, self._explain(exc, settings)
+        if store_name:
+            return (
+                True,
+                f"Connected to store '{store_name}' (store hash {settings.store_hash}); customers readable.",
+            )
+        return True, (
+            f"Connected to store hash {settings.store_hash}; customers readable. Grant the API account "
+            "'Information: read-only' to see the store name here."
+        )
+
+    @staticmethod
+    def _explain(exc: BigCommerceError, settings: StoreSettings) -> str:
+        if isinstance(exc, BigCommerceAPIError):
+            if exc.status == 401:
+                return (
+                    "BigCommerce rejected the access token (401 Unauthorized): paste the API account's "
+                    "Access Token into the password field; it is shown once, when the account is created."
+                )
+            if exc.status == 403:
+                return (
+                    "The access token lacks the Customers scope (403 Forbidden): give the API account "
+                    "'Customers: modify' in the store's control panel (Settings > API accounts)."
+                )
+            if exc.status == 404:
+                return (
+                    f"Unknown store hash {settings.store_hash!r} (404 Not Found): use the letters and digits "
+                    "after /stores/ in the API path shown with the API account."
+                )
+            return f"BigCommerce answered an error: {exc}"
+        if isinstance(exc, BigCommerceConnectionError):
+            return f"{exc}. Check the API Host (default https://api.bigcommerce.com) and the network."
+        return str(exc)
+
+
+def legacy_field_specs() -> dict[str, dict[str, Any]]:
+    """Describe the ``conn-fields`` of ``get_provider_info`` in the terms WTForms needs."""
+    from airflow_bigcommerce.get_provider_info import get_provider_info
+
+    specs: dict[str, dict[str, Any]] = {}
+    for name, field in get_provider_info()["connection-types"][0]["conn-fields"].items():
+        schema = field["schema"]
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        specs[name] = {
+            "kind": "integer" if "integer" in types else "string",
+            "label": field["label"],
+            "description": field["description"],
+            "pattern": schema.get("pattern"),
+            "minimum": schema.get("minimum", 0),
+        }
+    return specs
+
+
+def _short_reason(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _mask(secret: str) -> None:
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # Airflow 3.0
+        from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
+    mask_secret(secret)

@@ -1,0 +1,140 @@
+"""Turn an Airflow connection's fields into validated store settings (pure; no I/O)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_bigcommerce.exceptions import BigCommerceConfigError
+
+DEFAULT_API_HOST = "https://api.bigcommerce.com"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RETRIES = 5
+STORE_HASH_RE = re.compile(r"[A-Za-z0-9]+")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Everything a request needs: where, as whom, and how patiently."""
+
+    api_root: str
+    store_hash: str
+    token: str = field(repr=False)
+    timeout: float = DEFAULT_TIMEOUT_S
+    max_retries: int = DEFAULT_MAX_RETRIES
+
+    @property
+    def base_url(self) -> str:
+        """Return ``{host}/stores/{store_hash}/``, the prefix of every API path."""
+        return f"{self.api_root}/stores/{self.store_hash}/"
+
+
+def is_loopback(hostname: str) -> bool:
+    """Whether ``hostname`` names this machine (the only place plain http is allowed)."""
+    if hostname.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def api_root_from(host: str | None, port: int | None) -> str:
+    """
+    Return the API root URL (scheme, host, optional port) from the connection's host and port.
+
+    A host without a scheme gets ``https://``; ``port`` 0 or ``None`` means "none given" (the
+    Airflow 3.3 UI sends 0 for an empty port). Plain ``http://`` is refused unless the host is
+    loopback, so the access token never travels in clear text.
+    """
+    raw = (host or "").strip() or DEFAULT_API_HOST
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    hostname = parts.hostname or ""
+    if scheme not in {"http", "https"} or not hostname:
+        raise BigCommerceConfigError(f"API Host {raw!r} is not an http(s) URL, e.g. {DEFAULT_API_HOST}")
+    try:
+        host_port = parts.port
+    except ValueError as exc:
+        raise BigCommerceConfigError(f"API Host {raw!r} has an invalid port") from exc
+    if scheme == "http" and not is_loopback(hostname):
+        raise BigCommerceConfigError(
+            f"API Host {raw!r} uses plain http: the access token would travel in clear text. "
+            "Use https:// (plain http is allowed only for a loopback sandbox)."
+        )
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    chosen_port = host_port or (port if port else None)
+    if chosen_port:
+        netloc = f"{netloc}:{chosen_port}"
+    path = parts.path.rstrip("/")
+    return f"{scheme}://{netloc}{path}"
+
+
+def validate_store_hash(value: Any) -> str:
+    """Return the store hash if it is letters and digits only (nothing can reach the URL path)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BigCommerceConfigError(
+            "The connection has no store hash: set extra 'store_hash' (the letters and digits after "
+            "/stores/ in https://api.bigcommerce.com/stores/{store_hash}/v3/)."
+        )
+    store_hash = value.strip()
+    if not STORE_HASH_RE.fullmatch(store_hash):
+        raise BigCommerceConfigError(
+            f"Store hash {store_hash[:40]!r} is invalid: use only the letters and digits after /stores/ "
+            "in the API path."
+        )
+    return store_hash
+
+
+def _positive_number(extra: Mapping[str, Any], key: str, default: float, *, minimum: float) -> float:
+    value = extra.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise BigCommerceConfigError(f"Connection extra {key!r} must be a number, got {value!r}") from exc
+    if number < minimum:
+        raise BigCommerceConfigError(f"Connection extra {key!r} must be at least {minimum}, got {value!r}")
+    return number
+
+
+def settings_from_connection(
+    *,
+    host: str | None,
+    port: int | None,
+    password: str | None,
+    extra: Mapping[str, Any],
+    timeout: float | None = None,
+    max_retries: int | None = None,
+) -> StoreSettings:
+    """
+    Build :class:`StoreSettings` from a connection; hook arguments win over connection extras.
+
+    :raises BigCommerceConfigError: with a message that says which field to fix.
+    """
+    store_hash = validate_store_hash(extra.get("store_hash", extra.get("extra__bigcommerce__store_hash")))
+    if not password:
+        raise BigCommerceConfigError(
+            "The connection has no access token: put the API account's access token in the password field."
+        )
+    return StoreSettings(
+        api_root=api_root_from(host, port),
+        store_hash=store_hash,
+        token=password,
+        timeout=timeout
+        if timeout is not None
+        else _positive_number(extra, "timeout", DEFAULT_TIMEOUT_S, minimum=0.001),
+        max_retries=(
+            max_retries
+            if max_retries is not None
+            else int(_positive_number(extra, "max_retries", DEFAULT_MAX_RETRIES, minimum=0))
+        ),
+    )

@@ -1,0 +1,164 @@
+"""
+Rate-limit pacing and retry decisions, as pure logic (no HTTP) so they are tested without a network.
+
+BigCommerce counts requests per store in fixed windows shared by every app. Each response says how
+many requests are left and when the window resets; a 429 may add ``X-Retry-After``. A 429 without
+those headers means platform load. See
+https://developer.bigcommerce.com/docs/start/best-practices/api-rate-limits
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+#: Methods whose repetition has the same effect as one request (RFC 9110, section 9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+HEADER_LEFT = "x-rate-limit-requests-left"
+HEADER_RESET_MS = "x-rate-limit-time-reset-ms"
+HEADER_WINDOW_MS = "x-rate-limit-time-window-ms"
+HEADER_QUOTA = "x-rate-limit-requests-quota"
+HEADER_RETRY_AFTER = "x-retry-after"
+
+#: Added to every computed wait: our clock reads the reset time a little after the store did.
+RESET_MARGIN_S = 0.005
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """The rate-limit headers of one response; ``None`` where absent or unreadable."""
+
+    left: int | None = None
+    reset_ms: int | None = None
+    window_ms: int | None = None
+    quota: int | None = None
+    retry_after_s: float | None = None
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
+        """Read the headers case-insensitively; a malformed value counts as absent."""
+        lowered = {key.lower(): value for key, value in headers.items()}
+
+        def number(name: str) -> float | None:
+            try:
+                value = float(lowered[name])
+            except (KeyError, TypeError, ValueError):
+                return None
+            return value if value >= 0 else None
+
+        def integer(name: str) -> int | None:
+            value = number(name)
+            return None if value is None else int(value)
+
+        return cls(
+            left=integer(HEADER_LEFT),
+            reset_ms=integer(HEADER_RESET_MS),
+            window_ms=integer(HEADER_WINDOW_MS),
+            quota=integer(HEADER_QUOTA),
+            retry_after_s=number(HEADER_RETRY_AFTER),
+        )
+
+    @property
+    def present(self) -> bool:
+        """Whether the response carried any rate-limit information."""
+        return self.left is not None or self.reset_ms is not None or self.retry_after_s is not None
+
+
+def backoff_seconds(
+    attempt: int, *, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
+) -> float:
+    """Return a full-jitter exponential backoff for the 1-based ``attempt`` (AWS architecture blog)."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def wait_after_429(headers: RateLimitHeaders, attempt: int, *, rng: random.Random | None = None) -> float:
+    """
+    Return how long to wait after a 429.
+
+    The longer of ``X-Rate-Limit-Time-Reset-Ms`` and ``X-Retry-After``; with neither (platform
+    load), exponential backoff with jitter.
+    """
+    candidates = []
+    if headers.reset_ms is not None:
+        candidates.append(headers.reset_ms / 1000)
+    if headers.retry_after_s is not None:
+        candidates.append(headers.retry_after_s)
+    if not candidates:
+        return backoff_seconds(attempt, base=1.0, cap=60.0, rng=rng)
+    return max(candidates) + RESET_MARGIN_S
+
+
+class RateLimitPacer:
+    """
+    Keep a client within the store's quota using the rate-limit headers, across threads.
+
+    ``acquire()`` before each request blocks while the known quota is spent; ``observe()`` after
+    each response refreshes what is known. Requests still in flight are subtracted from what the
+    store reported, so concurrent senders do not overrun the window.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._left: int | None = None
+        self._reset_at = 0.0
+        self._quota: int | None = None
+        self._window_s: float | None = None
+        self._in_flight = 0
+        self.waited_s = 0.0
+
+    def acquire(self) -> None:
+        """Wait until a request may be sent, then count it as in flight."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                if self._left is not None and now >= self._reset_at:
+                    # The window has rolled over: assume a full quota until a response says more.
+                    self._left = self._quota
+                    if self._window_s is not None:
+                        self._reset_at = now + self._window_s
+                if self._left is None or self._left > 0:
+                    if self._left is not None:
+                        self._left -= 1
+                    self._in_flight += 1
+                    return
+                wait = self._reset_at - now
+            self.waited_s += wait
+            self._sleep(wait)
+
+    def release(self, headers: RateLimitHeaders | None) -> None:
+        """Mark a request as answered (or failed) and learn from its headers, if any."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if headers is None or headers.left is None or headers.reset_ms is None:
+                return
+            now = self._clock()
+            reset_at = now + headers.reset_ms / 1000 + RESET_MARGIN_S
+            if headers.quota is not None:
+                self._quota = headers.quota
+            if headers.window_ms is not None:
+                self._window_s = headers.window_ms / 1000
+            estimate = headers.left - self._in_flight
+            if self._left is None or reset_at > self._reset_at + 0.05:
+                # First news, or a new window began: trust the store, minus what is still in flight.
+                self._left = estimate
+            else:
+                self._left = min(self._left, estimate)
+            self._reset_at = reset_at
+
+    def block_for(self, seconds: float) -> None:
+        """Make every sender wait ``seconds`` (after a 429: the quota is spent, maybe by another app)."""
+        with self._lock:
+            self._left = 0
+            self._reset_at = max(self._reset_at, self._clock() + seconds)

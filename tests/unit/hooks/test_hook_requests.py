@@ -1,0 +1,296 @@
+"""The hook's request policy against a scripted session: no network."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+from urllib3.exceptions import NewConnectionError, ProtocolError
+
+from airflow_bigcommerce import __version__
+from airflow_bigcommerce.exceptions import (
+    BigCommerceAPIError,
+    BigCommerceConfigError,
+    BigCommerceConnectionError,
+    BigCommerceDuplicateCustomerError,
+    BigCommerceOutcomeUnknownError,
+)
+from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook, legacy_field_specs
+from airflow_bigcommerce.hooks.pacing import RateLimitPacer
+from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
+
+TOKEN = "tok-unit-7f3a"
+
+
+def response(status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None):
+    resp = requests.Response()
+    resp.status_code = status
+    resp._content = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    resp.headers.update(headers or {})
+    resp.reason = "reason"
+    return resp
+
+
+class ScriptedSession(requests.Session):
+    def __init__(self, script: list[Any]) -> None:
+        super().__init__()
+        self.script = list(script)
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.calls.append((method, url, kwargs))
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+@pytest.fixture
+def conn_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    def set_conn(**fields: Any) -> None:
+        conn = {"conn_type": "bigcommerce", "password": TOKEN, "extra": {"store_hash": "abc123"}, **fields}
+        monkeypatch.setenv("AIRFLOW_CONN_BIGCOMMERCE_DEFAULT", json.dumps(conn))
+
+    set_conn()
+    return set_conn
+
+
+def scripted_hook(script: list[Any], **kwargs: Any) -> tuple[BigCommerceHook, ScriptedSession, list[float]]:
+    hook = BigCommerceHook(**kwargs)
+    session = ScriptedSession(script)
+    real = hook.get_conn()
+    session.headers = real.headers
+    hook._local.session = session
+    clock = FakeClock()
+    hook._sleep = clock.sleep  # type: ignore[method-assign]
+    hook.pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    return hook, session, clock.sleeps
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def refused() -> requests.ConnectionError:
+    return requests.ConnectionError(NewConnectionError(None, "Connection refused"))  # type: ignore[arg-type]
+
+
+def dropped() -> requests.ConnectionError:
+    return requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError()))
+
+
+def test_hook_implements_the_engine_protocol(conn_env: Callable[..., None]) -> None:
+    assert isinstance(BigCommerceHook(), CustomerClient)
+    assert issubclass(BigCommerceOutcomeUnknownError, OutcomeUnknownError)
+    assert issubclass(BigCommerceAPIError, RequestRejectedError)
+
+
+def test_url_and_headers(conn_env: Callable[..., None]) -> None:
+    hook, session, _ = scripted_hook([response(200, {"time": 1700000000})])
+    assert hook.get_time() == 1700000000
+    method, url, kwargs = session.calls[0]
+    assert (method, url) == ("GET", "https://api.bigcommerce.com/stores/abc123/v2/time")
+    assert session.headers["X-Auth-Token"] == TOKEN
+    assert session.headers["Accept"] == "application/json"
+    assert session.headers["Content-Type"] == "application/json"
+    assert session.headers["User-Agent"] == f"airflow-provider-bigcommerce/{__version__}"
+    assert "Authorization" not in session.headers
+    assert kwargs["timeout"] == 30.0
+
+
+def test_login_is_not_turned_into_basic_auth(conn_env: Callable[..., None]) -> None:
+    conn_env(login="someone")
+    hook, session, _ = scripted_hook([response(200, {"time": 1})])
+    hook.get_time()
+    assert session.auth is None
+
+
+def test_bad_store_hash_and_remote_http_refused(conn_env: Callable[..., None]) -> None:
+    conn_env(extra={"store_hash": "../admin"})
+    with pytest.raises(BigCommerceConfigError, match="Store hash"):
+        BigCommerceHook().settings  # noqa: B018
+    conn_env(host="http://api.bigcommerce.com")
+    with pytest.raises(BigCommerceConfigError, match="plain http"):
+        BigCommerceHook().settings  # noqa: B018
+
+
+def test_get_retried_on_5xx_and_dropped_connection(conn_env: Callable[..., None]) -> None:
+    hook, session, sleeps = scripted_hook(
+        [response(503), dropped(), response(200, {"data": [], "meta": {"pagination": {"total_pages": 1}}})]
+    )
+    assert hook.find_customers_by_email(["a@example.com"]) == []
+    assert len(session.calls) == 3
+    assert len(sleeps) == 2
+    assert hook.stats["retries"] == 2
+
+
+def test_get_gives_up_after_max_retries(conn_env: Callable[..., None]) -> None:
+    hook, session, _ = scripted_hook([response(500)] * 3, max_retries=2)
+    with pytest.raises(BigCommerceAPIError) as info:
+        hook.get_store()
+    assert info.value.status == 500
+    assert len(session.calls) == 3
+
+
+def test_unreachable_host_is_a_connection_error(conn_env: Callable[..., None]) -> None:
+    hook, _, _ = scripted_hook([refused()] * 2, max_retries=1)
+    with pytest.raises(BigCommerceConnectionError, match="Cannot reach"):
+        hook.get_store()
+
+
+@pytest.mark.parametrize("failure", [response(500), response(502), dropped(), requests.ReadTimeout("slow")])
+def test_post_is_never_resent_after_it_may_have_arrived(conn_env: Callable[..., None], failure: Any) -> None:
+    hook, session, _ = scripted_hook([failure, response(200, {"data": []})])
+    with pytest.raises(BigCommerceOutcomeUnknownError):
+        hook.create_customers([{"email": "a@example.com", "first_name": "A", "last_name": "B"}])
+    assert len(session.calls) == 1
+
+
+def test_post_with_malformed_2xx_body_is_an_unknown_outcome(conn_env: Callable[..., None]) -> None:
+    hook, session, _ = scripted_hook([response(200, raw=b"<html>oops")])
+    with pytest.raises(BigCommerceOutcomeUnknownError):
+        hook.create_customer_v2({"email": "a@example.com", "first_name": "A", "last_name": "B"})
+    assert len(session.calls) == 1
+
+
+def test_post_resent_when_connection_was_refused(conn_env: Callable[..., None]) -> None:
+    hook, session, _ = scripted_hook([refused(), response(200, {"data": [{"id": 1}], "meta": {}})])
+    assert hook.create_customers([{"email": "a@example.com"}]) == [{"id": 1}]
+    assert len(session.calls) == 2
+
+
+def test_429_waits_the_longer_hint_then_resends_post(conn_env: Callable[..., None]) -> None:
+    limited = {
+        "X-Rate-Limit-Requests-Left": "0",
+        "X-Rate-Limit-Time-Reset-Ms": "1500",
+        "X-Retry-After": "3",
+        "X-Rate-Limit-Requests-Quota": "150",
+        "X-Rate-Limit-Time-Window-Ms": "30000",
+    }
+    hook, session, sleeps = scripted_hook(
+        [response(429, {"status": 429}, limited), response(200, {"data": []})]
+    )
+    hook.create_customers([{"email": "a@example.com"}])
+    assert len(session.calls) == 2
+    assert hook.stats["429s"] == 1
+    assert sleeps and sleeps[0] >= 3.0
+
+
+def test_bare_429_backs_off(conn_env: Callable[..., None]) -> None:
+    hook, session, sleeps = scripted_hook([response(429), response(429), response(200, {"time": 5})])
+    assert hook.get_time() == 5
+    assert len(sleeps) == 2
+    assert all(s > 0 for s in sleeps)
+
+
+def test_pacing_waits_before_the_quota_runs_out(conn_env: Callable[..., None]) -> None:
+    last = {
+        "X-Rate-Limit-Requests-Left": "0",
+        "X-Rate-Limit-Time-Reset-Ms": "700",
+        "X-Rate-Limit-Requests-Quota": "2",
+        "X-Rate-Limit-Time-Window-Ms": "1000",
+    }
+    hook, session, sleeps = scripted_hook([response(200, {"time": 1}, last), response(200, {"time": 2})])
+    hook.get_time()
+    assert sleeps == []
+    hook.get_time()
+    assert len(sleeps) == 1
+    assert 0.6 < sleeps[0] < 0.8
+    assert hook.stats["429s"] == 0
+
+
+def test_errors_keep_status_path_and_body_but_not_the_request(conn_env: Callable[..., None]) -> None:
+    v3_error = {"status": 422, "title": "Invalid", "type": "x", "errors": {"0.email": "bad email"}}
+    hook, _, _ = scripted_hook([response(422, v3_error)])
+    with pytest.raises(BigCommerceAPIError) as info:
+        hook.create_customers([{"email": "x", "authentication": {"new_password": "Sup3rSecret!"}}])
+    err = info.value
+    assert (err.status, err.method, err.path) == (422, "POST", "v3/customers")
+    assert err.errors == {"0.email": "bad email"}
+    assert "Sup3rSecret!" not in str(err)
+    assert "bad email" in str(err)
+
+
+def test_v2_duplicate_is_typed(conn_env: Callable[..., None]) -> None:
+    hook, _, _ = scripted_hook([response(409, [{"status": 409, "message": "The email is already in use."}])])
+    with pytest.raises(BigCommerceDuplicateCustomerError, match="already in use"):
+        hook.create_customer_v2({"email": "a@example.com"})
+
+
+def test_find_customer_v2_by_email_handles_204(conn_env: Callable[..., None]) -> None:
+    hook, session, _ = scripted_hook([response(204), response(200, [{"id": 3, "email": "A@Example.com"}])])
+    assert hook.find_customer_v2_by_email("a@example.com") is None
+    assert hook.find_customer_v2_by_email(" a@example.COM ") == {"id": 3, "email": "A@Example.com"}
+    assert session.calls[1][2]["params"] == {"email": "a@example.COM"}
+
+
+def test_paging_follows_total_pages(conn_env: Callable[..., None]) -> None:
+    def page(n: int, ids: list[int]) -> requests.Response:
+        return response(
+            200,
+            {"data": [{"id": i} for i in ids], "meta": {"pagination": {"total_pages": 2, "current_page": n}}},
+        )
+
+    hook, session, _ = scripted_hook([page(1, [1, 2]), page(2, [3])])
+    assert [c["id"] for c in hook.iter_customers(page_size=2)] == [1, 2, 3]
+    assert [call[2]["params"]["page"] for call in session.calls] == [1, 2]
+
+
+def test_batch_size_is_checked(conn_env: Callable[..., None]) -> None:
+    hook, _, _ = scripted_hook([])
+    with pytest.raises(BigCommerceConfigError, match="1 to 10"):
+        hook.create_customers([{"email": f"{i}@x.io"} for i in range(11)])
+
+
+@pytest.mark.parametrize(
+    ("store", "customers", "ok", "words"),
+    [
+        (response(200, {"name": "My Shop"}), response(200, {"data": []}), True, "My Shop"),
+        (response(401, {"status": 401}), None, False, "access token"),
+        (response(404, [{"status": 404, "message": "Not found"}]), None, False, "Unknown store hash"),
+        (response(403, {"status": 403}), response(200, {"data": []}), True, "Information: read-only"),
+        (response(403, {"status": 403}), response(403, {"status": 403}), False, "Customers: modify"),
+        (refused(), None, False, "Cannot reach"),
+    ],
+)
+def test_test_connection_messages(
+    conn_env: Callable[..., None], store: Any, customers: Any, ok: bool, words: str
+) -> None:
+    hook, _, _ = scripted_hook([store] + ([customers] if customers is not None else []))
+    result, message = hook.test_connection()
+    assert result is ok
+    assert words in message
+    assert TOKEN not in message
+
+
+def test_test_connection_reports_config_errors(conn_env: Callable[..., None]) -> None:
+    conn_env(extra={})
+    ok, message = BigCommerceHook().test_connection()
+    assert not ok
+    assert "store hash" in message
+
+
+def test_legacy_form_methods_match_provider_info(conn_env: Callable[..., None]) -> None:
+    from airflow_bigcommerce.get_provider_info import get_provider_info
+
+    conn_type = get_provider_info()["connection-types"][0]
+    behaviour = BigCommerceHook.get_ui_field_behaviour()
+    assert behaviour["relabeling"] == conn_type["ui-field-behaviour"]["relabeling"]
+    assert set(behaviour["hidden_fields"]) == set(conn_type["ui-field-behaviour"]["hidden-fields"])
+    specs = legacy_field_specs()
+    assert set(specs) == set(conn_type["conn-fields"])
+    assert specs["store_hash"]["label"] == "Store Hash"
+    assert specs["store_hash"]["pattern"]
+    assert specs["timeout"]["kind"] == "integer"
