@@ -1,0 +1,421 @@
+"""
+Operators that create BigCommerce customers: one at a time (V2) or a CRM sync in batches (V3).
+
+Only the standard library and ``airflow.sdk`` are imported here at module level, so a DAG file
+that names these operators parses as fast as one with ``EmptyOperator``; the hook, ``requests``,
+pydantic models and SQL hooks are imported inside ``execute``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+
+IfExists = Literal["fail", "skip"]
+SyncMode = Literal["insert", "upsert"]
+_IF_EXISTS = ("fail", "skip")
+_SYNC_MODES = ("insert", "upsert")
+_AUTH_SECRET_KEYS = ("password", "password_confirmation")
+
+
+def _is_template(value: Any) -> bool:
+    """Whether ``value`` is still to be rendered (Jinja text or an XComArg), so it cannot be checked yet."""
+    return (isinstance(value, str) and "{{" in value) or hasattr(value, "resolve")
+
+
+def _mask_auth_secrets(authentication: Any) -> None:
+    """Register the passwords of an ``authentication`` dict with Airflow's secrets masker."""
+    if not isinstance(authentication, Mapping):
+        return
+    from airflow.sdk.log import mask_secret
+
+    for key in _AUTH_SECRET_KEYS:
+        value = authentication.get(key)
+        if isinstance(value, str) and value:
+            mask_secret(value)
+
+
+class CreateCustomerOperator(BaseOperator):
+    """
+    Create one customer with ``POST /stores/{store_hash}/v2/customers``.
+
+    The payload is validated before any HTTP call. If the request's outcome is unknown (timeout,
+    dropped connection, 5xx) the e-mail is looked up before anything is sent again, so a retry
+    never creates a second customer.
+    See https://developer.bigcommerce.com/docs/rest-management/customers-v2#create-a-customer
+
+    :param email: the customer's e-mail address (templated).
+    :param first_name: first name (templated).
+    :param last_name: last name (templated).
+    :param company: company (templated).
+    :param phone: phone number (templated).
+    :param notes: store-owner notes (templated).
+    :param customer_group_id: customer group id (templated).
+    :param store_credit: store credit amount (templated).
+    :param tax_exempt_category: tax-exempt category code (templated).
+    :param registration_ip_address: IP address the customer registered from (templated).
+    :param authentication: ``{"password", "password_confirmation", "force_reset"}``, sent as
+        ``_authentication`` (templated; the passwords are masked in logs and rendered fields).
+    :param if_exists: ``"fail"`` (default) fails on an e-mail already in the store; ``"skip"``
+        returns the existing customer.
+    :param bigcommerce_conn_id: connection of type ``bigcommerce``.
+    :return: the customer as the store returns it (created, or existing with ``if_exists="skip"``),
+        without secrets; it is pushed to XCom.
+    """
+
+    template_fields: Sequence[str] = (
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "phone",
+        "notes",
+        "customer_group_id",
+        "store_credit",
+        "tax_exempt_category",
+        "registration_ip_address",
+        "authentication",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"authentication": "json"}
+    ui_color = "#34313f"
+    #: How often a write whose outcome stayed unknown is checked and resent before giving up.
+    max_unknown_outcomes = 3
+
+    def __init__(
+        self,
+        *,
+        email: str,
+        first_name: str,
+        last_name: str,
+        company: str | None = None,
+        phone: str | None = None,
+        notes: str | None = None,
+        customer_group_id: int | str | None = None,
+        store_credit: float | str | None = None,
+        tax_exempt_category: str | None = None,
+        registration_ip_address: str | None = None,
+        authentication: Mapping[str, Any] | None = None,
+        if_exists: IfExists = "fail",
+        bigcommerce_conn_id: str = "bigcommerce_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if if_exists not in _IF_EXISTS:
+            raise ValueError(f"if_exists must be one of {_IF_EXISTS}, got {if_exists!r}")
+        _mask_auth_secrets(authentication)
+        self.email = email
+        self.first_name = first_name
+        self.last_name = last_name
+        self.company = company
+        self.phone = phone
+        self.notes = notes
+        self.customer_group_id = customer_group_id
+        self.store_credit = store_credit
+        self.tax_exempt_category = tax_exempt_category
+        self.registration_ip_address = registration_ip_address
+        self.authentication = authentication
+        self.if_exists = if_exists
+        self.bigcommerce_conn_id = bigcommerce_conn_id
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Render the fields, then mask rendered passwords before Airflow stores the rendered values."""
+        super().render_template_fields(context, jinja_env)
+        _mask_auth_secrets(self.authentication)
+
+    def _payload_fields(self) -> dict[str, Any]:
+        fields = {
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company": self.company,
+            "phone": self.phone,
+            "notes": self.notes,
+            "customer_group_id": self.customer_group_id,
+            "store_credit": self.store_credit,
+            "tax_exempt_category": self.tax_exempt_category,
+            "registration_ip_address": self.registration_ip_address,
+            "authentication": self.authentication,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Validate the rendered payload, create the customer (at most once) and return it."""
+        from pydantic import ValidationError
+
+        from airflow_bigcommerce.exceptions import BigCommerceConfigError
+        from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+        from airflow_bigcommerce.models.customer import CustomerV2Create, format_validation_error
+
+        try:
+            customer = CustomerV2Create.model_validate(self._payload_fields())
+        except ValidationError as exc:
+            raise BigCommerceConfigError(
+                "Invalid customer payload: " + format_validation_error(exc, record=str(self.email)[:250])
+            ) from None
+        hook = BigCommerceHook(bigcommerce_conn_id=self.bigcommerce_conn_id)
+        created, result = self._create_once(hook, customer.to_payload(), customer.email)
+        verb = "Created" if created else "Found existing"
+        self.log.info("%s customer id=%s for %s", verb, result.get("id"), customer.email)
+        return _without_secrets(result)
+
+    def _create_once(
+        self, hook: BigCommerceHook, payload: dict[str, Any], email: str
+    ) -> tuple[bool, dict[str, Any]]:
+        """Create the customer; resolve unknown outcomes by looking the e-mail up, never by resending."""
+        from airflow_bigcommerce.exceptions import (
+            BigCommerceDuplicateCustomerError,
+            BigCommerceError,
+            BigCommerceOutcomeUnknownError,
+        )
+
+        for _attempt in range(self.max_unknown_outcomes):
+            try:
+                return True, hook.create_customer_v2(payload)
+            except BigCommerceDuplicateCustomerError:
+                existing = hook.find_customer_v2_by_email(email)
+                if self.if_exists == "skip" and existing is not None:
+                    return False, existing
+                raise BigCommerceDuplicateCustomerError(
+                    status=409,
+                    method="POST",
+                    path="v2/customers",
+                    detail=(
+                        f"a customer with e-mail {email} already exists"
+                        + (f" (id {existing['id']})" if existing else "")
+                        + "; use if_exists='skip' to accept it"
+                    ),
+                ) from None
+            except BigCommerceOutcomeUnknownError as exc:
+                self.log.warning("%s; looking the e-mail up before sending again", exc)
+                existing = hook.find_customer_v2_by_email(email)
+                if existing is not None:
+                    return True, existing
+        raise BigCommerceError(
+            f"Creating the customer {email} failed {self.max_unknown_outcomes} times with no definite "
+            "answer from the store, and the e-mail is not in the store; retry the task later."
+        )
+
+
+def _without_secrets(customer: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in customer.items() if key not in {"_authentication", "authentication"}}
+
+
+class SyncCustomersOperator(BaseOperator):
+    """
+    Sync CRM contacts into store customers with the V3 API, in batches of up to 10.
+
+    Contacts come from ``contacts`` (a list of dicts, or an XComArg) or are streamed from any
+    common.sql connection (``sql_conn_id`` + ``sql``), fetched in chunks so memory stays flat.
+    Rows are mapped with ``field_map``, validated, de-duplicated on the lower-cased e-mail and
+    looked up in the store; new ones are created, existing ones skipped (``mode="insert"``) or
+    updated when a mapped field differs (``mode="upsert"``). A rejected row is reported, never
+    dropped; a write whose outcome is unknown is resolved by a look-up, never by a blind resend.
+
+    :param contacts: rows to sync: a list of dicts or an XComArg (templated).
+    :param sql_conn_id: connection id of any common.sql database to read contacts from.
+    :param sql: query returning one contact per row, or a ``.sql`` file (templated).
+    :param parameters: query parameters (templated).
+    :param sql_hook_params: extra arguments for the SQL hook.
+    :param field_map: CRM column -> customer field (``email``, ``first_name``, ``last_name``,
+        ``company``, ``phone``, ``notes``, ``tax_exempt_category``, ``customer_group_id``,
+        ``password``, ``force_password_reset``); default: columns named like the fields (templated).
+    :param key_field: column identifying a row in reports (default ``"id"``; row number if absent).
+    :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
+    :param dry_run: look up and report what would happen, write nothing (templated).
+    :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected.
+    :param report_path: local path or ObjectStoragePath URL for a JSON-lines report, one line per
+        input row with its outcome (templated).
+    :param batch_size: customers per V3 request, 1 to 10.
+    :param max_concurrency: write requests in flight at once, 1 to 8 (default 2); pacing keeps the
+        sum within the store's quota.
+    :param fetch_size: rows fetched from the SQL cursor at a time.
+    :param bigcommerce_conn_id: connection of type ``bigcommerce``.
+    :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``total``,
+        ``rejections``: a capped list of ``{row, email, reason}``, ...), pushed to XCom.
+    """
+
+    template_fields: Sequence[str] = (
+        "contacts",
+        "sql",
+        "parameters",
+        "field_map",
+        "mode",
+        "dry_run",
+        "report_path",
+    )
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "sql": "sql",
+        "parameters": "json",
+        "field_map": "json",
+    }
+    ui_color = "#34313f"
+
+    def __init__(
+        self,
+        *,
+        contacts: Any = None,
+        sql_conn_id: str | None = None,
+        sql: str | None = None,
+        parameters: Mapping[str, Any] | Sequence[Any] | None = None,
+        sql_hook_params: Mapping[str, Any] | None = None,
+        field_map: Mapping[str, str] | None = None,
+        key_field: str | None = "id",
+        mode: SyncMode = "insert",
+        dry_run: bool = False,
+        max_rejected: int | None = None,
+        report_path: str | None = None,
+        batch_size: int = 10,
+        max_concurrency: int = 2,
+        fetch_size: int = 1000,
+        bigcommerce_conn_id: str = "bigcommerce_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (contacts is None) == (sql is None):
+            raise ValueError("Give exactly one source: contacts=... or sql_conn_id=... with sql=...")
+        if sql is not None and not sql_conn_id:
+            raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
+        if not _is_template(mode) and mode not in _SYNC_MODES:
+            raise ValueError(f"mode must be one of {_SYNC_MODES}, got {mode!r}")
+        if not 1 <= batch_size <= 10:
+            raise ValueError(f"batch_size must be 1 to 10 (the V3 API's limit per request), got {batch_size}")
+        if not 1 <= max_concurrency <= 8:
+            raise ValueError(f"max_concurrency must be 1 to 8, got {max_concurrency}")
+        if max_rejected is not None and max_rejected < 0:
+            raise ValueError(f"max_rejected must be 0 or more, got {max_rejected}")
+        if fetch_size < 1:
+            raise ValueError(f"fetch_size must be at least 1, got {fetch_size}")
+        self.contacts = contacts
+        self.sql_conn_id = sql_conn_id
+        self.sql = sql
+        self.parameters = parameters
+        self.sql_hook_params = dict(sql_hook_params or {})
+        self.field_map = field_map
+        self.key_field = key_field
+        self.mode = mode
+        self.dry_run = dry_run
+        self.max_rejected = max_rejected
+        self.report_path = report_path
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.fetch_size = fetch_size
+        self.bigcommerce_conn_id = bigcommerce_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Read the contacts, sync them, log and return the summary."""
+        from airflow_bigcommerce.exceptions import BigCommerceError
+        from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+        from airflow_bigcommerce.models.contact import validate_field_map
+        from airflow_bigcommerce.sync.engine import sync_customers
+        from airflow_bigcommerce.sync.progress import ProgressReporter
+        from airflow_bigcommerce.sync.report import JsonlReportWriter
+
+        if self.mode not in _SYNC_MODES:
+            raise ValueError(f"mode must be one of {_SYNC_MODES}, got {self.mode!r}")
+        dry_run = _as_bool(self.dry_run, "dry_run")
+        field_map = validate_field_map(self.field_map)
+        hook = BigCommerceHook(bigcommerce_conn_id=self.bigcommerce_conn_id)
+        hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
+        rows, total = self._rows()
+        with ExitStack() as stack:
+            report = None
+            if self.report_path:
+                report = JsonlReportWriter(stack.enter_context(_open_text(str(self.report_path))))
+            result = sync_customers(
+                rows,
+                hook,
+                field_map=field_map,
+                mode=self.mode,
+                dry_run=dry_run,
+                key_field=self.key_field,
+                batch_size=self.batch_size,
+                max_concurrency=self.max_concurrency,
+                report=report,
+                progress=ProgressReporter(self.log.info, total=total),
+                total=total,
+            )
+        summary = result.to_dict()
+        self.log.info(
+            "Sync %s: %s created, %s updated, %s skipped, %s rejected of %s rows in %.1f s%s",
+            "dry run" if dry_run else "done",
+            result.created,
+            result.updated,
+            result.skipped,
+            result.rejected,
+            result.total,
+            result.duration_s,
+            f"; report at {self.report_path}" if self.report_path else "",
+        )
+        for rejection in summary.get("rejections", [])[:20]:
+            self.log.warning(
+                "Rejected row %s (%s): %s", rejection["row"], rejection["email"], rejection["reason"]
+            )
+        if self.max_rejected is not None and result.rejected > self.max_rejected:
+            raise BigCommerceError(
+                f"{result.rejected} rows were rejected, more than max_rejected={self.max_rejected}; "
+                "every valid row was sent. See the log or the report for the reasons."
+            )
+        return summary
+
+    def _rows(self) -> tuple[Iterator[Mapping[str, Any]], int | None]:
+        """Return the contact rows and, when cheap to know, how many there are."""
+        if self.sql is None:
+            contacts = self.contacts
+            if isinstance(contacts, Mapping):
+                contacts = [contacts]
+            if not isinstance(contacts, Sequence) or isinstance(contacts, str | bytes):
+                raise ValueError(f"contacts must be a list of dicts, got {type(contacts).__name__}")
+            return iter(contacts), len(contacts)
+        return self._stream_sql(), None
+
+    def _stream_sql(self) -> Iterator[Mapping[str, Any]]:
+        """Yield rows of ``sql`` as dicts, ``fetch_size`` at a time (never the whole result)."""
+        from airflow.sdk import BaseHook
+
+        sql_hook = BaseHook.get_connection(str(self.sql_conn_id)).get_hook(hook_params=self.sql_hook_params)
+        conn = sql_hook.get_conn()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(self.sql, self.parameters or ())
+            columns = [str(col[0]) for col in cursor.description or ()]
+            while batch := cursor.fetchmany(self.fetch_size):
+                for values in batch:
+                    yield dict(zip(columns, values, strict=False))
+            cursor.close()
+        finally:
+            conn.close()
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no", "", "none"}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+def _open_text(path: str) -> Any:
+    """Open a local path or an ObjectStoragePath URL (``s3://``, ``file://``, ...) for writing text."""
+    if "://" in path:
+        from airflow.sdk import ObjectStoragePath
+
+        target = ObjectStoragePath(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.open("w")
+    from pathlib import Path
+
+    local = Path(path)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    return local.open("w", encoding="utf-8")
