@@ -1,3 +1,133 @@
-"""Test helpers for users' own DAG tests: a sandbox store on loopback (filled in by the sandbox work)."""
+"""Test helpers for users' own DAG tests: a sandbox BigCommerce store on loopback.
+
+``run_sandbox()`` is a context manager usable anywhere; the pytest fixtures (registered through the
+``pytest11`` entry point) give one server per session and a clean store per test. FastAPI and
+uvicorn are imported only when a server starts, so having this plugin installed costs nothing.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_bigcommerce.sandbox.store import SandboxStore
+
+DEFAULT_CONN_ID = "bigcommerce_default"
+
+
+@dataclass(frozen=True)
+class SandboxHandle:
+    """A running sandbox: where it listens, its credentials and the in-process store."""
+
+    url: str
+    store_hash: str
+    token: str
+    store: SandboxStore
+
+    @property
+    def api_url(self) -> str:
+        """Return the API base of the store, ``{url}/stores/{store_hash}``."""
+        return f"{self.url}/stores/{self.store_hash}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the headers a client sends (token and JSON)."""
+        return {"X-Auth-Token": self.token, "Accept": "application/json", "Content-Type": "application/json"}
+
+    def conn_json(self) -> str:
+        """Return the Airflow connection as JSON, the value of an ``AIRFLOW_CONN_...`` variable."""
+        return json.dumps(
+            {
+                "conn_type": "bigcommerce",
+                "host": self.url,
+                "password": self.token,
+                "extra": {"store_hash": self.store_hash},
+            }
+        )
+
+    conn_env = conn_json
+
+    def env(self, conn_id: str = DEFAULT_CONN_ID) -> dict[str, str]:
+        """Return ``{"AIRFLOW_CONN_<CONN_ID>": <json>}`` for the connection id."""
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.conn_json()}
+
+
+@contextlib.contextmanager
+def run_sandbox(
+    *,
+    store_hash: str = "sandbox",
+    token: str = "sandbox-token",
+    quota: int = 150,
+    window_ms: int = 30_000,
+    db_path: str | None = None,
+    **options: Any,
+) -> Iterator[SandboxHandle]:
+    """Serve a sandbox store on 127.0.0.1 (free port) in a background thread for the ``with`` block.
+
+    :param options: further :class:`~airflow_bigcommerce.sandbox.store.SandboxConfig` settings, e.g.
+        ``latency_ms``, ``faults={"commit_then_500": 0.1}``, ``fault_seed``, ``non_atomic_batches``.
+    """
+    import uvicorn
+
+    from airflow_bigcommerce.sandbox.app import create_app
+    from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+
+    config = SandboxConfig(quota=quota, window_ms=window_ms, **options)
+    store = SandboxStore(store_hash=store_hash, token=token, config=config, db_path=db_path)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="bigcommerce-sandbox", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            store.close()
+            raise RuntimeError("the BigCommerce sandbox did not start")
+        time.sleep(0.01)
+    try:
+        yield SandboxHandle(url=f"http://127.0.0.1:{port}", store_hash=store_hash, token=token, store=store)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def bigcommerce_sandbox_options() -> dict[str, Any]:
+    """Override to change the session sandbox's settings (keyword arguments of ``run_sandbox``)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def bigcommerce_sandbox_server(bigcommerce_sandbox_options: dict[str, Any]) -> Iterator[SandboxHandle]:
+    """Start one sandbox server for the whole session."""
+    with run_sandbox(**bigcommerce_sandbox_options) as handle:
+        yield handle
+
+
+@pytest.fixture
+def bigcommerce_sandbox(
+    bigcommerce_sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> SandboxHandle:
+    """Give a test a clean sandbox (no customers, default settings) and ``bigcommerce_default``."""
+    bigcommerce_sandbox_server.store.reset()
+    for name, value in bigcommerce_sandbox_server.env().items():
+        monkeypatch.setenv(name, value)
+    return bigcommerce_sandbox_server

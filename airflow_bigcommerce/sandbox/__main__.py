@@ -1,0 +1,100 @@
+"""Command line: run the sandbox store until interrupted, printing one line when it is ready."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from collections.abc import Sequence
+
+from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate, validate_rates
+from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command-line flags."""
+    parser = argparse.ArgumentParser(prog="python -m airflow_bigcommerce.sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument("--store-hash", default="sandbox")
+    parser.add_argument("--token", default="sandbox-token", help="the X-Auth-Token the store accepts")
+    parser.add_argument("--store-name", default="Sandbox Store")
+    parser.add_argument("--quota", type=int, default=150, help="requests per window; 0 = unlimited")
+    parser.add_argument("--window-ms", type=int, default=30_000)
+    parser.add_argument("--latency-ms", type=int, default=0, help="service time added to each API request")
+    parser.add_argument("--db", default=None, help="SQLite file to persist customers across restarts")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate over --fault-kinds")
+    parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help="comma list of fault kinds")
+    parser.add_argument("--fault-seed", type=int, default=None)
+    parser.add_argument("--slow-s", type=float, default=10.0, help="delay of a 'slow' fault, seconds")
+    for kind in FAULT_KINDS:
+        flag = "--fault-" + kind.replace("_", "-")
+        parser.add_argument(flag, type=float, default=None, dest=f"rate_{kind}", help=f"rate of {kind}")
+    parser.add_argument("--non-atomic-batches", action="store_true", help="commit a bad batch's prefix")
+    parser.add_argument("--log-level", default="warning")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """Turn parsed flags into a store configuration; per-kind rates override the spread total."""
+    kinds = [k.strip() for k in args.fault_kinds.split(",") if k.strip()]
+    rates = spread_rate(args.fault_rate, kinds) if args.fault_rate else {}
+    for kind in FAULT_KINDS:
+        rate = getattr(args, f"rate_{kind}")
+        if rate is not None:
+            rates[kind] = rate
+    return SandboxConfig(
+        quota=args.quota,
+        window_ms=args.window_ms,
+        latency_ms=args.latency_ms,
+        faults=validate_rates(rates),
+        fault_seed=args.fault_seed,
+        slow_s=args.slow_s,
+        non_atomic_batches=args.non_atomic_batches,
+        store_name=args.store_name,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the sandbox in the foreground."""
+    import uvicorn
+
+    from airflow_bigcommerce.sandbox.app import create_app
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    store = SandboxStore(store_hash=args.store_hash, token=args.token, config=config, db_path=args.db)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), log_level=args.log_level, access_log=False, lifespan="off")
+    )
+    host = f"[{args.host}]" if ":" in args.host else args.host
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no ready event
+            await asyncio.sleep(0.01)
+        if server.started:
+            print(f"sandbox listening on http://{host}:{port} store_hash={args.store_hash}", flush=True)
+        await task
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

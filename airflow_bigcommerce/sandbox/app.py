@@ -1,0 +1,317 @@
+"""HTTP layer of the sandbox: FastAPI routes that parse, make one store call and serialise.
+
+Cross-cutting behaviour lives in one ASGI middleware in front of the API routes (``/stores/...``):
+latency, the shared fixed-window quota with its headers, and injected faults. Admin routes live
+under ``/__sandbox/``, spend no quota, need no token and never suffer faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from airflow_bigcommerce.sandbox.errors import ApiError, version_of_path
+from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
+from airflow_bigcommerce.sandbox.store import RateDecision, SandboxStore
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ADMIN_PREFIX = "/__sandbox"
+API_PREFIX = "/stores/"
+MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream sent an invalid response"
+
+
+def path_kind(path: str) -> str:
+    """Return the route kind of an API path, e.g. ``/v2/customers/{id}`` (store hash dropped)."""
+    parts = path.split("/")[3:]
+    return "/" + "/".join("{id}" if part.isdigit() else part for part in parts)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_json(request: Request, version: str) -> Any:
+    """Read and decode the JSON body, refusing bodies over the configured size (413) and bad JSON."""
+    limit = request.app.state.store.config.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = ApiError(413, "The request payload is too large.", version=version)
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    try:
+        return json.loads(bytes(body), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        if version == "v2":
+            raise ApiError(400, "The request body is not valid JSON.", version="v2") from None
+        raise ApiError(
+            422,
+            "JSON data is missing or invalid",
+            version="v3",
+            errors={"body": "The body is not valid JSON."},
+        ) from None
+
+
+async def authorized(
+    request: Request, store_hash: str, x_auth_token: Annotated[str | None, Header()] = None
+) -> SandboxStore:
+    """Check the store hash and the ``X-Auth-Token`` in one place; return the store."""
+    store: SandboxStore = request.app.state.store
+    store.authorize(store_hash, x_auth_token, version_of_path(request.url.path))
+    return store
+
+
+Store = Annotated[SandboxStore, Depends(authorized)]
+
+
+def _api_router() -> APIRouter:
+    router = APIRouter(prefix="/stores/{store_hash}")
+
+    @router.get("/v2/time")
+    async def v2_time(store: Store) -> dict[str, int]:
+        return {"time": int(time.time())}
+
+    @router.get("/v2/store")
+    async def v2_store(store: Store) -> dict[str, Any]:
+        return store.store_info()
+
+    @router.get("/v2/customers/count")
+    async def v2_count(store: Store) -> dict[str, int]:
+        return {"count": store.count()}
+
+    @router.get("/v2/customers", response_model=None)
+    async def v2_list(store: Store, request: Request) -> Any:
+        found = store.v2_list_customers(dict(request.query_params))
+        return found if found else Response(status_code=204)
+
+    @router.get("/v2/customers/{customer_id}")
+    async def v2_get(store: Store, customer_id: str) -> dict[str, Any]:
+        return store.v2_get_customer(customer_id)
+
+    @router.post("/v2/customers", status_code=201)
+    async def v2_create(store: Store, request: Request) -> dict[str, Any]:
+        return store.v2_create_customer(await read_json(request, "v2"))
+
+    @router.get("/v3/customers")
+    async def v3_list(store: Store, request: Request) -> dict[str, Any]:
+        return store.v3_list_customers(dict(request.query_params))
+
+    @router.post("/v3/customers")
+    async def v3_create(store: Store, request: Request) -> dict[str, Any]:
+        return {"data": store.v3_create_customers(await read_json(request, "v3")), "meta": {}}
+
+    @router.put("/v3/customers")
+    async def v3_update(store: Store, request: Request) -> dict[str, Any]:
+        return {"data": store.v3_update_customers(await read_json(request, "v3")), "meta": {}}
+
+    return router
+
+
+def _admin_router() -> APIRouter:
+    router = APIRouter(prefix=ADMIN_PREFIX)
+
+    def store_of(request: Request) -> SandboxStore:
+        return request.app.state.store  # type: ignore[no-any-return]
+
+    @router.post("/reset")
+    async def reset(request: Request) -> dict[str, bool]:
+        store_of(request).reset()
+        return {"reset": True}
+
+    @router.post("/seed")
+    async def seed(request: Request, payload: Annotated[Any, Body()]) -> dict[str, Any]:
+        options = payload if isinstance(payload, dict) else {"customers": payload}
+        customers = options.get("customers")
+        if not isinstance(customers, list):
+            raise ApiError(400, "Send a list of customers or {'customers': [...]}.", version="v3")
+        created = store_of(request).seed(customers, allow_duplicates=bool(options.get("allow_duplicates")))
+        return {"data": created}
+
+    @router.get("/customers")
+    async def customers(request: Request) -> dict[str, Any]:
+        return {"data": store_of(request).all_customers()}
+
+    @router.get("/stats")
+    async def stats(request: Request) -> dict[str, Any]:
+        return store_of(request).stats()
+
+    @router.get("/config")
+    async def get_config(request: Request) -> dict[str, Any]:
+        return store_of(request).config.to_dict()
+
+    @router.put("/config")
+    async def put_config(request: Request, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        store = store_of(request)
+        changes = dict(payload)
+        force = changes.pop("force", None)
+        if "fault_rate" in changes or "fault_kinds" in changes:
+            kinds = changes.pop("fault_kinds", None)
+            if isinstance(kinds, str):
+                kinds = [k for k in kinds.split(",") if k]
+            changes["faults"] = spread_rate(float(changes.pop("fault_rate", 0.0)), kinds or FAULT_KINDS)
+        try:
+            config = store.configure(**changes)
+            if force:
+                store.faults.force(*force)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, str(exc), version="v3") from None
+        return config.to_dict()
+
+    return router
+
+
+def _json_message(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[Message, Message]:
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    return (
+        {"type": "http.response.start", "status": status, "headers": raw_headers},
+        {"type": "http.response.body", "body": payload},
+    )
+
+
+class TrafficMiddleware:
+    """Apply latency, the shared quota (headers on every answer, 429 beyond it) and faults to API calls."""
+
+    def __init__(self, app: ASGIApp, store: SandboxStore) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request; admin and non-HTTP traffic pass straight through."""
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        store = self.store
+        version = version_of_path(scope["path"])
+        store.record_request(f"{scope['method']} {path_kind(scope['path'])}")
+        if store.config.latency_ms > 0:
+            await asyncio.sleep(store.config.latency_ms / 1000)
+        decision = store.take_request()
+        if not decision.allowed:
+            error = ApiError(429, "You have exceeded your request quota; wait for the window to reset.")
+            error.version = version
+            await self._send(send, 429, error.body(), self._throttled(decision))
+            return
+        fault = store.draw_fault()
+        if fault is None:
+            await self.app(scope, receive, self._with_headers(send, decision.headers()))
+        elif fault == "error_before_write":
+            status = store.faults.error_status()
+            error = ApiError(status, "Internal Server Error", version=version)
+            await self._send(send, status, error.body(), decision.headers())
+        elif fault == "rate_limit_429":
+            throttled = RateDecision(False, decision.quota, 0, decision.reset_ms, decision.window_ms)
+            error = ApiError(429, "You have exceeded your request quota.", version=version)
+            await self._send(send, 429, error.body(), self._throttled(throttled))
+        elif fault == "rate_limit_429_bare":
+            error = ApiError(429, "Too Many Requests", version=version)
+            await self._send(send, 429, error.body(), None)
+        elif fault == "malformed":
+            await self._send(send, 200, MALFORMED_BODY, decision.headers())
+        else:
+            await self._after_commit(fault, scope, receive, send, decision)
+
+    @staticmethod
+    def _throttled(decision: RateDecision) -> dict[str, str]:
+        return {**decision.headers(), "X-Retry-After": str(decision.retry_after_s)}
+
+    @staticmethod
+    async def _send(send: Send, status: int, body: Any, headers: dict[str, str] | None) -> None:
+        for message in _json_message(status, body, headers):
+            await send(message)
+
+    @staticmethod
+    def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        return wrapped
+
+    async def _after_commit(
+        self, fault: str, scope: Scope, receive: Receive, send: Send, decision: RateDecision
+    ) -> None:
+        """Run the request to completion (the write commits), then delay, replace or drop the answer."""
+        buffered: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            buffered.append(message)
+
+        await self.app(scope, receive, self._with_headers(keep, decision.headers()))
+        if fault == "slow":
+            await asyncio.sleep(self.store.config.slow_s)
+            for message in buffered:
+                await send(message)
+        elif fault == "commit_then_500":
+            error = ApiError(500, "Internal Server Error", version=version_of_path(scope["path"]))
+            await self._send(send, 500, error.body(), decision.headers())
+        else:
+            await _drop_connection(receive, send)
+
+
+async def _drop_connection(receive: Receive, send: Send) -> None:
+    """Close the client connection without any response (uvicorn: through the cycle's transport)."""
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if transport is not None:
+        transport.close()
+        for _ in range(3):  # let uvicorn see the disconnect, so it does not try to answer 500
+            await asyncio.sleep(0)
+        return
+    # Other servers: start a response, then fail mid-body so the server aborts the connection.
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+    raise ConnectionAbortedError("sandbox fault commit_then_drop")
+
+
+def create_app(store: SandboxStore | None = None) -> FastAPI:
+    """Build the sandbox app around ``store`` (a fresh in-memory store by default)."""
+    store = store or SandboxStore()
+    app = FastAPI(
+        title="BigCommerce sandbox",
+        docs_url=f"{ADMIN_PREFIX}/docs",
+        openapi_url=f"{ADMIN_PREFIX}/openapi.json",
+        redoc_url=None,
+    )
+    app.state.store = store
+    app.include_router(_api_router())
+    app.include_router(_admin_router())
+    app.add_middleware(TrafficMiddleware, store=store)  # type: ignore[arg-type]
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if not request.url.path.startswith(API_PREFIX):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        error = ApiError(exc.status_code, str(exc.detail), version=version_of_path(request.url.path))
+        return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        version = version_of_path(request.url.path)
+        status = 400 if version == "v2" or not request.url.path.startswith(API_PREFIX) else 422
+        error = ApiError(status, "The request is invalid.", version=version, errors={"request": "invalid"})
+        return JSONResponse(error.body(), status_code=status)
+
+    return app

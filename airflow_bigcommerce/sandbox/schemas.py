@@ -1,0 +1,238 @@
+"""Request models of the Customers API, written from BigCommerce's OpenAPI reference.
+
+These are the sandbox's own reading of the reference (customers.v2.yml ``customer_Base``,
+customers.v3.yml ``customer_Post`` / ``customer_Put``); they never import the provider's models, so
+the fake cannot copy the provider's bugs. Parsing turns pydantic errors into BigCommerce-shaped
+errors: V2 answers 400 naming the field, V3 answers 422 with ``errors["<index>.<field>"]``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+INT32_MAX = 2**31 - 1
+MAX_BATCH = 10
+"""V3 create/update take at most 10 customers per call; an 11th gives 413."""
+
+V2_READ_ONLY = ("id", "date_created", "date_modified", "accepts_marketing", "addresses", "form_fields")
+V3_VALIDATION_TITLE = "JSON data is missing or invalid"
+
+Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is not None and not EMAIL_RE.match(value.strip()):
+        raise ValueError("must be a valid email address")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+class V2Authentication(_Strict):
+    """The nested ``_authentication`` object of V2 ``customer_Base``."""
+
+    password: str | None = Field(None, max_length=100)
+    password_confirmation: str | None = Field(None, max_length=100)
+    force_reset: bool | None = None
+
+
+class V2CustomerCreate(_Strict):
+    """V2 ``customer_Base``: required first_name, last_name, email; unknown fields rejected."""
+
+    email: str = Field(min_length=3, max_length=255)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    company: str | None = Field(None, max_length=255)
+    phone: str | None = Field(None, max_length=50)
+    store_credit: str | int | float | None = None
+    registration_ip_address: str | None = Field(None, max_length=30)
+    customer_group_id: Int32 | None = None
+    notes: str | None = Field(None, max_length=65535)
+    tax_exempt_category: str | None = Field(None, max_length=255)
+    reset_pass_on_login: bool | None = None
+    authentication: V2Authentication | None = Field(None, alias="_authentication")
+
+    _email = field_validator("email")(_check_email)
+
+    @field_validator("store_credit")
+    @classmethod
+    def _numeric_credit(cls, value: str | float | None) -> str | int | float | None:
+        """Accept the documented "Float, Float as String, Integer" forms only."""
+        if value is None:
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("must be a number") from None
+        if not number.is_finite() or number < 0:
+            raise ValueError("must be a non-negative number")
+        return value
+
+
+class V3Authentication(_Strict):
+    """``customerAuthentication_PostPut``: the password is write-only."""
+
+    force_password_reset: bool | None = None
+    new_password: str | None = Field(None, min_length=1, max_length=100)
+
+
+class V3FormField(_Strict):
+    """``formFieldValue``: a named value (string, number or list of strings)."""
+
+    name: str = Field(max_length=255)
+    value: str | float | list[str]
+
+
+class V3AddressPost(_Strict):
+    """``customerAddresses_CustomerPost``."""
+
+    first_name: str = Field(min_length=1, max_length=255)
+    last_name: str = Field(min_length=1, max_length=255)
+    company: str | None = Field(None, max_length=255)
+    address1: str = Field(max_length=255)
+    address2: str | None = Field(None, max_length=255)
+    city: str = Field(max_length=100)
+    state_or_province: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=30)
+    country_code: str = Field(min_length=2, max_length=2)
+    phone: str | None = Field(None, max_length=50)
+    address_type: Literal["residential", "commercial"] | None = None
+    form_fields: list[V3FormField] | None = None
+
+
+class V3Attribute(_Strict):
+    """``customerAttributes_Base``."""
+
+    attribute_id: Int32
+    attribute_value: str = Field(max_length=255)
+
+
+class V3StoreCredit(_Strict):
+    """One entry of ``CustomerStoredCreditAmounts``."""
+
+    amount: float = Field(ge=0, allow_inf_nan=False)
+
+
+class _V3CustomerCommon(_Strict):
+    company: str | None = Field(None, max_length=255)
+    phone: str | None = Field(None, max_length=50)
+    notes: str | None = Field(None, max_length=65535)
+    tax_exempt_category: str | None = Field(None, max_length=255)
+    customer_group_id: Int32 | None = None
+    authentication: V3Authentication | None = None
+    accepts_product_review_abandoned_cart_emails: bool | None = None
+    store_credit_amounts: list[V3StoreCredit] | None = Field(None, max_length=10)
+    origin_channel_id: Int32 | None = None
+    channel_ids: list[Int32] | None = Field(None, min_length=1, max_length=100)
+    form_fields: list[V3FormField] | None = Field(None, max_length=100)
+
+
+class V3CustomerPost(_V3CustomerCommon):
+    """``customer_Post``: one item of the V3 create batch."""
+
+    email: str = Field(min_length=3, max_length=250)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    addresses: list[V3AddressPost] | None = Field(None, max_length=10)
+    attributes: list[V3Attribute] | None = Field(None, max_length=10)
+    trigger_account_created_notification: bool | None = None
+
+    _email = field_validator("email")(_check_email)
+
+
+class V3CustomerPut(_V3CustomerCommon):
+    """``customer_Put``: one item of the V3 update batch, identified by ``id``."""
+
+    id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    email: str | None = Field(None, min_length=3, max_length=255)
+    first_name: str | None = Field(None, min_length=1, max_length=100)
+    last_name: str | None = Field(None, min_length=1, max_length=100)
+    registration_ip_address: str | None = Field(None, max_length=30)
+
+    _email = field_validator("email")(_check_email)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def parse_v2_create(body: Any) -> V2CustomerCreate:
+    """Validate a V2 create body; raise a 400 naming the first offending field."""
+    if not isinstance(body, dict):
+        raise v2_error(400, "The request body must be a JSON object.")
+    for field in V2_READ_ONLY:
+        if field in body:
+            raise v2_error(400, f"The field '{field}' cannot be written to.", invalid_reason="read-only")
+    try:
+        return V2CustomerCreate.model_validate(body)
+    except ValidationError as exc:
+        raise _v2_from_validation(exc) from None
+
+
+def _v2_from_validation(exc: ValidationError) -> ApiError:
+    errors = exc.errors(include_url=False, include_input=False)
+    by_priority = sorted(errors, key=lambda e: {"extra_forbidden": 0, "missing": 1}.get(e["type"], 2))
+    first = by_priority[0]
+    field = str(first["loc"][-1]) if first["loc"] else "body"
+    if first["type"] == "extra_forbidden":
+        return v2_error(400, f"The field '{field}' is not supported by this resource.")
+    if first["type"] == "missing":
+        return v2_error(400, f"The required field '{field}' was not supplied.")
+    return v2_error(400, f"The field '{field}' is invalid.", invalid_reason=first["msg"])
+
+
+def check_v2_passwords(auth: V2Authentication | None) -> None:
+    """Reject a ``password_confirmation`` that does not match ``password``."""
+    if auth is None or auth.password_confirmation is None:
+        return
+    if auth.password != auth.password_confirmation:
+        raise v2_error(
+            400,
+            "The field 'password_confirmation' is invalid.",
+            invalid_reason="Password confirmation does not match the password.",
+        )
+
+
+def _batch(body: Any, title: str) -> list[Any]:
+    if not isinstance(body, list):
+        raise v3_error(422, title, {"body": "The request body must be a JSON array of customers."})
+    if not body:
+        raise v3_error(422, title, {"body": "The request body must contain at least one customer."})
+    if len(body) > MAX_BATCH:
+        raise v3_error(
+            413, "The request payload is too large. The maximum number of items allowed in the array is 10."
+        )
+    return body
+
+
+def parse_v3_items(
+    body: Any, model: type[V3CustomerPost] | type[V3CustomerPut]
+) -> list[tuple[BaseModel | None, dict[str, str]]]:
+    """Validate a V3 batch; return per item the parsed model (or None) and its errors keyed ``i.field``."""
+    items = _batch(body, V3_VALIDATION_TITLE)
+    parsed: list[tuple[BaseModel | None, dict[str, str]]] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append((model.model_validate(item), {}))
+        except ValidationError as exc:
+            errors: dict[str, str] = {}
+            for error in exc.errors(include_url=False, include_input=False):
+                key = _loc((index, *error["loc"]))
+                if error["type"] == "extra_forbidden":
+                    message = f"Additional properties are not allowed ('{error['loc'][-1]}' was unexpected)"
+                elif error["type"] == "missing":
+                    message = "This field is required."
+                else:
+                    message = error["msg"]
+                errors.setdefault(key, message)
+            parsed.append((None, errors))
+    return parsed

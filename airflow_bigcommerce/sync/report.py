@@ -1,0 +1,75 @@
+"""
+The per-row report of a sync run: one JSON line per input row, so every row can be accounted for.
+
+A line is ``{"row", "email", "outcome", "reason", "customer_id"}``; payloads and passwords never
+appear. The operator opens the destination (a local path or an ``ObjectStoragePath``) and hands
+a text file object to :class:`JsonlReportWriter`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import IO, Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ReportWriter(Protocol):
+    """Receives one call of :meth:`write` per input row; :meth:`flush` when the run ends or fails."""
+
+    def write(
+        self, row: str, email: str | None, outcome: str, reason: str | None, customer_id: int | None
+    ) -> None:
+        """Record what happened to one input row."""
+        ...
+
+    def flush(self) -> None:
+        """Push buffered lines out; called at the end of a run and before an error propagates."""
+        ...
+
+
+class JsonlReportWriter:
+    """
+    Write the report as JSON Lines to a path (opened and closed here) or to an open text file object.
+
+    :param target: a filesystem path, or a text file object the caller opened (and will close).
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+        if isinstance(target, (str, os.PathLike)):
+            self._fh: IO[str] = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+            self._owned = True
+        else:
+            self._fh = target
+            self._owned = False
+        self.lines = 0
+
+    def write(
+        self, row: str, email: str | None, outcome: str, reason: str | None, customer_id: int | None
+    ) -> None:
+        """Append one line."""
+        record: dict[str, Any] = {
+            "row": row,
+            "email": email,
+            "outcome": outcome,
+            "reason": reason,
+            "customer_id": customer_id,
+        }
+        self._fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.lines += 1
+
+    def flush(self) -> None:
+        """Flush the underlying file object."""
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Flush, and close the file if this writer opened it."""
+        self.flush()
+        if self._owned:
+            self._fh.close()
+
+    def __enter__(self) -> JsonlReportWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

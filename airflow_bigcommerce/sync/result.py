@@ -1,0 +1,68 @@
+"""
+The summary a sync run returns: small, frozen and JSON-safe, because it travels through XCom.
+
+It holds counts, row keys, e-mails and the store's reasons; never a payload and never a password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: What happened to one input row. A dry run reports ``created``/``updated`` for what it *would* do.
+Outcome = Literal["created", "updated", "skipped", "rejected"]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """
+    What a sync run did; ``created + updated + skipped + rejected == total`` always holds.
+
+    :param created: customers created (with ``dry_run``: that would be created).
+    :param updated: customers updated (with ``dry_run``: that would be updated).
+    :param skipped: rows left alone: already in the store (insert mode), unchanged (upsert mode),
+        or a duplicate e-mail of an earlier row of the same run.
+    :param rejected: rows refused by validation or by the store, or whose write stayed unknown.
+    :param total: input rows read.
+    :param dry_run: look-ups were made, but nothing was written.
+    :param mode: ``"insert"`` or ``"upsert"``.
+    :param requests: client calls made, by kind (``lookup``, ``create``, ``update``, ``list``);
+        the client's own retries are not in it (see ``client_stats``).
+    :param retries_resolved: rows whose write had an unknown outcome that a look-up then settled.
+    :param rejections: the first ``max_rejections_listed`` rejections as ``{row, email, reason}``.
+    :param rejections_truncated: more rows were rejected than ``rejections`` lists.
+    :param duration_s: wall-clock seconds the run took.
+    :param client_stats: the client's optional ``stats`` counters (e.g. ``429s``, ``retries``), if any.
+    """
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    total: int = 0
+    dry_run: bool = False
+    mode: str = "insert"
+    requests: dict[str, int] = field(default_factory=dict)
+    retries_resolved: int = 0
+    rejections: tuple[dict[str, str | None], ...] = ()
+    rejections_truncated: bool = False
+    duration_s: float = 0.0
+    client_stats: dict[str, int | float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as plain JSON types (what the operator pushes to XCom)."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "total": self.total,
+            "dry_run": self.dry_run,
+            "mode": self.mode,
+            "requests": dict(self.requests),
+            "retries_resolved": self.retries_resolved,
+            "rejections": [dict(r) for r in self.rejections],
+            "rejections_truncated": self.rejections_truncated,
+            "duration_s": self.duration_s,
+            "client_stats": dict(self.client_stats),
+        }

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import pytest
+
+from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.fake import FakeCustomerClient, FakeStoreError
+
+
+def person(i: int, **extra: object) -> dict[str, object]:
+    return {"email": f"p{i}@example.com", "first_name": "A", "last_name": "B", **extra}
+
+
+def test_implements_the_protocol(store: FakeCustomerClient) -> None:
+    assert isinstance(store, CustomerClient)
+
+
+def test_create_find_count_iter(store: FakeCustomerClient) -> None:
+    created = store.create_customers([person(1), person(2, authentication={"new_password": "pw"})])
+    assert [c["id"] for c in created] == [1, 2]
+    assert "authentication" not in store.customers[2]
+    assert [c["id"] for c in store.find_customers_by_email(["P2@EXAMPLE.COM ", "nobody@example.com"])] == [2]
+    assert store.count_customers() == 2
+    for i in range(3, 8):
+        store.add(person(i))
+    assert [c["id"] for c in store.iter_customers(page_size=3)] == list(range(1, 8))
+    assert store.calls == {"create": 1, "find": 1, "count": 1, "list": 3}
+
+
+def test_duplicate_email_refuses_the_whole_batch(store: FakeCustomerClient) -> None:
+    store.add(person(1))
+    with pytest.raises(RequestRejectedError) as info:
+        store.create_customers([person(2), {**person(1), "email": "P1@Example.com"}])
+    assert info.value.status == 422
+    assert "already in use" in info.value.errors[".customer_create"]
+    assert len(store.customers) == 1
+    with pytest.raises(RequestRejectedError):
+        store.create_customers([person(3), person(3)])  # duplicate inside one batch
+
+
+def test_row_validation_and_batch_limit() -> None:
+    store = FakeCustomerClient(
+        reject_emails=["P2@example.com"], validator=lambda c: {"phone": "bad"} if c.get("phone") else None
+    )
+    with pytest.raises(RequestRejectedError) as info:
+        store.create_customers([person(1), person(2), person(3, phone="x")])
+    assert info.value.errors == {"1.email": "The email is not valid.", "2.phone": "bad"}
+    assert not store.customers
+    with pytest.raises(RequestRejectedError) as too_big:
+        store.create_customers([person(i) for i in range(11)])
+    assert too_big.value.status == 413
+
+
+def test_non_atomic_commits_rows_before_the_bad_one() -> None:
+    store = FakeCustomerClient(reject_emails=["p3@example.com"], atomic=False)
+    with pytest.raises(RequestRejectedError):
+        store.create_customers([person(i) for i in range(1, 6)])
+    assert sorted(c["email"] for c in store.customers.values()) == ["p1@example.com", "p2@example.com"]
+
+
+def test_scripted_faults(store: FakeCustomerClient) -> None:
+    store.plan("create", ["unknown_before_write", "commit_then_unknown", "reject_before_write"])
+    with pytest.raises(OutcomeUnknownError):
+        store.create_customers([person(1)])
+    assert not store.customers
+    with pytest.raises(OutcomeUnknownError):
+        store.create_customers([person(1)])
+    assert len(store.customers) == 1
+    with pytest.raises(RequestRejectedError):
+        store.create_customers([person(2)])
+    assert len(store.customers) == 1
+    assert store.pending_faults("create") == 0
+    store.create_customers([person(2)])
+    store.fail_next("find", times=2)
+    for _ in range(2):
+        with pytest.raises(FakeStoreError):
+            store.find_customers_by_email(["p1@example.com"])
+    assert store.find_customers_by_email(["p1@example.com"])
+    with pytest.raises(ValueError):
+        store.fail_next("find", "commit_then_unknown")
+
+
+def test_update(store: FakeCustomerClient) -> None:
+    store.add(person(1))
+    store.add(person(2))
+    assert store.update_customers([{"id": 1, "first_name": "Z"}])[0]["first_name"] == "Z"
+    with pytest.raises(RequestRejectedError) as info:
+        store.update_customers([{"id": 99, "first_name": "Z"}])
+    assert "0.id" in info.value.errors
+    with pytest.raises(RequestRejectedError):
+        store.update_customers([{"id": 1, "email": "P2@example.com"}])
+    store.fail_next("update", "commit_then_unknown")
+    with pytest.raises(OutcomeUnknownError):
+        store.update_customers([{"id": 2, "last_name": "Y"}])
+    assert store.customers[2]["last_name"] == "Y"
+
+
+def test_thread_safe_unique_emails(store: FakeCustomerClient) -> None:
+    def worker() -> None:
+        for i in range(50):
+            with contextlib.suppress(RequestRejectedError):
+                store.create_customers([person(i)])
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.customers) == 50
+
+
+def test_reset(store: FakeCustomerClient) -> None:
+    store.add(person(1))
+    store.fail_next("create", "error")
+    store.reset()
+    assert not store.customers
+    assert store.pending_faults("create") == 0
+    assert store.add(person(1))["id"] == 1
