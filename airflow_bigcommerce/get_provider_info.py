@@ -8,6 +8,8 @@ from airflow_bigcommerce import __version__
 
 #: What a store hash looks like: the path segment after ``/stores/`` (letters and digits only).
 STORE_HASH_PATTERN = "^[A-Za-z0-9]+$"
+#: Where BigCommerce's REST API lives; the hook's default when the host is empty.
+DEFAULT_API_HOST = "https://api.bigcommerce.com"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -30,33 +32,44 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "BigCommerce", "python-modules": ["airflow_bigcommerce.hooks.bigcommerce"]}
         ],
+        # Works around the Airflow 3.3.0-3.3.2 Test button sending port 0 (see plugins.py).
+        "plugins": [
+            {"name": "bigcommerce", "plugin-class": "airflow_bigcommerce.plugins.BigCommerceApiServerPlugin"}
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_bigcommerce.hooks.bigcommerce.BigCommerceHook",
                 "hook-name": "BigCommerce",
                 "connection-type": "bigcommerce",
                 "ui-field-behaviour": {
-                    "hidden-fields": ["login", "schema", "extra"],
+                    # ``port`` is hidden: a non-default port travels in the API Host URL
+                    # (``http://127.0.0.1:8123`` for the sandbox). ``extra`` is covered by the fields.
+                    "hidden-fields": ["login", "schema", "port", "extra"],
                     "relabeling": {"password": "Access Token", "host": "API Host"},
-                    "placeholders": {"host": "https://api.bigcommerce.com"},
+                    "placeholders": {"host": DEFAULT_API_HOST},
                 },
+                # Placeholders do not apply here; the descriptions say what to type and the default.
                 "conn-fields": {
                     "store_hash": {
                         "label": "Store Hash",
                         "description": (
-                            "The letters and digits after /stores/ in the API path shown when the API "
-                            "account was created: https://api.bigcommerce.com/stores/{store_hash}/v3/"
+                            "Letters and digits only: the part after /stores/ in the API path shown when "
+                            "the store's API account was created, "
+                            "https://api.bigcommerce.com/stores/{store_hash}/v3/"
                         ),
                         "schema": {"type": "string", "pattern": STORE_HASH_PATTERN},
                     },
                     "timeout": {
                         "label": "Request Timeout (s)",
-                        "description": "Seconds to wait for each API response (default 30).",
+                        "description": "Optional. Seconds to wait for each API response; empty means 30.",
                         "schema": {"type": ["integer", "null"], "minimum": 1},
                     },
                     "max_retries": {
                         "label": "Max Retries",
-                        "description": "Retries of a request after a 429, 5xx or network error (default 5).",
+                        "description": (
+                            "Optional. How often a request is retried after a 429, a 5xx or a network "
+                            "error; empty means 5, 0 turns retries off."
+                        ),
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },
                 },
