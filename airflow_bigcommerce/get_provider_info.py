@@ -32,10 +32,6 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "BigCommerce", "python-modules": ["airflow_bigcommerce.hooks.bigcommerce"]}
         ],
-        # Works around the Airflow 3.3.0-3.3.2 Test button sending port 0 (see plugins.py).
-        "plugins": [
-            {"name": "bigcommerce", "plugin-class": "airflow_bigcommerce.plugins.BigCommerceApiServerPlugin"}
-        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_bigcommerce.hooks.bigcommerce.BigCommerceHook",
