@@ -324,16 +324,18 @@ class BigCommerceHook(HttpHook):
         return result
 
     def find_customer_v2_by_email(self, email: str) -> dict[str, Any] | None:
-        """Return the V2 customer with this e-mail (case-insensitive), or ``None``."""
-        response = self.request("GET", "v2/customers", params={"email": email.strip()})
-        if response.status_code == 204 or not response.content:
+        """
+        Return the V2 customer with this e-mail (case-insensitive), or ``None``.
+
+        The look-up itself is BigCommerce's documented ``GET /v3/customers?email:in=``; the match
+        is then read as V2 (``GET /v2/customers/{id}``), the shape the V2 create answers with.
+        """
+        matches = self.find_customers_by_email([email])
+        if not matches:
             return None
-        customers = response.json()
-        wanted = email.strip().lower()
-        for customer in customers if isinstance(customers, list) else []:
-            if str(customer.get("email", "")).strip().lower() == wanted:
-                return dict(customer)
-        return None
+        customer_id = int(matches[0]["id"])
+        result: dict[str, Any] = self.request("GET", f"v2/customers/{customer_id}").json()
+        return result
 
     # -- V3 ------------------------------------------------------------------------------------
 

@@ -229,11 +229,16 @@ def test_v2_duplicate_is_typed(conn_env: Callable[..., None]) -> None:
         hook.create_customer_v2({"email": "a@example.com"})
 
 
-def test_find_customer_v2_by_email_handles_204(conn_env: Callable[..., None]) -> None:
-    hook, session, _ = scripted_hook([response(204), response(200, [{"id": 3, "email": "A@Example.com"}])])
+def test_find_customer_v2_by_email_looks_up_v3_then_reads_v2(conn_env: Callable[..., None]) -> None:
+    empty = response(200, {"data": [], "meta": {"pagination": {"total_pages": 1}}})
+    found = response(
+        200, {"data": [{"id": 3, "email": "A@Example.com"}], "meta": {"pagination": {"total_pages": 1}}}
+    )
+    hook, session, _ = scripted_hook([empty, found, response(200, {"id": 3, "email": "A@Example.com"})])
     assert hook.find_customer_v2_by_email("a@example.com") is None
     assert hook.find_customer_v2_by_email(" a@example.COM ") == {"id": 3, "email": "A@Example.com"}
-    assert session.calls[1][2]["params"] == {"email": "a@example.COM"}
+    assert session.calls[1][2]["params"]["email:in"] == "a@example.com"
+    assert session.calls[2][1].endswith("/stores/abc123/v2/customers/3")
 
 
 def test_paging_follows_total_pages(conn_env: Callable[..., None]) -> None:
