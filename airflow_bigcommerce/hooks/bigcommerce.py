@@ -341,13 +341,16 @@ class BigCommerceHook(HttpHook):
 
     def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
         """Return the customers whose e-mail is in ``emails`` (``GET /v3/customers?email:in=``)."""
-        wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), LOOKUP_BATCH_SIZE):
-            chunk = wanted[start : start + LOOKUP_BATCH_SIZE]
-            params = {"email:in": ",".join(chunk), "limit": MAX_PAGE_SIZE}
-            found.extend(self._paged("v3/customers", params))
-        return found
+        trimmed = [e.strip() for e in emails if e and e.strip()]
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(trimmed), LOOKUP_BATCH_SIZE):
+            chunk = trimmed[start : start + LOOKUP_BATCH_SIZE]
+            # As given and lower-cased: the store matches case-insensitively, but the filter may not.
+            variants = sorted({v for e in chunk for v in (e, e.lower())})
+            params = {"email:in": ",".join(variants), "limit": MAX_PAGE_SIZE}
+            for customer in self._paged("v3/customers", params):
+                found.setdefault(int(customer.get("id") or 0), customer)
+        return list(found.values())
 
     def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Create up to 10 customers with one ``POST /v3/customers``; return them as the store has them."""

@@ -263,6 +263,9 @@ class _Deliverer:
         if self.kind == "create":
             if in_use and not item.unknown and item.email.strip().lower() in in_use:
                 return item.line("skipped", f"exists in store (id {cid})", cid)
+            if item.unknown and not _looks_like_ours(item, current):
+                # Someone else (a storefront sign-up) created it meanwhile: our write did not land.
+                return item.line("skipped", f"exists in store (id {cid})", cid)
             return item.line("created", confirmed, cid)
         try:
             pending = customer_differs(item.target, current)
@@ -277,10 +280,29 @@ class _Deliverer:
             current = self.client.find([item.email]).get(item.mk)
             if current is not None:
                 cid = _as_id(current.get("id"))
-                if item.unknown:  # our own earlier send, whose answer was lost, got there after all
+                if item.unknown and _looks_like_ours(item, current):
+                    # our own earlier send, whose answer was lost, got there after all
                     return item.line("created", "confirmed by look-up after an unknown outcome", cid)
                 return item.line("skipped", f"exists in store (id {cid})", cid)
+            # The store says the e-mail is taken, yet a look-up cannot see it (e.g. a filter that
+            # matches case-sensitively): it exists, so it is not ours to create, nor a bad row.
+            if item.unknown:
+                return item.line("created", "store reports the e-mail in use after an unknown outcome")
+            return item.line("skipped", "exists in store (e-mail already in use)")
         return item.line("rejected", _store_reason(exc))
+
+
+def _looks_like_ours(item: _Item, current: Mapping[str, Any]) -> bool:
+    """
+    Whether the customer found after an unknown outcome holds what we sent (so it is our write).
+
+    A customer whose fields differ from our payload was created by someone else in the meantime
+    (e.g. a storefront sign-up): our write did not land, and the row counts as skipped, not created.
+    """
+    try:
+        return not customer_differs(item.target, current)
+    except Exception:
+        return True
 
 
 def _changed_reason(body: Mapping[str, Any]) -> str:

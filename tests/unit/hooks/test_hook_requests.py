@@ -237,7 +237,7 @@ def test_find_customer_v2_by_email_looks_up_v3_then_reads_v2(conn_env: Callable[
     hook, session, _ = scripted_hook([empty, found, response(200, {"id": 3, "email": "A@Example.com"})])
     assert hook.find_customer_v2_by_email("a@example.com") is None
     assert hook.find_customer_v2_by_email(" a@example.COM ") == {"id": 3, "email": "A@Example.com"}
-    assert session.calls[1][2]["params"]["email:in"] == "a@example.com"
+    assert session.calls[1][2]["params"]["email:in"] == "a@example.COM,a@example.com"
     assert session.calls[2][1].endswith("/stores/abc123/v2/customers/3")
 
 
