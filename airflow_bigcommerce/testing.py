@@ -83,7 +83,8 @@ def run_sandbox(
 
     config = SandboxConfig(quota=quota, window_ms=window_ms, **options)
     store = SandboxStore(store_hash=store_hash, token=token, config=config, db_path=db_path)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio: TCP_NODELAY
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
