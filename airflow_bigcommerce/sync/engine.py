@@ -261,10 +261,10 @@ class _Deliverer:
         cid = _as_id(current.get("id"))
         confirmed = "confirmed by look-up after an unknown outcome" if item.unknown else None
         if self.kind == "create":
-            if in_use and not item.unknown and item.email.strip().lower() in in_use:
-                return item.line("skipped", f"exists in store (id {cid})", cid)
-            if item.unknown and not _looks_like_ours(item, current):
-                # Someone else (a storefront sign-up) created it meanwhile: our write did not land.
+            # In use before we wrote, or, after an unknown outcome, holding someone else's data (a
+            # storefront sign-up meanwhile): our write did not land.
+            named_in_use = in_use and not item.unknown and item.email.strip().lower() in in_use
+            if named_in_use or (item.unknown and not _looks_like_ours(item, current)):
                 return item.line("skipped", f"exists in store (id {cid})", cid)
             return item.line("created", confirmed, cid)
         try:
@@ -471,6 +471,9 @@ class _Run:
     def _prepare(self, index: int, row: Mapping[str, Any]) -> _Line | _Item:
         """Map one row; a rejection or an in-run duplicate settles it here, before any request."""
         key = self._row_key(index, row)
+        if not isinstance(row, Mapping):
+            reason = f"row: not a mapping of column to value (got {type(row).__name__})"
+            return _Line(index, key, None, "rejected", reason)
         try:
             payload = map_contact(row, self.field_map)
             email = payload["email"]

@@ -12,6 +12,9 @@ import json
 import os
 from typing import IO, Any, Protocol, runtime_checkable
 
+#: Line separators outside ASCII that ``json.dumps(ensure_ascii=False)`` leaves unescaped.
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
 
 @runtime_checkable
 class ReportWriter(Protocol):
@@ -55,7 +58,12 @@ class JsonlReportWriter:
             "reason": reason,
             "customer_id": customer_id,
         }
-        self._fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        text = json.dumps(record, ensure_ascii=False, default=str)
+        # Characters that ``str.splitlines()`` and some editors treat as line breaks stay escaped, so
+        # one row is always one line.
+        for char in _LINE_BREAKS:
+            text = text.replace(char, f"\\u{ord(char):04x}")
+        self._fh.write(text + "\n")
         self.lines += 1
 
     def flush(self) -> None:
