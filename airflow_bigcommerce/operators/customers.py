@@ -220,7 +220,7 @@ class SyncCustomersOperator(BaseOperator):
     dropped; a write whose outcome is unknown is resolved by a look-up, never by a blind resend.
 
     :param contacts: rows to sync: a list of dicts or an XComArg (templated).
-    :param sql_conn_id: connection id of any common.sql database to read contacts from.
+    :param sql_conn_id: connection id of any common.sql database to read contacts from (templated).
     :param sql: query returning one contact per row, or a ``.sql`` file (templated).
     :param parameters: query parameters (templated).
     :param sql_hook_params: extra arguments for the SQL hook.
@@ -237,7 +237,7 @@ class SyncCustomersOperator(BaseOperator):
     :param max_concurrency: write requests in flight at once, 1 to 8 (default 2); pacing keeps the
         sum within the store's quota.
     :param fetch_size: rows fetched from the SQL cursor at a time.
-    :param bigcommerce_conn_id: connection of type ``bigcommerce``.
+    :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
     :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``total``,
         ``rejections``: a capped list of ``{row, email, reason}``, ...), pushed to XCom.
     """
@@ -250,6 +250,8 @@ class SyncCustomersOperator(BaseOperator):
         "mode",
         "dry_run",
         "report_path",
+        "sql_conn_id",
+        "bigcommerce_conn_id",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {

@@ -1,0 +1,293 @@
+"""
+``make demo``: sync a seeded CRM into a sandbox BigCommerce store with the example DAG, twice.
+
+Everything lives in a throwaway folder (default ``.demo/``, git-ignored): an Airflow home with a
+SQLite metadata DB, the CRM database, the sandbox store's SQLite file, the per-row reports and the
+logs. Every process started here is stopped at the end, on failure and on Ctrl-C.
+
+``--ui`` (``make ui``) starts ``airflow standalone`` with the same store and connections instead,
+to watch and trigger runs in the web UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow_bigcommerce.demo.crm import seed_crm
+from airflow_bigcommerce.demo.processes import Children, DemoError, start_sandbox, terminate_on_signals
+from airflow_bigcommerce.demo.report import format_summary, newest_report, read_report
+
+DAG_ID = "crm_contacts_to_bigcommerce"
+DAG_FILE = "crm_contacts_to_bigcommerce.py"
+#: ``airflow db migrate`` and each ``airflow dags test`` must finish within this many seconds.
+STEP_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the demo keeps its files."""
+
+    workdir: Path
+    dags_folder: Path
+
+    @property
+    def airflow_home(self) -> Path:
+        """Return the throwaway ``AIRFLOW_HOME``."""
+        return self.workdir / "airflow"
+
+    @property
+    def crm_db(self) -> Path:
+        """Return the CRM's SQLite file."""
+        return self.workdir / "crm.db"
+
+    @property
+    def store_db(self) -> Path:
+        """Return the sandbox store's SQLite file."""
+        return self.workdir / "sandbox-store.db"
+
+    @property
+    def reports(self) -> Path:
+        """Return the folder of per-row sync reports (Variable ``bigcommerce_report_dir``)."""
+        return self.workdir / "reports"
+
+    @property
+    def logs(self) -> Path:
+        """Return the folder of the demo's step logs."""
+        return self.workdir / "logs"
+
+
+def default_dags_folder() -> Path:
+    """Return the repository's ``dags/`` (this file is ``<repo>/airflow_bigcommerce/demo/__main__.py``)."""
+    repo_dags = Path(__file__).resolve().parents[2] / "dags"
+    return repo_dags if (repo_dags / DAG_FILE).exists() else Path.cwd() / "dags"
+
+
+def airflow_env(layout: Layout, *, store_url: str | None = None) -> dict[str, str]:
+    """Return the environment for ``airflow`` commands: home, DAGs, connections, report folder."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and key != "AIRFLOW_HOME"
+    }
+    env.update(
+        {
+            "AIRFLOW_HOME": str(layout.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(layout.dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{layout.airflow_home / 'airflow.db'}",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW_CONN_CRM_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(layout.crm_db)}),
+            "AIRFLOW_VAR_BIGCOMMERCE_REPORT_DIR": str(layout.reports),
+            "PYTHONUNBUFFERED": "1",
+            # `airflow standalone` starts its components as `airflow ...` found on PATH: this venv's.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
+    )
+    if store_url is not None:
+        env["AIRFLOW_CONN_BIGCOMMERCE_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "bigcommerce",
+                "host": store_url,
+                "password": "sandbox-token",
+                "extra": {"store_hash": "sandbox"},
+            }
+        )
+    return env
+
+
+def store_customers(store_url: str) -> list[dict[str, object]]:
+    """Return every customer of the sandbox store (admin route: no token, no quota)."""
+    with urllib.request.urlopen(f"{store_url}/__sandbox/customers", timeout=30) as response:
+        data: list[dict[str, object]] = json.load(response)["data"]
+    return data
+
+
+class Demo:
+    """The steps of ``make demo`` / ``make ui``; :meth:`run` and :meth:`ui` stop what they start."""
+
+    def __init__(self, layout: Layout, *, contacts: int, quota: int) -> None:
+        self.layout = layout
+        self.contacts = contacts
+        self.quota = quota
+        self.children = Children()
+        self.store_url = ""
+        self._step = 0
+        self._steps = 0
+        self._started = time.monotonic()
+
+    # -- output ----------------------------------------------------------------------------------
+    def banner(self, text: str) -> None:
+        """Print the header of the next step."""
+        self._step += 1
+        elapsed = time.monotonic() - self._started
+        print(f"\n==> [{self._step}/{self._steps}] {text}   (t+{elapsed:.0f}s)", flush=True)
+
+    @staticmethod
+    def say(text: str) -> None:
+        """Print an indented line under the current step."""
+        print(f"    {text}", flush=True)
+
+    # -- steps -----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Create a fresh Airflow home with a migrated SQLite metadata DB, and seed the CRM."""
+        layout = self.layout
+        self.banner(f"Preparing a throwaway Airflow home in {layout.airflow_home}")
+        for path in (layout.airflow_home, layout.reports, layout.logs):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (layout.crm_db, layout.store_db):
+            path.unlink(missing_ok=True)
+        layout.airflow_home.mkdir(parents=True)
+        seconds = self.children.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=airflow_env(layout),
+            log_path=layout.logs / "db-migrate.log",
+            timeout=STEP_TIMEOUT_S,
+        )
+        self.say(f"airflow db migrate: SQLite metadata DB ready in {seconds:.1f} s")
+        self.say(f"DAGs folder: {layout.dags_folder}")
+
+        self.banner(f"Seeding the CRM: {self.contacts} contacts in {layout.crm_db}")
+        stats = seed_crm(layout.crm_db, n=self.contacts)
+        self.say(f"table contacts: {stats.total} rows, updated between {stats.oldest} and {stats.newest} UTC")
+        self.say(
+            f"{stats.valid_unique} valid unique people, {len(stats.duplicates)} entered twice "
+            f"(e-mail in another case), {len(stats.invalid)} invalid (bad e-mail or phone, "
+            "missing last name, over-long name)"
+        )
+        self.say("connection crm_default: conn type sqlite, host = that file")
+
+    def start_store(self) -> None:
+        """Start the sandbox store on loopback, persisting to a SQLite file."""
+        self.banner("Starting the sandbox BigCommerce store")
+        _proc, self.store_url = start_sandbox(
+            self.children,
+            db_path=self.layout.store_db,
+            quota=self.quota,
+            env=os.environ,
+            log_path=self.layout.logs / "sandbox.log",
+        )
+        self.say(f"listening on {self.store_url} (store hash 'sandbox', {self.quota} requests per 30 s)")
+        self.say("connection bigcommerce_default: AIRFLOW_CONN_BIGCOMMERCE_DEFAULT with that host")
+
+    def sync(self, run: int, purpose: str, *, show_rejected: int = 8) -> None:
+        """Run the DAG once with ``airflow dags test`` (a manual run: the whole history) and summarise."""
+        self.banner(f"Run {run}: airflow dags test {DAG_ID}  ({purpose})")
+        started = time.time()
+        seconds = self.children.run(
+            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID],
+            env=airflow_env(self.layout, store_url=self.store_url),
+            log_path=self.layout.logs / f"run-{run}.log",
+            timeout=STEP_TIMEOUT_S,
+        )
+        report = newest_report(self.layout.reports, newer_than=started - 1)
+        if report is None:
+            raise DemoError(f"run {run} wrote no report under {self.layout.reports}")
+        summary = read_report(report)
+        self.say(f"DAG run succeeded in {seconds:.1f} s; per-row report: {report}")
+        print(format_summary(summary, show_rejected=show_rejected), flush=True)
+        customers = store_customers(self.store_url)
+        unique = {str(c["email"]).strip().lower() for c in customers}
+        self.say(
+            f"store now holds {len(customers)} customers, {len(customers) - len(unique)} duplicate e-mails"
+        )
+
+    def where_to_look(self) -> None:
+        """Print where the results are."""
+        layout = self.layout
+        self.banner("Where to look")
+        self.say(f"store customers (JSON):  {self.store_url}/__sandbox/customers   (while a sandbox runs)")
+        self.say(f"store file:              {layout.store_db}")
+        self.say(
+            "  reopen it:             python -m airflow_bigcommerce.sandbox --db "
+            f"{layout.store_db}  -> http://127.0.0.1:8765/__sandbox/customers"
+        )
+        self.say(f"per-row reports:         {layout.reports}/{DAG_ID}/")
+        self.say(f"DAG run logs:            {layout.logs}/run-*.log")
+        self.say(f"task logs:               {layout.airflow_home}/logs/")
+        self.say("watch runs in the UI:    make ui")
+
+    def run(self) -> None:
+        """Run the whole demo."""
+        self._steps = 6
+        self.prepare()
+        self.start_store()
+        self.sync(1, "manual run: every contact in the CRM")
+        self.sync(2, "the same again: nothing is created twice", show_rejected=0)
+        self.where_to_look()
+        print(f"\nDemo finished in {time.monotonic() - self._started:.0f} s.", flush=True)
+
+    def ui(self, port: int) -> None:
+        """Start ``airflow standalone`` with the sandbox and connections until Ctrl-C."""
+        self._steps = 4
+        self.prepare()
+        self.start_store()
+        self.banner(f"Starting airflow standalone on http://localhost:{port}")
+        env = airflow_env(self.layout, store_url=self.store_url)
+        env["AIRFLOW__API__PORT"] = str(port)
+        env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
+        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+        log_path = self.layout.logs / "standalone.log"
+        with log_path.open("w", encoding="utf-8") as log:
+            proc = self.children.popen(
+                [sys.executable, "-m", "airflow", "standalone"], env=env, stdout=log, stderr=log
+            )
+            self.say(f"web UI:     http://localhost:{port}  (simple auth manager; every user is admin,")
+            self.say("            no password: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True)")
+            self.say(f"DAG:        {DAG_ID} (unpaused: runs the last hour; Trigger = whole history)")
+            self.say(f"store:      {self.store_url}/__sandbox/customers")
+            self.say(f"log:        {log_path}")
+            self.say("Ctrl-C stops Airflow and the store.")
+            code = proc.wait()
+        raise DemoError(f"airflow standalone exited with {code}; log: {log_path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m airflow_bigcommerce.demo", description=__doc__)
+    parser.add_argument("--contacts", type=int, default=2000, help="contacts to seed the CRM with (2000)")
+    parser.add_argument("--quota", type=int, default=150, help="sandbox requests per 30 s window (150)")
+    parser.add_argument("--workdir", type=Path, default=Path(".demo"), help="throwaway folder (.demo)")
+    parser.add_argument("--dags-folder", type=Path, default=None, help="DAGs folder (the repository's dags/)")
+    parser.add_argument("--ui", action="store_true", help="start airflow standalone instead (make ui)")
+    parser.add_argument("--port", type=int, default=8080, help="web UI port with --ui (8080)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo (or the UI); return the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.contacts < 1:
+        build_parser().error("--contacts must be at least 1")
+    layout = Layout(
+        workdir=args.workdir.resolve(), dags_folder=(args.dags_folder or default_dags_folder()).resolve()
+    )
+    demo = Demo(layout, contacts=args.contacts, quota=args.quota)
+    with terminate_on_signals():
+        try:
+            if args.ui:
+                demo.ui(args.port)
+            else:
+                demo.run()
+        except DemoError as exc:
+            print(f"\nDemo failed: {exc}", file=sys.stderr, flush=True)
+            return 1
+        except KeyboardInterrupt:
+            print("\nInterrupted; stopping what the demo started.", file=sys.stderr, flush=True)
+            return 130
+        finally:
+            demo.children.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""
+An embedded CRM for the demo and the end-to-end tests: a SQLite ``contacts`` table like a CRM export.
+
+The table is created at run time (never committed) and seeded deterministically from a seed number,
+with the mess real exports carry: mixed-case and padded e-mails, one person entered twice with a
+differently cased address, missing last names, invalid e-mails and phones, over-long names and
+non-ASCII names. Timestamps are ISO-8601 UTC text ``YYYY-MM-DD HH:MM:SS``, so comparing strings
+compares instants and a data-interval query needs no date functions.
+
+Only the standard library is used: the Airflow connection ``crm_default`` (type ``sqlite``, host =
+the file path) reads it through the SQLite provider.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+#: The format of ``created_at`` / ``updated_at``: sortable as text.
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: Seeded contacts are spread over this many days before ``now``.
+SPREAD_DAYS = 30
+#: The CRM columns, in table order.
+COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "lifecycle_stage",
+    "created_at",
+    "updated_at",
+)
+
+_SCHEMA = """
+CREATE TABLE contacts (
+    id              INTEGER PRIMARY KEY,
+    email           TEXT,
+    first_name      TEXT,
+    last_name       TEXT,
+    phone           TEXT,
+    company         TEXT,
+    lifecycle_stage TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX contacts_updated_at ON contacts (updated_at);
+"""
+
+_FIRST_NAMES = (
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
+    "Mia", "Mason", "Amelia", "Ethan", "Harper", "Logan", "Evelyn", "Aiden", "Abigail", "Jackson",
+    "Grace", "Samuel", "Chloe", "Daniel", "Nora", "Henry", "Layla", "Owen", "Riley", "Wyatt",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
+    "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Clark", "Lewis", "Walker",
+)  # fmt: skip
+#: (first, last) pairs outside ASCII: accents, other scripts, combining-free NFC text.
+_NON_ASCII_NAMES = (
+    ("Zoë", "Brontë"), ("José", "Muñoz"), ("Łukasz", "Wróbel"), ("Søren", "Kierkegård"),
+    ("Ångström", "Öberg"), ("François", "Lefèvre"), ("Jürgen", "Müller"), ("Nguyễn", "Thị Hoa"),
+    ("李", "小龙"), ("Дмитрий", "Иванов"), ("Αλέξανδρος", "Παπαδόπουλος"), ("Siobhán", "Ó Briain"),
+)  # fmt: skip
+_COMPANIES = (
+    "Acme Corp", "Globex", "Initech", "Umbrella Retail", "Hooli", "Stark Industries", "Wayne Enterprises",
+    "Soylent", "Vandelay Industries", "Wonka Foods", "Tyrell", "Cyberdyne", "Gringotts", "Pied Piper",
+)  # fmt: skip
+_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com", "shop.example.org")
+#: HubSpot's lifecycle stages, a typical CRM column the sync does not map.
+_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
+_INVALID_EMAILS = (
+    "john.doe@",
+    "no-at-sign.example.com",
+    "two@@example.com",
+    "with space@example.com",
+    "nodot@localhost",
+    "",
+    "   ",
+    "<angle@example.com>",
+)
+_INVALID_PHONES = ("call me maybe", "ext. ask reception", "555-CALL-NOW")
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    """
+    What :func:`seed_crm` wrote, and what a correct sync must make of it.
+
+    :param path: the SQLite file.
+    :param total: rows in ``contacts``.
+    :param expected_customers: lower-cased e-mail -> id of the row that creates the customer (the
+        first row of that e-mail in ``updated_at, id`` order).
+    :param invalid: id -> the customer field that makes the row invalid (``email``, ``last_name``,
+        ``first_name`` or ``phone``).
+    :param duplicates: id -> id of the earlier row with the same e-mail in another case or padding.
+    :param oldest: the smallest ``updated_at``; ``newest``: the largest.
+    """
+
+    path: str
+    total: int
+    expected_customers: dict[str, int] = field(repr=False)
+    invalid: dict[int, str] = field(repr=False)
+    duplicates: dict[int, int] = field(repr=False)
+    oldest: str = ""
+    newest: str = ""
+
+    @property
+    def valid_unique(self) -> int:
+        """Return how many customers a full sync creates."""
+        return len(self.expected_customers)
+
+
+def format_ts(moment: datetime) -> str:
+    """Write an aware (or naive UTC) datetime as the CRM's UTC text timestamp."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime(TIMESTAMP_FORMAT)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _clean_contact(rng: random.Random, index: int) -> dict[str, Any]:
+    first = rng.choice(_FIRST_NAMES)
+    last = rng.choice(_LAST_NAMES)
+    domain = rng.choice(_DOMAINS)
+    phone = (
+        None
+        if rng.random() < 0.2
+        else rng.choice(("+1 (555) 0{:02d}-{:04d}", "555.0{:02d}.{:04d}", "+44 20 7{:02d} {:04d}")).format(
+            rng.randrange(100), rng.randrange(10_000)
+        )
+    )
+    return {
+        "email": f"{first.lower()}.{last.lower()}{index}@{domain}",
+        "first_name": first,
+        "last_name": last,
+        "phone": phone,
+        "company": None if rng.random() < 0.3 else rng.choice(_COMPANIES),
+        "lifecycle_stage": rng.choice(_STAGES),
+    }
+
+
+def _messy_email(rng: random.Random, email: str) -> str:
+    local, domain = email.split("@")
+    style = rng.randrange(3)
+    if style == 0:
+        return f"  {local.title()}@{domain.upper()} "
+    if style == 1:
+        return f"{local}@{domain.title()}\t"
+    return email.upper()
+
+
+def generate_contacts(n: int, *, seed: int, now: datetime) -> tuple[list[dict[str, Any]], SeedStats]:
+    """
+    Build ``n`` contact rows (without writing them) and the expectations for a sync.
+
+    About 1 in 10 rows is messy but valid (case, padding, non-ASCII), about 1 in 25 is invalid, and
+    about 1 in 100 repeats an earlier contact's e-mail in another case.
+    """
+    if n < 0:
+        raise ValueError(f"n must be 0 or more, got {n}")
+    rng = random.Random(seed)
+    now = _utc(now)
+    span = SPREAD_DAYS * 86_400
+    rows: list[dict[str, Any]] = []
+    invalid: dict[int, str] = {}
+    for contact_id in range(1, n + 1):
+        contact = _clean_contact(rng, contact_id)
+        created = now - timedelta(seconds=rng.randrange(60, span))
+        updated = created
+        if rng.random() < 0.3:  # edited later, still before now
+            updated = created + timedelta(seconds=rng.randrange(0, int((now - created).total_seconds())))
+        roll = rng.random()
+        if roll < 0.04:
+            contact["email"] = _messy_email(rng, contact["email"])
+        elif roll < 0.08:
+            contact["first_name"], contact["last_name"] = rng.choice(_NON_ASCII_NAMES)
+        elif roll < 0.10:
+            contact["first_name"] = f"  {contact['first_name']} "  # padded, trimmed by the sync
+        elif roll < 0.115:
+            contact["last_name"] = rng.choice((None, "", "  "))
+            invalid[contact_id] = "last_name"
+        elif roll < 0.13:
+            contact["email"] = rng.choice(_INVALID_EMAILS)
+            invalid[contact_id] = "email"
+        elif roll < 0.135:
+            contact["first_name"] = (contact["first_name"] + " ") * 30  # well over 100 characters
+            invalid[contact_id] = "first_name"
+        elif roll < 0.14:
+            contact["phone"] = rng.choice(_INVALID_PHONES)
+            invalid[contact_id] = "phone"
+        elif roll < 0.15 and rows:
+            earlier = rng.choice(rows)  # the same person entered again, address typed differently
+            if earlier["id"] not in invalid:
+                contact["email"] = _messy_email(rng, earlier["email"].strip().lower())
+        rows.append(
+            {
+                "id": contact_id,
+                **contact,
+                "created_at": format_ts(created),
+                "updated_at": format_ts(updated),
+            }
+        )
+    stats = _expectations(rows, invalid, "")
+    return rows, stats
+
+
+def _expectations(rows: Iterable[Mapping[str, Any]], invalid: Mapping[int, str], path: str) -> SeedStats:
+    """Work out which row creates each customer and which rows repeat an e-mail, in sync order."""
+    ordered = sorted(rows, key=lambda r: (r["updated_at"], r["id"]))
+    first_of: dict[str, int] = {}
+    duplicates: dict[int, int] = {}
+    for row in ordered:
+        if row["id"] in invalid:
+            continue
+        key = str(row["email"]).strip().lower()
+        if key in first_of:
+            duplicates[row["id"]] = first_of[key]
+        else:
+            first_of[key] = row["id"]
+    return SeedStats(
+        path=path,
+        total=len(ordered),
+        expected_customers=first_of,
+        invalid=dict(invalid),
+        duplicates=duplicates,
+        oldest=ordered[0]["updated_at"] if ordered else "",
+        newest=ordered[-1]["updated_at"] if ordered else "",
+    )
+
+
+def seed_crm(path: str | Path, *, n: int = 2000, seed: int = 42, now: datetime | None = None) -> SeedStats:
+    """
+    Create (or replace) the CRM database at ``path`` with ``n`` contacts from ``seed``.
+
+    :param path: the SQLite file to write; its parent directory is created.
+    :param n: how many contacts.
+    :param seed: the random seed: the same seed, ``n`` and ``now`` give the same rows.
+    :param now: the moment the 30 days of history end (default: the current time); aware or UTC.
+    :return: the counts and the expectations for a sync (see :class:`SeedStats`).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    rows, stats = generate_contacts(n, seed=seed, now=_utc(now))
+    conn = sqlite3.connect(target)
+    try:
+        conn.executescript(_SCHEMA)
+        conn.executemany(
+            f"INSERT INTO contacts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [tuple(row[c] for c in COLUMNS) for row in rows],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    return SeedStats(
+        path=str(target),
+        total=stats.total,
+        expected_customers=stats.expected_customers,
+        invalid=stats.invalid,
+        duplicates=stats.duplicates,
+        oldest=stats.oldest,
+        newest=stats.newest,
+    )
+
+
+def touch_contacts(
+    path: str | Path, ids: Iterable[int], *, when: datetime, changes: Mapping[str, Any] | None = None
+) -> int:
+    """
+    Simulate CRM edits: set ``updated_at`` of the contacts ``ids`` to ``when`` and apply ``changes``.
+
+    :param changes: column -> new value for every touched contact; a ``str`` value may contain
+        ``{id}`` and ``{old}`` (the column's current value), e.g. ``{"company": "{old} (renamed)"}``.
+    :return: how many contacts were touched.
+    """
+    allowed = set(COLUMNS) - {"id", "created_at", "updated_at"}
+    unknown = set(changes or {}) - allowed
+    if unknown:
+        raise ValueError(f"unknown contact column(s): {', '.join(sorted(unknown))}")
+    stamp = format_ts(_utc(when))
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    touched = 0
+    try:
+        for contact_id in ids:
+            row = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+            if row is None:
+                continue
+            values: dict[str, Any] = {"updated_at": stamp}
+            for column, new in (changes or {}).items():
+                values[column] = (
+                    new.format(id=contact_id, old=row[column] or "") if isinstance(new, str) else new
+                )
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            conn.execute(f"UPDATE contacts SET {assignments} WHERE id = ?", (*values.values(), contact_id))
+            touched += 1
+        conn.commit()
+    finally:
+        conn.close()
+    return touched
+
+
+def read_contacts(
+    path: str | Path, *, start: str | None = None, end: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the contacts with ``start <= updated_at < end`` (either bound optional), in sync order."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = conn.execute(
+            "SELECT * FROM contacts WHERE (? IS NULL OR updated_at >= ?) AND (? IS NULL OR updated_at < ?)"
+            " ORDER BY updated_at, id",
+            (start, start, end, end),
+        ).fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]

@@ -1,0 +1,232 @@
+"""The example DAGs run by ``airflow dags test`` against the sandbox store, and ``make demo``'s script."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dag_runner import REPO, AirflowHome, Report, clean_env
+
+from airflow_bigcommerce.demo.crm import SeedStats, format_ts, read_contacts, seed_crm, touch_contacts
+from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
+
+pytestmark = pytest.mark.e2e
+
+SYNC_DAG = "crm_contacts_to_bigcommerce"
+SIGNUPS_DAG = "new_signups_to_bigcommerce"
+CONTACTS = 200
+#: The CRM's history ends here; the later run's logical date is the next hour boundary.
+SEEDED_AT = datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc)
+LATER_LOGICAL_DATE = "2026-01-02T10:00:00+00:00"
+#: CronDataIntervalTimetable("@hourly") infers this interval for a run at 10:00.
+LATER_START, LATER_END = "2026-01-02 09:00:00", "2026-01-02 10:00:00"
+EDITED_AT = datetime(2026, 1, 2, 9, 45, tzinfo=timezone.utc)
+NEW_CONTACT_ID = 100_001
+#: The sign-ups ``new_signups_to_bigcommerce`` creates by default.
+SIGNUP_EMAILS = {
+    "ada.lovelace@example.com",
+    "grace.hopper@example.com",
+    "alan.turing@example.org",
+    "zoe.bronte@example.net",
+}
+
+
+def _norm(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _by_email(customers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for customer in customers:
+        key = str(customer["email"]).strip().lower()
+        assert key not in found, f"two customers with e-mail {key}"
+        found[key] = customer
+    return found
+
+
+@dataclass
+class Scenario:
+    """Three runs of the sync DAG and what the store and the reports looked like after each."""
+
+    stats: SeedStats
+    crm: Path
+    contacts: dict[int, dict[str, Any]]  # CRM rows as seeded
+    first: Report
+    after_first: list[dict[str, Any]]
+    second: Report
+    after_second: list[dict[str, Any]]
+    edited: dict[str, int]  # role -> CRM id touched before the later run
+    later: Report
+    after_later: list[dict[str, Any]]
+    signups_output: str
+    after_signups: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
+    return AirflowHome.create(tmp_path_factory.mktemp("example-dags"))
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxHandle]:
+    with run_sandbox(quota=0) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def scenario(airflow_home: AirflowHome, sandbox: SandboxHandle) -> Scenario:
+    crm = airflow_home.home.parent / "crm.db"
+    stats = seed_crm(crm, n=CONTACTS, seed=7, now=SEEDED_AT)
+    contacts = {row["id"]: row for row in read_contacts(crm)}
+    env = {
+        **sandbox.env(),
+        "AIRFLOW_CONN_CRM_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(crm)}),
+    }
+
+    airflow_home.dags_test(SYNC_DAG, env=env)
+    first = Report.read(airflow_home.report_for(SYNC_DAG))
+    after_first = sandbox.store.all_customers()
+
+    airflow_home.dags_test(SYNC_DAG, env=env)
+    second = Report.read(airflow_home.report_for(SYNC_DAG))
+    assert second.path != first.path
+    after_second = sandbox.store.all_customers()
+
+    # CRM edits inside [09:00, 10:00): a changed customer, an untouched re-save, an invalid row, a new one.
+    synced = sorted(stats.expected_customers.values())
+    edited = {"changed": synced[0], "resaved": synced[1], "invalid": min(stats.invalid)}
+    touch_contacts(crm, [edited["changed"]], when=EDITED_AT, changes={"company": "{old} Renamed"})
+    touch_contacts(crm, [edited["resaved"], edited["invalid"]], when=EDITED_AT)
+    with sqlite3.connect(crm) as conn:
+        conn.execute(
+            "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                NEW_CONTACT_ID,
+                "New.Person@Example.com",
+                "Nova",
+                "Person",
+                None,
+                "Late Signups",
+                "lead",
+                format_ts(EDITED_AT),
+                format_ts(EDITED_AT),
+            ),
+        )
+    edited["new"] = NEW_CONTACT_ID
+    airflow_home.dags_test(SYNC_DAG, LATER_LOGICAL_DATE, conf={"window": "interval"}, env=env)
+    later = Report.read(airflow_home.report_for(SYNC_DAG))
+    assert later.path not in (first.path, second.path)
+    after_later = sandbox.store.all_customers()
+
+    signups = airflow_home.dags_test(SIGNUPS_DAG, env=env)
+    return Scenario(
+        stats=stats,
+        crm=crm,
+        contacts=contacts,
+        first=first,
+        after_first=after_first,
+        second=second,
+        after_second=after_second,
+        edited=edited,
+        later=later,
+        after_later=after_later,
+        signups_output=signups.stdout + signups.stderr,
+        after_signups=sandbox.store.all_customers(),
+    )
+
+
+def test_full_sync_creates_every_valid_contact_once(scenario: Scenario) -> None:
+    stats = scenario.stats
+    store = _by_email(scenario.after_first)
+    assert set(store) == set(stats.expected_customers)
+    for email, contact_id in stats.expected_customers.items():
+        row, customer = scenario.contacts[contact_id], store[email]
+        assert customer["first_name"] == row["first_name"].strip()
+        assert customer["last_name"] == row["last_name"].strip()
+        assert _norm(customer.get("company")) == _norm(row["company"])
+        assert _norm(customer.get("phone")) == _norm(row["phone"])
+        assert str(customer["email"]).strip() == str(row["email"]).strip()
+    assert scenario.first.ids("created") == set(stats.expected_customers.values())
+
+
+def test_full_sync_reports_every_invalid_row_with_its_reason(scenario: Scenario) -> None:
+    report = scenario.first
+    assert report.ids() == set(scenario.contacts)
+    assert report.ids("rejected") == set(scenario.stats.invalid)
+    for contact_id, bad_field in scenario.stats.invalid.items():
+        reason = report.rows[str(contact_id)]["reason"]
+        assert reason.startswith(f"{bad_field}:"), (contact_id, reason)
+    # A person entered twice (e-mail in another case) is skipped, not created twice.
+    assert report.ids("skipped") == set(scenario.stats.duplicates)
+    assert report.counts == {
+        "created": scenario.stats.valid_unique,
+        "skipped": len(scenario.stats.duplicates),
+        "rejected": len(scenario.stats.invalid),
+    }
+
+
+def test_second_run_creates_nothing(scenario: Scenario) -> None:
+    assert scenario.second.counts["created"] == 0
+    assert scenario.second.counts["updated"] == 0
+    assert scenario.second.ids("rejected") == set(scenario.stats.invalid)
+    assert sorted(c["id"] for c in scenario.after_second) == sorted(c["id"] for c in scenario.after_first)
+
+
+def test_later_interval_syncs_only_contacts_updated_in_it(scenario: Scenario) -> None:
+    in_window = {row["id"] for row in read_contacts(scenario.crm, start=LATER_START, end=LATER_END)}
+    assert set(scenario.edited.values()) <= in_window
+    assert len(in_window) < CONTACTS // 10, "the window must hold only a few contacts"
+    report = scenario.later
+    assert report.ids() == in_window
+    assert report.rows[str(scenario.edited["changed"])]["outcome"] == "updated"
+    assert report.rows[str(scenario.edited["resaved"])]["outcome"] == "skipped"
+    assert report.rows[str(scenario.edited["invalid"])]["outcome"] == "rejected"
+    assert report.rows[str(NEW_CONTACT_ID)]["outcome"] == "created"
+
+    before, after = _by_email(scenario.after_second), _by_email(scenario.after_later)
+    assert set(after) - set(before) == {"new.person@example.com"}
+    changed_row = scenario.contacts[scenario.edited["changed"]]
+    changed_email = str(changed_row["email"]).strip().lower()
+    assert _norm(after[changed_email]["company"]) == _norm(f"{changed_row['company'] or ''} Renamed")
+    assert after[changed_email]["id"] == before[changed_email]["id"]
+    unchanged = set(before) - {changed_email}
+    assert all(after[email] == before[email] for email in unchanged)
+
+
+def test_signups_dag_creates_one_customer_per_mapped_task(scenario: Scenario) -> None:
+    before, after = _by_email(scenario.after_later), _by_email(scenario.after_signups)
+    assert set(after) - set(before) == SIGNUP_EMAILS
+    for index in range(len(SIGNUP_EMAILS)):
+        assert f"end task task_id=create_customer map_index={index}" in scenario.signups_output
+    assert all(after[email]["notes"].startswith("Signed up on ") for email in SIGNUP_EMAILS)
+
+
+@pytest.mark.timeout(300)
+def test_make_demo_script(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow_bigcommerce.demo", "--contacts", "150", "--workdir", str(tmp_path)],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-5000:]
+    assert "Run 1: airflow dags test crm_contacts_to_bigcommerce" in output
+    assert "Run 2: airflow dags test crm_contacts_to_bigcommerce" in output
+    run2 = output.split("Run 2:", 1)[1]
+    assert "  created         0" in run2
+    assert "0 duplicate e-mails" in run2
+    assert "Demo finished" in output
+    stray = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
+    assert stray.stdout.strip() == "", "the demo left processes running"
