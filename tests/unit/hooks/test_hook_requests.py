@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from fake_clock import FakeClock
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from airflow_bigcommerce import __version__
@@ -68,19 +69,6 @@ def scripted_hook(script: list[Any], **kwargs: Any) -> tuple[BigCommerceHook, Sc
     hook._sleep = clock.sleep  # type: ignore[method-assign]
     hook.pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
     return hook, session, clock.sleeps
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def refused() -> requests.ConnectionError:

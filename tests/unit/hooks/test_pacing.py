@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from fake_clock import FakeClock
 
 from airflow_bigcommerce.hooks.pacing import (
     RESET_MARGIN_S,
@@ -11,19 +12,6 @@ from airflow_bigcommerce.hooks.pacing import (
     backoff_seconds,
     wait_after_429,
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def headers(left: int, reset_ms: int, quota: int = 150, window_ms: int = 30000) -> RateLimitHeaders:
