@@ -386,8 +386,13 @@ class BigCommerceHook(HttpHook):
             body = self.request("GET", path, params={**params, "page": page}).json()
             data = body.get("data", []) if isinstance(body, Mapping) else []
             yield from (dict(item) for item in data)
-            pagination = body.get("meta", {}).get("pagination", {}) if isinstance(body, Mapping) else {}
-            if not data or page >= int(pagination.get("total_pages", page)):
+            meta = body.get("meta") if isinstance(body, Mapping) else None
+            pagination = meta.get("pagination") if isinstance(meta, Mapping) else None
+            if isinstance(pagination, Mapping) and "total_pages" in pagination:
+                last_page = page >= int(pagination["total_pages"])
+            else:  # no pagination block: a short page is the last one
+                last_page = len(data) < int(params.get("limit", MAX_PAGE_SIZE))
+            if not data or last_page:
                 return
             page += 1
 
@@ -397,27 +402,24 @@ class BigCommerceHook(HttpHook):
         """
         Check the connection; return ``(ok, message)`` with a message a store owner can act on.
 
-        Tries ``GET /v2/time`` and the store profile (Information scope) for the store name, then
-        ``GET /v3/customers?limit=1`` (Customers scope), with one quick attempt each.
+        ``GET /v3/customers?limit=1`` decides (token, Customers scope, store hash, host); the store
+        profile ``GET /v2/store`` (Information scope, optional) then only adds the store's name.
+        One quick attempt each.
         """
         try:
             settings = self.settings
         except BigCommerceConfigError as exc:
             return False, str(exc)
         quick_timeout = min(settings.timeout, 10.0)
-        store_name = None
-        try:
-            store = self.request("GET", "v2/store", timeout=quick_timeout, max_retries=0).json()
-            store_name = store.get("name") if isinstance(store, Mapping) else None
-        except BigCommerceAPIError as exc:
-            if exc.status != 403:
-                return False, self._explain(exc, settings)
-        except BigCommerceError as exc:
-            return False, self._explain(exc, settings)
         try:
             self.request("GET", "v3/customers", params={"limit": 1}, timeout=quick_timeout, max_retries=0)
         except BigCommerceError as exc:
             return False, self._explain(exc, settings)
+        try:
+            store = self.request("GET", "v2/store", timeout=quick_timeout, max_retries=0).json()
+        except BigCommerceError:
+            store = None
+        store_name = store.get("name") if isinstance(store, Mapping) else None
         if store_name:
             return (
                 True,
@@ -425,7 +427,7 @@ class BigCommerceHook(HttpHook):
             )
         return True, (
             f"Connected to store hash {settings.store_hash}; customers readable. Grant the API account "
-            "'Information: read-only' to see the store name here."
+            "'Information & settings: read-only' to see the store name here."
         )
 
     @staticmethod

@@ -248,24 +248,34 @@ def test_batch_size_is_checked(conn_env: Callable[..., None]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("store", "customers", "ok", "words"),
+    ("customers", "store", "ok", "words"),
     [
-        (response(200, {"name": "My Shop"}), response(200, {"data": []}), True, "My Shop"),
+        (response(200, {"data": []}), response(200, {"name": "My Shop"}), True, "My Shop"),
         (response(401, {"status": 401}), None, False, "access token"),
-        (response(404, [{"status": 404, "message": "Not found"}]), None, False, "Unknown store hash"),
-        (response(403, {"status": 403}), response(200, {"data": []}), True, "Information: read-only"),
-        (response(403, {"status": 403}), response(403, {"status": 403}), False, "Customers: modify"),
+        (response(404, {"status": 404, "title": "Not found"}), None, False, "Unknown store hash"),
+        (response(200, {"data": []}), response(403, {"status": 403}), True, "Information & settings"),
+        (response(200, {"data": []}), response(404, [{"status": 404}]), True, "customers readable"),
+        (response(403, {"status": 403}), None, False, "Customers: modify"),
         (refused(), None, False, "Cannot reach"),
     ],
 )
 def test_test_connection_messages(
-    conn_env: Callable[..., None], store: Any, customers: Any, ok: bool, words: str
+    conn_env: Callable[..., None], customers: Any, store: Any, ok: bool, words: str
 ) -> None:
-    hook, _, _ = scripted_hook([store] + ([customers] if customers is not None else []))
+    hook, session, _ = scripted_hook([customers] + ([store] if store is not None else []))
     result, message = hook.test_connection()
     assert result is ok
     assert words in message
     assert TOKEN not in message
+    assert session.calls[0][1].endswith("/v3/customers")
+
+
+def test_paging_without_pagination_meta_stops_on_a_short_page(conn_env: Callable[..., None]) -> None:
+    full = response(200, {"data": [{"id": i} for i in range(2)]})
+    short = response(200, {"data": [{"id": 9}]})
+    hook, session, _ = scripted_hook([full, short])
+    assert [c["id"] for c in hook.iter_customers(page_size=2)] == [0, 1, 9]
+    assert len(session.calls) == 2
 
 
 def test_test_connection_reports_config_errors(conn_env: Callable[..., None]) -> None:
