@@ -211,7 +211,13 @@ class _Deliverer:
                 if again:
                     queue.append(again)
             else:
-                lines.extend(self._succeeded(batch, response))
+                done, missing = self._succeeded(batch, response)
+                lines.extend(done)
+                if missing:  # a 2xx that does not list every row: settle those like an unknown outcome
+                    resolved += len(missing)
+                    again = self._unknown(missing, lines)
+                    if again:
+                        queue.append(again)
         return lines, resolved
 
     def _refused(self, batch: list[_Item], exc: RequestRejectedError, lines: list[_Line]) -> list[_Item]:
@@ -245,14 +251,19 @@ class _Deliverer:
                 again.append(item)
         return again
 
-    def _succeeded(self, batch: list[_Item], response: Sequence[Mapping[str, Any]]) -> list[_Line]:
+    def _succeeded(
+        self, batch: list[_Item], response: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[_Line], list[_Item]]:
+        """Settle the rows the store's answer lists; return them and the rows it leaves out."""
         ids: dict[str, int | None] = {}
         for customer in response or ():
             if isinstance(customer, Mapping) and isinstance(customer.get("email"), str):
                 ids[match_key(customer["email"])] = _as_id(customer.get("id"))
+        listed = [item for item in batch if item.mk in ids]
+        missing = [item for item in batch if item.mk not in ids]
         if self.kind == "create":
-            return [item.line("created", None, ids.get(item.mk)) for item in batch]
-        return [item.line("updated", _changed_reason(item.body)) for item in batch]
+            return [item.line("created", None, ids[item.mk]) for item in listed], missing
+        return [item.line("updated", _changed_reason(item.body)) for item in listed], missing
 
     def _settle(self, item: _Item, current: Mapping[str, Any] | None, in_use: str = "") -> _Line | None:
         """Decide a row from what the store now holds; ``None`` means it is not written: send it again."""
