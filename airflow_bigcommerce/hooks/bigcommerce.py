@@ -41,6 +41,8 @@ from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, MAX_BATCH_SIZE
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
 #: 429s are definite refusals (nothing was written), so they get a budget of their own.
 MAX_RATE_LIMIT_WAITS = 50
+#: Longest ``email:in`` value one look-up sends (characters), so the URL stays short.
+MAX_LOOKUP_CHARS = 3000
 #: V3 ``limit`` maximum for ``GET /v3/customers``.
 MAX_PAGE_SIZE = 250
 
@@ -341,13 +343,9 @@ class BigCommerceHook(HttpHook):
 
     def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
         """Return the customers whose e-mail is in ``emails`` (``GET /v3/customers?email:in=``)."""
-        trimmed = [e.strip() for e in emails if e and e.strip()]
         found: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(trimmed), LOOKUP_BATCH_SIZE):
-            chunk = trimmed[start : start + LOOKUP_BATCH_SIZE]
-            # As given and lower-cased: the store matches case-insensitively, but the filter may not.
-            variants = sorted({v for e in chunk for v in (e, e.lower())})
-            params = {"email:in": ",".join(variants), "limit": MAX_PAGE_SIZE}
+        for group in lookup_groups(emails):
+            params = {"email:in": ",".join(group), "limit": MAX_PAGE_SIZE}
             for customer in self._paged("v3/customers", params):
                 found.setdefault(int(customer.get("id") or 0), customer)
         return list(found.values())
@@ -452,6 +450,34 @@ class BigCommerceHook(HttpHook):
         if isinstance(exc, BigCommerceConnectionError):
             return f"{exc}. Check the API Host (default https://api.bigcommerce.com) and the network."
         return str(exc)
+
+
+def lookup_groups(emails: Sequence[str]) -> list[list[str]]:
+    """
+    Split e-mails into ``email:in`` values: at most LOOKUP_BATCH_SIZE e-mails, MAX_LOOKUP_CHARS long.
+
+    Each e-mail goes as given and lower-cased (trimmed): the store treats e-mails case-insensitively,
+    but its filter may not. The length cap keeps the URL well under common 8 KB limits.
+    """
+    groups: list[list[str]] = []
+    current: list[str] = []
+    size = count = 0
+    seen: set[str] = set()
+    for email in dict.fromkeys(e.strip() for e in emails if e and e.strip()):
+        variants = [v for v in dict.fromkeys((email, email.lower())) if v not in seen]
+        if not variants:
+            continue
+        seen.update(variants)
+        extra = sum(len(v) + 1 for v in variants)
+        if current and (count >= LOOKUP_BATCH_SIZE or size + extra > MAX_LOOKUP_CHARS):
+            groups.append(current)
+            current, size, count = [], 0, 0
+        current.extend(variants)
+        size += extra
+        count += 1
+    if current:
+        groups.append(current)
+    return groups
 
 
 def legacy_field_specs() -> dict[str, dict[str, Any]]:

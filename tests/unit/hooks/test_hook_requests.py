@@ -19,7 +19,12 @@ from airflow_bigcommerce.exceptions import (
     BigCommerceDuplicateCustomerError,
     BigCommerceOutcomeUnknownError,
 )
-from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook, legacy_field_specs
+from airflow_bigcommerce.hooks.bigcommerce import (
+    MAX_LOOKUP_CHARS,
+    BigCommerceHook,
+    legacy_field_specs,
+    lookup_groups,
+)
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
 from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
 
@@ -297,3 +302,14 @@ def test_legacy_form_methods_match_provider_info(conn_env: Callable[..., None]) 
     assert specs["store_hash"]["label"] == "Store Hash"
     assert specs["store_hash"]["pattern"]
     assert specs["timeout"]["kind"] == "integer"
+
+
+def test_lookup_groups_send_both_cases_and_cap_count_and_length() -> None:
+    assert lookup_groups([" A@x.io ", "a@x.io", "b@x.io", "", "A@x.io"]) == [["A@x.io", "a@x.io", "b@x.io"]]
+    many = [f"user{i}@example.com" for i in range(120)]
+    assert [len(g) for g in lookup_groups(many)] == [50, 50, 20]
+    long = [("x" * 200) + f"{i}@example.com" for i in range(40)]
+    groups = lookup_groups(long)
+    assert len(groups) > 1
+    assert all(sum(len(e) + 1 for e in g) <= MAX_LOOKUP_CHARS for g in groups)
+    assert sorted(e for g in groups for e in g) == sorted(long)
