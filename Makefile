@@ -7,7 +7,9 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint format typecheck demo ui bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: venv test lint format typecheck demo ui bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The browser test drives Debian's Chromium (never a downloaded browser build): install it if missing.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for tests/e2e/test_connection_ui.py"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null ) \
+	    || echo "warning: could not install chromium; the browser test will fail (apt-get install chromium)"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,7 +41,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
