@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_bigcommerce.sandbox.errors import ApiError, version_of_path
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
-from airflow_bigcommerce.sandbox.store import RateDecision, SandboxStore
+from airflow_bigcommerce.sandbox.ratelimit import RateDecision
+from airflow_bigcommerce.sandbox.store import SandboxStore
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

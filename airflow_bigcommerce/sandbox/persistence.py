@@ -1,0 +1,47 @@
+"""Write-through SQLite persistence of customers and id counters, so a restarted sandbox keeps its data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+
+from airflow_bigcommerce.sandbox.customer import Customer
+
+
+class SqliteState:
+    """One SQLite file: a JSON row per customer and the id counters; autocommit except in ``save``."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, data TEXT NOT NULL)"
+        )
+        self._conn.execute("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER)")
+
+    def load(self) -> tuple[list[Customer], dict[str, int]]:
+        """Return every stored customer (by id) and the counters."""
+        rows = self._conn.execute("SELECT data FROM customers ORDER BY id").fetchall()
+        counters = dict(self._conn.execute("SELECT name, value FROM counters").fetchall())
+        return [Customer.from_record(json.loads(row[0])) for row in rows], counters
+
+    def save(self, customers: Iterable[Customer], counters: Mapping[str, int]) -> None:
+        """Upsert ``customers`` and the counters in one transaction, so ids never go back on restart."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO customers (id, data) VALUES (?, ?)",
+                [(c.id, json.dumps(c.to_record())) for c in customers],
+            )
+            self._conn.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?)", list(counters.items()))
+
+    def clear(self) -> None:
+        """Delete every customer and counter."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute("DELETE FROM customers")
+            self._conn.execute("DELETE FROM counters")
+
+    def close(self) -> None:
+        """Close the file."""
+        self._conn.close()

@@ -1,0 +1,64 @@
+"""The store's fixed-window request quota and the BigCommerce rate-limit headers it reports."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+UNLIMITED = 1_000_000_000
+"""Quota and requests-left reported when the quota is switched off (``quota=0``)."""
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """Outcome of counting one request against the store's fixed window."""
+
+    allowed: bool
+    quota: int
+    left: int
+    reset_ms: int
+    window_ms: int
+
+    def headers(self) -> dict[str, str]:
+        """Return the BigCommerce rate-limit headers (sent on every API response)."""
+        return {
+            "X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
+            "X-Rate-Limit-Time-Reset-Ms": str(self.reset_ms),
+            "X-Rate-Limit-Requests-Quota": str(self.quota),
+            "X-Rate-Limit-Requests-Left": str(self.left),
+        }
+
+    @property
+    def retry_after_s(self) -> int:
+        """Seconds until the window resets, rounded up (the ``X-Retry-After`` header)."""
+        return max(1, math.ceil(self.reset_ms / 1000))
+
+
+class RateLimiter:
+    """One fixed-window request counter; the window opens at the first request after the last expired."""
+
+    def __init__(self, quota: int, window_ms: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.quota = quota
+        self.window_ms = window_ms
+        self._clock = clock
+        self._start: float | None = None
+        self._used = 0
+
+    def reset(self) -> None:
+        """Forget the current window."""
+        self._start, self._used = None, 0
+
+    def take(self) -> RateDecision:
+        """Count one request; a request beyond the quota is refused and not counted."""
+        now = self._clock()
+        if self._start is None or now >= self._start + self.window_ms / 1000:
+            self._start, self._used = now, 0
+        allowed = not 0 < self.quota <= self._used
+        if allowed:
+            self._used += 1
+        reset_ms = max(1, math.ceil((self._start + self.window_ms / 1000 - now) * 1000))
+        if self.quota <= 0:
+            return RateDecision(allowed, UNLIMITED, UNLIMITED - self._used, reset_ms, self.window_ms)
+        return RateDecision(allowed, self.quota, max(0, self.quota - self._used), reset_ms, self.window_ms)
