@@ -131,45 +131,11 @@ class FakeCustomerClient:
 
     def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Create up to 10 customers, or refuse the batch as the V3 API does."""
-        with self._lock:
-            fault = self._call("create")
-            self._check_size(customers)
-            errors, first_bad = self._check_create(customers)
-            if errors:
-                if not self.atomic or fault == "non_atomic":
-                    for item in customers[:first_bad]:
-                        self._insert(item)
-                raise RequestRejectedError(
-                    "422 The request payload is not valid.",
-                    status=422,
-                    errors=errors,
-                    title="The request payload is not valid.",
-                )
-            created = [copy.deepcopy(self._insert(item)) for item in customers]
-            if fault == "commit_then_unknown":
-                raise OutcomeUnknownError("injected: committed, answer lost")
-            return created
+        return self._write("create", customers, self._check_create, self._insert)
 
     def update_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Update up to 10 customers by ``id``, or refuse the batch as the V3 API does."""
-        with self._lock:
-            fault = self._call("update")
-            self._check_size(customers)
-            errors, first_bad = self._check_update(customers)
-            if errors:
-                if not self.atomic or fault == "non_atomic":
-                    for item in customers[:first_bad]:
-                        self._apply_update(item)
-                raise RequestRejectedError(
-                    "422 The request payload is not valid.",
-                    status=422,
-                    errors=errors,
-                    title="The request payload is not valid.",
-                )
-            updated = [copy.deepcopy(self._apply_update(item)) for item in customers]
-            if fault == "commit_then_unknown":
-                raise OutcomeUnknownError("injected: committed, answer lost")
-            return updated
+        return self._write("update", customers, self._check_update, self._apply_update)
 
     def count_customers(self) -> int:
         """Return how many customers the store holds."""
@@ -206,6 +172,33 @@ class FakeCustomerClient:
                 "422 injected rejection", status=422, errors={"0": "injected rejection"}, title="Injected"
             )
         return fault
+
+    def _write(
+        self,
+        kind: Literal["create", "update"],
+        customers: Sequence[Mapping[str, Any]],
+        check: Callable[[Sequence[Mapping[str, Any]]], tuple[dict[str, str], int]],
+        apply: Callable[[Mapping[str, Any]], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Check a batch, then write it, refuse it (non-atomic: after its good head) or lose the answer."""
+        with self._lock:
+            fault = self._call(kind)
+            self._check_size(customers)
+            errors, first_bad = check(customers)
+            if errors:
+                if not self.atomic or fault == "non_atomic":
+                    for item in customers[:first_bad]:
+                        apply(item)
+                raise RequestRejectedError(
+                    "422 The request payload is not valid.",
+                    status=422,
+                    errors=errors,
+                    title="The request payload is not valid.",
+                )
+            written = [copy.deepcopy(apply(item)) for item in customers]
+            if fault == "commit_then_unknown":
+                raise OutcomeUnknownError("injected: committed, answer lost")
+            return written
 
     @staticmethod
     def _check_size(customers: Sequence[Mapping[str, Any]]) -> None:

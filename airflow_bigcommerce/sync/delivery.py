@@ -1,0 +1,187 @@
+"""
+Deliver write batches and settle every row of them, whatever the store answered.
+
+A refused batch is never assumed all-or-nothing, and a write whose outcome is unknown (timeout,
+dropped connection) is never resent blindly: in both cases a look-up decides which rows are written.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from airflow_bigcommerce.models.contact import customer_differs, match_key
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip
+
+#: Sends of one row whose outcome stayed unknown before the row is reported rejected.
+MAX_UNKNOWN_ATTEMPTS = 5
+#: Statuses that concern the whole run (bad token, missing scope): raised, never split row by row.
+FATAL_STATUSES = frozenset({401, 403})
+
+_CONFIRMED = "confirmed by look-up after an unknown outcome"
+
+
+class Deliverer:
+    """
+    Send one batch and settle every row of it; runs in a worker thread, touches no engine state.
+
+    A refused batch: look its e-mails up (it may have written some), settle what is there, resend
+    the rest one at a time. An unknown outcome: look up, settle what is there, resend the rest as a
+    batch, at most :data:`MAX_UNKNOWN_ATTEMPTS` sends per row.
+    """
+
+    def __init__(self, client: CountingClient, kind: Literal["create", "update"]) -> None:
+        self.client = client
+        self.kind = kind
+
+    def __call__(self, items: list[Item]) -> tuple[list[Line], int]:
+        """Return the settled lines and how many rows a look-up resolved after an unknown outcome."""
+        lines: list[Line] = []
+        resolved = 0
+        queue: deque[list[Item]] = deque([items])
+        while queue:
+            batch = queue.popleft()
+            unsure: list[Item] = []
+            try:
+                response = self.client.write(self.kind, [item.body for item in batch])
+            except RequestRejectedError as exc:
+                if exc.status in FATAL_STATUSES:
+                    raise
+                queue.extend([item] for item in self._refused(batch, exc, lines))
+            except OutcomeUnknownError:
+                unsure = batch
+            else:
+                done, unsure = self._succeeded(batch, response)
+                lines.extend(done)
+            if unsure:  # a 2xx that does not list every row is settled like an unknown outcome
+                resolved += len(unsure)
+                again = self._unknown(unsure, lines)
+                if again:
+                    queue.append(again)
+        return lines, resolved
+
+    def _refused(self, batch: list[Item], exc: RequestRejectedError, lines: list[Line]) -> list[Item]:
+        """Settle a refused batch; return the rows to resend one at a time."""
+        if len(batch) == 1:
+            lines.append(self._single_refused(batch[0], exc))
+            return []
+        found = self.client.find([item.email for item in batch])
+        in_use = _in_use_text(exc) if self.kind == "create" else ""
+        resend = []
+        for item in batch:
+            line = self._settle(item, found.get(item.mk), in_use=in_use)
+            if line is None:
+                resend.append(item)
+            else:
+                lines.append(line)
+        return resend
+
+    def _unknown(self, batch: list[Item], lines: list[Line]) -> list[Item]:
+        """Settle a batch whose outcome is unknown by a look-up; return the rows to send again."""
+        found = self.client.find([item.email for item in batch])
+        again: list[Item] = []
+        for item in batch:
+            item.unknown += 1
+            line = self._settle(item, found.get(item.mk))
+            if line is not None:
+                lines.append(line)
+            elif item.unknown >= MAX_UNKNOWN_ATTEMPTS:
+                lines.append(item.line("rejected", f"outcome unknown after {item.unknown} attempts"))
+            else:
+                again.append(item)
+        return again
+
+    def _succeeded(
+        self, batch: list[Item], response: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Line], list[Item]]:
+        """Settle the rows the store's answer lists; return them and the rows it leaves out."""
+        ids: dict[str, int | None] = {}
+        for customer in response or ():
+            if isinstance(customer, Mapping) and isinstance(customer.get("email"), str):
+                ids[match_key(customer["email"])] = as_id(customer.get("id"))
+        listed = [item for item in batch if item.mk in ids]
+        missing = [item for item in batch if item.mk not in ids]
+        if self.kind == "create":
+            return [item.line("created", None, ids[item.mk]) for item in listed], missing
+        return [item.line("updated", changed_reason(item.body)) for item in listed], missing
+
+    def _settle(self, item: Item, current: Mapping[str, Any] | None, in_use: str = "") -> Line | None:
+        """Decide a row from what the store now holds; ``None`` means it is not written: send it again."""
+        if current is None:
+            return None
+        cid = as_id(current.get("id"))
+        confirmed = _CONFIRMED if item.unknown else None
+        if self.kind == "create":
+            # In use before we wrote, or, after an unknown outcome, holding someone else's data (a
+            # storefront sign-up meanwhile): our write did not land.
+            named_in_use = in_use and not item.unknown and item.email.strip().lower() in in_use
+            if named_in_use or (item.unknown and not _looks_like_ours(item, current)):
+                return item.exists(cid)
+            return item.line("created", confirmed, cid)
+        try:
+            pending = customer_differs(item.target, current)
+        except Exception:
+            return None
+        if pending:
+            return None
+        return item.line("updated", confirmed or changed_reason(item.body))
+
+    def _single_refused(self, item: Item, exc: RequestRejectedError) -> Line:
+        if self.kind == "create" and _in_use_text(exc):
+            current = self.client.find([item.email]).get(item.mk)
+            if current is not None:
+                cid = as_id(current.get("id"))
+                if item.unknown and _looks_like_ours(item, current):
+                    # our own earlier send, whose answer was lost, got there after all
+                    return item.line("created", _CONFIRMED, cid)
+                return item.exists(cid)
+            # The store says the e-mail is taken, yet a look-up cannot see it (e.g. a filter that
+            # matches case-sensitively): it exists, so it is not ours to create, nor a bad row.
+            if item.unknown:
+                return item.line("created", "store reports the e-mail in use after an unknown outcome")
+            return item.line("skipped", "exists in store (e-mail already in use)")
+        return item.line("rejected", _store_reason(exc))
+
+
+def _looks_like_ours(item: Item, current: Mapping[str, Any]) -> bool:
+    """
+    Whether the customer found after an unknown outcome holds what we sent (so it is our write).
+
+    A customer whose fields differ from our payload was created by someone else in the meantime
+    (e.g. a storefront sign-up): our write did not land, and the row counts as skipped, not created.
+    """
+    try:
+        return not customer_differs(item.target, current)
+    except Exception:
+        return True
+
+
+def _field_of(key: str) -> str:
+    """Map a V3 error key to a field name: ``0.email`` -> ``email``; ``.customer_create`` -> ``""``."""
+    if not key or key.startswith("."):
+        return ""
+    head, _, rest = key.partition(".")
+    return rest if head.isdigit() else key
+
+
+def _store_reason(exc: RequestRejectedError) -> str:
+    """Turn the store's refusal into ``field: message`` parts, as validation reasons read."""
+    parts = []
+    for key, message in exc.errors.items():
+        field = _field_of(str(key))
+        parts.append(f"{field}: {message}" if field else str(message))
+    if not parts:
+        parts.append(exc.title or str(exc) or "refused")
+    return clip(f"{'; '.join(parts)} (HTTP {exc.status})", 1000)
+
+
+def _in_use_text(exc: RequestRejectedError) -> str:
+    """Return the lower-cased messages saying an e-mail is already taken, or ``""``."""
+    texts = [exc.title, *map(str, exc.errors.values())]
+    hits = [t.lower() for t in texts if "already in use" in t.lower() or "already exists" in t.lower()]
+    if exc.status == 409 and not hits:
+        hits = [t.lower() for t in texts] or ["409"]
+    return " ".join(hits)

@@ -1,0 +1,78 @@
+"""
+Turn raw CRM rows into items for the store, settling on the spot what needs no request.
+
+A row that does not map (missing e-mail, bad value, not even a mapping) is rejected, and a row whose
+e-mail an earlier row of the run already had is skipped, before any look-up or write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
+from airflow_bigcommerce.sync.rows import Item, Line, clip
+
+
+class RowPreparer:
+    """
+    Map, validate and de-duplicate rows; called once per row, in input order, from one thread.
+
+    Memory grows with the e-mails seen (one entry per distinct e-mail), which is what lets rows created
+    by this run be told apart from later duplicates without a store index.
+
+    :param field_map: a validated CRM column -> customer field map.
+    :param key_field: the column naming a row in the report; rows without it are ``row N``.
+    """
+
+    def __init__(self, field_map: dict[str, str], key_field: str | None) -> None:
+        self.field_map = field_map
+        self.key_field = key_field
+        self.email_columns = [col for col, target in field_map.items() if target == "email"] or ["email"]
+        self.seen: dict[str, str] = {}  # match key -> row key of its first row in this run
+
+    def __call__(self, index: int, row: Mapping[str, Any]) -> Line | Item:
+        """Map one row (1-based ``index``); return its settled line or the item to look up."""
+        key = self._row_key(index, row)
+        if not isinstance(row, Mapping):
+            reason = f"row: not a mapping of column to value (got {type(row).__name__})"
+            return Line(index, key, None, "rejected", reason)
+        try:
+            payload = map_contact(row, self.field_map)
+            email = payload["email"]
+            mk = match_key(email)
+        except ContactRejected as exc:
+            reason = f"{exc.field}: {exc.reason}" if exc.field else str(exc.reason)
+            return Line(index, key, self._raw_email(row), "rejected", clip(reason, 1000))
+        except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
+            return Line(
+                index, key, self._raw_email(row), "rejected", f"could not map row: {type(exc).__name__}"
+            )
+        first = self.seen.get(mk)
+        if first is not None:
+            ref = first if first.startswith("row ") else f"row {first}"
+            return Line(index, key, clip(email), "skipped", f"duplicate of {ref} in this run")
+        self.seen[mk] = key
+        return Item(index, key, email, mk, payload, payload)
+
+    def _row_key(self, index: int, row: Mapping[str, Any]) -> str:
+        if self.key_field is not None:
+            try:
+                value = row.get(self.key_field)
+                text = None if value is None else str(value)
+            except Exception:
+                text = None
+            if text is not None and text.strip():
+                return clip(text)
+        return f"row {index}"
+
+    def _raw_email(self, row: Mapping[str, Any]) -> str | None:
+        """Best-effort e-mail of a rejected row, so the report can still name it."""
+        try:
+            for column in self.email_columns:
+                value = row.get(column)
+                if isinstance(value, str) and value.strip():
+                    return clip(value.strip())
+        except Exception:
+            return None
+        return None
