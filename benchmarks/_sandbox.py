@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from typing import Any
 
+from airflow_bigcommerce import sandbox
+
 STORE_HASH = "sandbox"
 TOKEN = "sandbox-token"  # the sandbox's own demo token, not a secret
-_READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 #: Never go through a proxy: every request of the benchmark stays on 127.0.0.1.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -29,25 +28,9 @@ class SandboxProcess:
     """
 
     def __init__(self, *, quota: int = 0, window_ms: int = 3000, latency_ms: int = 0) -> None:
-        self.args = [
-            sys.executable,
-            "-m",
-            "airflow_bigcommerce.sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--store-hash",
-            STORE_HASH,
-            "--token",
-            TOKEN,
-            "--quota",
-            str(quota),
-            "--window-ms",
-            str(window_ms),
-            "--latency-ms",
-            str(latency_ms),
-        ]
+        self.args = sandbox.command(
+            store_hash=STORE_HASH, token=TOKEN, quota=quota, window_ms=window_ms, latency_ms=latency_ms
+        )
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -60,9 +43,9 @@ class SandboxProcess:
         seen: list[str] = []
         for line in self.proc.stdout:
             seen.append(line)
-            match = _READY.search(line)
-            if match:
-                self.url = match.group(1)
+            url = sandbox.ready_url(line)
+            if url:
+                self.url = url
                 break
         if not self.url:
             self.proc.kill()

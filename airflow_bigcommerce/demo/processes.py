@@ -7,15 +7,15 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from airflow_bigcommerce import sandbox
+
 #: The line ``python -m airflow_bigcommerce.sandbox`` prints once it accepts connections.
-SANDBOX_READY_PREFIX = "sandbox listening on "
 
 
 class DemoError(RuntimeError):
@@ -108,23 +108,7 @@ def start_sandbox(
     timeout: float = 30,
 ) -> tuple[subprocess.Popen[str], str]:
     """Start ``python -m airflow_bigcommerce.sandbox`` on a free loopback port; return it and its URL."""
-    args = [
-        sys.executable,
-        "-m",
-        "airflow_bigcommerce.sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--store-hash",
-        "sandbox",
-        "--token",
-        "sandbox-token",
-        "--quota",
-        str(quota),
-        "--db",
-        str(db_path),
-    ]
+    args = sandbox.command(quota=quota, db=db_path)
     proc = children.popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, bufsize=1
     )
@@ -148,8 +132,9 @@ def start_sandbox(
             break
         if line is None:
             break
-        if line.startswith(SANDBOX_READY_PREFIX):
-            return proc, line[len(SANDBOX_READY_PREFIX) :].split()[0]
+        url = sandbox.ready_url(line)
+        if url:
+            return proc, url
     children.stop(proc)
     raise DemoError(
         f"the sandbox store did not start within {timeout:.0f} s; log: {log_path}\n{tail(log_path)}"

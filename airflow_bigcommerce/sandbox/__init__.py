@@ -4,3 +4,35 @@
 """
 
 from __future__ import annotations
+
+import sys
+
+#: What the CLI prints once it accepts requests, followed by its URL and the store hash.
+READY_PREFIX = "sandbox listening on "
+
+
+def command(*, python: str = sys.executable, **options: object) -> list[str]:
+    """
+    Return the argv that starts the sandbox CLI; ``window_ms=3000`` becomes ``--window-ms 3000``.
+
+    Defaults: loopback, a free port (read it from the ready line with :func:`ready_url`), store hash
+    ``sandbox``, token ``sandbox-token``.
+    """
+    settings: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "store_hash": "sandbox",
+        "token": "sandbox-token",
+        **options,
+    }
+    argv = [python, "-m", "airflow_bigcommerce.sandbox"]
+    for name, value in settings.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv
+
+
+def ready_url(line: str) -> str | None:
+    """Return the URL from the CLI's ready line, or ``None`` for any other output line."""
+    if not line.startswith(READY_PREFIX):
+        return None
+    return line[len(READY_PREFIX) :].split(maxsplit=1)[0]

@@ -8,6 +8,7 @@ import socket
 import sys
 from collections.abc import Sequence
 
+from airflow_bigcommerce.sandbox import READY_PREFIX
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate, validate_rates
 from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no ready event
             await asyncio.sleep(0.01)
         if server.started:
-            print(f"sandbox listening on http://{host}:{port} store_hash={args.store_hash}", flush=True)
+            print(f"{READY_PREFIX}http://{host}:{port} store_hash={args.store_hash}", flush=True)
         await task
 
     try:
