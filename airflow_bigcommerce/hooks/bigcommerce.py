@@ -47,28 +47,28 @@ MAX_LOOKUP_CHARS = 3000
 MAX_PAGE_SIZE = 250
 
 
-def _was_sent(exc: RequestsConnectionError) -> bool:
-    """Whether a failed request may have reached the server (anything but a failure to connect)."""
+#: What :func:`_parse_json` returns for a body that is not JSON.
+NOT_JSON: Any = object()
+
+
+def _may_have_arrived(exc: RequestsConnectionError | Timeout) -> bool:
+    """Whether a failed request may have reached the server: anything but a failure to connect."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return False
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)
-    return not isinstance(reason, ConnectTimeoutError)
+    if isinstance(exc, RequestsConnectionError):
+        reason = exc.args[0] if exc.args else None
+        return not isinstance(getattr(reason, "reason", reason), ConnectTimeoutError)
+    return True  # a read timeout: the request went out
 
 
-def _is_json(response: requests.Response) -> bool:
-    try:
-        response.json()
-    except ValueError:
-        return False
-    return True
-
-
-def _json_or_none(response: requests.Response) -> Any:
+def _parse_json(response: requests.Response) -> Any:
+    """Return the response's JSON (``None`` for an empty body), or :data:`NOT_JSON`; parsed once."""
+    if not response.content:
+        return None
     try:
         return response.json()
     except ValueError:
-        return None
+        return NOT_JSON
 
 
 class BigCommerceHook(HttpHook):
@@ -210,6 +210,23 @@ class BigCommerceHook(HttpHook):
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
         :raises BigCommerceConnectionError: the host could not be reached.
         """
+        return self._send(method, path, params=params, json=json, timeout=timeout, max_retries=max_retries)[0]
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send like :meth:`request` and return the parsed JSON body (``None`` when empty)."""
+        return self._send(method, path, **kwargs)[1]
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> tuple[requests.Response, Any]:
+        """Send through the one request path (pacing, retries, errors); return the response and its body."""
         method = method.upper()
         settings = self.settings
         session = self.get_conn()
@@ -221,7 +238,6 @@ class BigCommerceHook(HttpHook):
         while True:
             attempt += 1
             self.pacer.acquire()
-            headers: RateLimitHeaders | None = None
             try:
                 self._count("requests")
                 response = session.request(
@@ -238,19 +254,16 @@ class BigCommerceHook(HttpHook):
             headers = RateLimitHeaders.parse(response.headers)
             self.pacer.release(headers)
             status = response.status_code
-            if 200 <= status < 300 and (status == 204 or not response.content or _is_json(response)):
-                return response
+            body = _parse_json(response)
+            if 200 <= status < 300 and body is not NOT_JSON:
+                return response, body
             if status == 429:
                 self._count("429s")
                 wait = wait_after_429(headers, attempt)
                 rate_limit_waits += 1
                 if rate_limit_waits > MAX_RATE_LIMIT_WAITS:
                     raise BigCommerceRateLimitError(
-                        wait_seconds=wait,
-                        status=status,
-                        method=method,
-                        path=path,
-                        body=_json_or_none(response),
+                        wait_seconds=wait, status=status, method=method, path=path, body=_error_body(body)
                     )
                 self.log.info("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
                 self.pacer.block_for(wait)
@@ -268,16 +281,13 @@ class BigCommerceHook(HttpHook):
                     self._count("retries")
                     self._sleep(backoff_seconds(attempt))
                     continue
-            raise self._error_for(response, method, path)
+            raise self._error_for(response, body, method, path)
 
     def _raise_unless_retryable(
         self, exc: RequestsConnectionError | Timeout, method: str, path: str, retries_left: int
     ) -> None:
         """Raise for a network failure that must not (or can no longer) be retried."""
-        sent = not isinstance(exc, requests.exceptions.ConnectTimeout) and (
-            not isinstance(exc, RequestsConnectionError) or _was_sent(exc)
-        )
-        if sent and method not in IDEMPOTENT_METHODS:
+        if _may_have_arrived(exc) and method not in IDEMPOTENT_METHODS:
             raise BigCommerceOutcomeUnknownError(
                 f"{method} {path}: no answer ({type(exc).__name__}); the store may have applied it",
                 method=method,
@@ -294,8 +304,8 @@ class BigCommerceHook(HttpHook):
         time.sleep(seconds)
 
     @staticmethod
-    def _error_for(response: requests.Response, method: str, path: str) -> BigCommerceAPIError:
-        body = _json_or_none(response)
+    def _error_for(response: requests.Response, body: Any, method: str, path: str) -> BigCommerceAPIError:
+        body = _error_body(body)
         detail = "" if body is not None else response.reason or ""
         error_cls = BigCommerceAPIError
         if response.status_code == 409 or (
@@ -308,11 +318,11 @@ class BigCommerceHook(HttpHook):
 
     def get_time(self) -> int:
         """Return the store's clock as epoch seconds (``GET /v2/time``; needs the Information scope)."""
-        return int(self.request("GET", "v2/time").json()["time"])
+        return int(self._json("GET", "v2/time")["time"])
 
     def get_store(self) -> dict[str, Any]:
         """Return the store's profile (``GET /v2/store``; needs the Information scope)."""
-        result: dict[str, Any] = self.request("GET", "v2/store").json()
+        result: dict[str, Any] = self._json("GET", "v2/store")
         return result
 
     def create_customer_v2(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -322,7 +332,7 @@ class BigCommerceHook(HttpHook):
         :raises BigCommerceDuplicateCustomerError: the e-mail is already in use (409).
         :raises BigCommerceOutcomeUnknownError: no definite answer; look the e-mail up before resending.
         """
-        result: dict[str, Any] = self.request("POST", "v2/customers", json=dict(payload)).json()
+        result: dict[str, Any] = self._json("POST", "v2/customers", json=dict(payload))
         return result
 
     def find_customer_v2_by_email(self, email: str) -> dict[str, Any] | None:
@@ -336,7 +346,7 @@ class BigCommerceHook(HttpHook):
         if not matches:
             return None
         customer_id = int(matches[0]["id"])
-        result: dict[str, Any] = self.request("GET", f"v2/customers/{customer_id}").json()
+        result: dict[str, Any] = self._json("GET", f"v2/customers/{customer_id}")
         return result
 
     # -- V3 ------------------------------------------------------------------------------------
@@ -363,13 +373,13 @@ class BigCommerceHook(HttpHook):
             raise BigCommerceConfigError(
                 f"A V3 batch holds 1 to {MAX_BATCH_SIZE} customers, got {len(customers)}"
             )
-        body = self.request(method, "v3/customers", json=[dict(c) for c in customers]).json()
+        body = self._json(method, "v3/customers", json=[dict(c) for c in customers])
         data = body.get("data", []) if isinstance(body, Mapping) else []
         return [dict(item) for item in data]
 
     def count_customers(self) -> int:
         """Return how many customers the store has (one 1-row page)."""
-        body = self.request("GET", "v3/customers", params={"limit": 1}).json()
+        body = self._json("GET", "v3/customers", params={"limit": 1})
         return int(body.get("meta", {}).get("pagination", {}).get("total", 0))
 
     def iter_customers(
@@ -381,7 +391,7 @@ class BigCommerceHook(HttpHook):
     def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
-            body = self.request("GET", path, params={**params, "page": page}).json()
+            body = self._json("GET", path, params={**params, "page": page})
             data = body.get("data", []) if isinstance(body, Mapping) else []
             yield from (dict(item) for item in data)
             meta = body.get("meta") if isinstance(body, Mapping) else None
@@ -414,7 +424,7 @@ class BigCommerceHook(HttpHook):
         except BigCommerceError as exc:
             return False, self._explain(exc, settings)
         try:
-            store = self.request("GET", "v2/store", timeout=quick_timeout, max_retries=0).json()
+            store = self._json("GET", "v2/store", timeout=quick_timeout, max_retries=0)
         except BigCommerceError:
             store = None
         store_name = store.get("name") if isinstance(store, Mapping) else None
@@ -496,6 +506,11 @@ def legacy_field_specs() -> dict[str, dict[str, Any]]:
             "minimum": schema.get("minimum", 0),
         }
     return specs
+
+
+def _error_body(body: Any) -> Any:
+    """Return a parsed error body, or ``None`` when it was empty or not JSON."""
+    return None if body is NOT_JSON else body
 
 
 def _short_reason(exc: Exception) -> str:
