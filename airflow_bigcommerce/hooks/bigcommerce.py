@@ -36,6 +36,7 @@ from airflow_bigcommerce.hooks.pacing import (
     backoff_seconds,
     wait_after_429,
 )
+from airflow_bigcommerce.masking import mask_secret
 from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, MAX_BATCH_SIZE
 
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
@@ -156,7 +157,7 @@ class BigCommerceHook(HttpHook):
             timeout=self._timeout,
             max_retries=self._max_retries,
         )
-        _mask(settings.token)
+        mask_secret(settings.token)
         return settings
 
     @property
@@ -516,11 +517,3 @@ def _error_body(body: Any) -> Any:
 def _short_reason(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) <= 200 else text[:200] + "..."
-
-
-def _mask(secret: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # Airflow 3.0
-        from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
-    mask_secret(secret)

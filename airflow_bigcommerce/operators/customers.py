@@ -35,7 +35,7 @@ def _mask_auth_secrets(authentication: Any) -> None:
     """Register the passwords of an ``authentication`` dict with Airflow's secrets masker."""
     if not isinstance(authentication, Mapping):
         return
-    from airflow.sdk.log import mask_secret
+    from airflow_bigcommerce.masking import mask_secret
 
     for key in _AUTH_SECRET_KEYS:
         value = authentication.get(key)
