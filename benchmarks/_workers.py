@@ -1,8 +1,9 @@
 """
 Measurements that need a fresh process (peak RSS via ``ru_maxrss``); run by ``bench_sync.py``.
 
-``python benchmarks/_workers.py mapping N`` and
-``python benchmarks/_workers.py stream-sync DB_PATH N SANDBOX_URL`` print one JSON line.
+``python benchmarks/_workers.py mapping N`` and ``python benchmarks/_workers.py stream-sync DB_PATH N``
+print one JSON line. The stream sync's look-ups go to ``bigcommerce_default`` from the environment
+(``AIRFLOW_CONN_BIGCOMMERCE_DEFAULT``, which ``bench_sync.py`` points at its sandbox).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def mapping(n: int) -> dict[str, Any]:
     }
 
 
-def stream_sync(db_path: str, n: int, sandbox_url: str) -> dict[str, Any]:
+def stream_sync(db_path: str, n: int) -> dict[str, Any]:
     """Run ``SyncCustomersOperator.execute`` (dry run) over a SQLite table, streamed by ``fetchmany``."""
     os.environ["AIRFLOW_CONN_BENCH_CRM"] = json.dumps({"conn_type": "sqlite", "host": db_path})
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "mapping":
         result = mapping(int(argv[1]))
     elif argv[0] == "stream-sync":
-        result = stream_sync(argv[1], int(argv[2]), argv[3])
+        result = stream_sync(argv[1], int(argv[2]))
     else:
         raise SystemExit(f"unknown measurement {argv[0]!r}")
     print(json.dumps(result))

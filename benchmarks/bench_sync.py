@@ -165,7 +165,7 @@ def run_stream(sandbox: SandboxProcess, n: int, tmp: Path) -> dict[str, Any]:
     db = tmp / f"crm-{n}.sqlite"
     write_sqlite(db, n, prefix="sql")
     sandbox.prepare(quota=0, window_ms=3000)
-    result = _worker("stream-sync", str(db), str(n), sandbox.url)
+    result = _worker("stream-sync", str(db), str(n))
     result["db_mb"] = round(db.stat().st_size / 2**20, 1)
     db.unlink()
     return result

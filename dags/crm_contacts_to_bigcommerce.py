@@ -80,7 +80,9 @@ def sync_window(
     return {"start": start, "end": end, "label": f"updated in [{start}, {end}) UTC"}
 
 
-_WINDOW = "sync_window(dag_run, data_interval_start, data_interval_end, params.window)"
+def _window(key: str) -> str:
+    """Return the template of one key (``start``, ``end``, ``label``) of the run's :func:`sync_window`."""
+    return "{{ sync_window(dag_run, data_interval_start, data_interval_end, params.window)['" + key + "'] }}"
 
 
 @dag(
@@ -130,7 +132,7 @@ def crm_contacts_to_bigcommerce() -> None:
         bigcommerce_conn_id="{{ params.bigcommerce_conn_id }}",
         sql_conn_id="{{ params.crm_conn_id }}",
         sql=SQL,
-        parameters={"start": "{{ " + _WINDOW + "['start'] }}", "end": "{{ " + _WINDOW + "['end'] }}"},
+        parameters={"start": _window("start"), "end": _window("end")},
         field_map="{{ params.field_map }}",
         mode="{{ params.mode }}",
         dry_run="{{ params.dry_run }}",
@@ -139,7 +141,7 @@ def crm_contacts_to_bigcommerce() -> None:
     )
 
     @task
-    def report(summary: dict[str, Any], report_path: str, window: dict[str, str]) -> dict[str, Any]:
+    def report(summary: dict[str, Any], report_path: str, window: str) -> dict[str, Any]:
         """Log a table of what the sync did, with every rejected row's key and reason."""
         import json
         from pathlib import Path
@@ -153,15 +155,10 @@ def crm_contacts_to_bigcommerce() -> None:
                     for r in map(json.loads, lines)
                     if r["outcome"] == "rejected"
                 ]
-        print(format_report(summary, rejections, window=window["label"], report_path=report_path))
+        print(format_report(summary, rejections, window=window, report_path=report_path))
         return {key: summary.get(key, 0) for key in ("created", "updated", "skipped", "rejected", "total")}
 
-    window = {
-        "start": "{{ " + _WINDOW + "['start'] }}",
-        "end": "{{ " + _WINDOW + "['end'] }}",
-        "label": "{{ " + _WINDOW + "['label'] }}",
-    }
-    report(sync.output, report_path=REPORT_PATH, window=window)
+    report(sync.output, report_path=REPORT_PATH, window=_window("label"))
 
 
 def format_report(

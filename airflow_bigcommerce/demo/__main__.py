@@ -265,9 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo (or the UI); return the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.contacts < 1:
-        build_parser().error("--contacts must be at least 1")
+        parser.error("--contacts must be at least 1")
     layout = Layout(
         workdir=args.workdir.resolve(), dags_folder=(args.dags_folder or default_dags_folder()).resolve()
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -267,15 +267,7 @@ def seed_crm(path: str | Path, *, n: int = 2000, seed: int = 42, now: datetime |
         conn.commit()
     finally:
         conn.close()
-    return SeedStats(
-        path=str(target),
-        total=stats.total,
-        expected_customers=stats.expected_customers,
-        invalid=stats.invalid,
-        duplicates=stats.duplicates,
-        oldest=stats.oldest,
-        newest=stats.newest,
-    )
+    return replace(stats, path=str(target))
 
 
 def touch_contacts(

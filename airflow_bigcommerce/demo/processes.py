@@ -15,8 +15,6 @@ from types import FrameType
 
 from airflow_bigcommerce import sandbox
 
-#: The line ``python -m airflow_bigcommerce.sandbox`` prints once it accepts connections.
-
 
 class DemoError(RuntimeError):
     """A demo step failed; the message says which and where its log is."""
