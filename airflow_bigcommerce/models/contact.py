@@ -21,6 +21,7 @@ from airflow_bigcommerce.models.customer import (
     NAME_MAX_LENGTH,
     TAX_EXEMPT_CATEGORY_MAX_LENGTH,
     normalize_email,
+    normalize_line_breaks,
     normalize_notes,
     normalize_password,
     normalize_phone,
@@ -58,14 +59,8 @@ TARGET_FIELDS: frozenset[str] = frozenset(_TARGET_ORDER)
 #: ``customer_Post`` requires these; a row without one of them is rejected.
 REQUIRED_FIELDS: tuple[str, ...] = ("email", "first_name", "last_name")
 #: The fields an upsert compares with the store's copy (secrets and the match key excluded).
-COMPARABLE_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "company",
-    "phone",
-    "notes",
-    "tax_exempt_category",
-    "customer_group_id",
+COMPARABLE_FIELDS: tuple[str, ...] = tuple(
+    target for target in _TARGET_ORDER if target not in ("email", "password", "force_password_reset")
 )
 
 
@@ -256,12 +251,9 @@ def map_contact(row: Mapping[str, Any], field_map: Mapping[str, str]) -> dict[st
             raise ContactRejected(target, str(exc)) from None
         if cleaned is not None and cleaned != "":
             payload[target] = cleaned
-    if "email" not in payload:
-        raise ContactRejected("email", MISSING_REASON)
-    if "first_name" not in payload:
-        raise ContactRejected("first_name", MISSING_REASON)
-    if "last_name" not in payload:
-        raise ContactRejected("last_name", MISSING_REASON)
+    for required in REQUIRED_FIELDS:
+        if required not in payload:
+            raise ContactRejected(required, MISSING_REASON)
     password = payload.pop("password", None)
     force_reset = payload.pop("force_password_reset", None)
     if password is not None:
@@ -282,8 +274,8 @@ def _comparable(field: str, value: object) -> object:
             return value
     if isinstance(value, str):
         value = value.strip()
-        if field == "notes" and "\r" in value:
-            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if field == "notes":
+            value = normalize_line_breaks(value)
     return value
 
 

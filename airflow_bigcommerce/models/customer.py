@@ -64,6 +64,7 @@ __all__ = [
     "CustomerV3Update",
     "format_validation_error",
     "normalize_email",
+    "normalize_line_breaks",
     "normalize_notes",
     "normalize_password",
     "normalize_phone",
@@ -90,6 +91,7 @@ CUSTOMER_GROUP_ID_MAX = 2**31 - 1
 STORE_CREDIT_MAX = Decimal(10) ** 15
 #: BigCommerce stores money with four decimals (V2 answers ``"store_credit": "0.0000"``).
 STORE_CREDIT_DECIMALS = 4
+_STORE_CREDIT_QUANTUM = Decimal(1).scaleb(-STORE_CREDIT_DECIMALS)
 
 #: The fields V2 documents as read-only: sending them is refused, so refuse them first.
 V2_READ_ONLY_FIELDS = ("id", "date_created", "date_modified", "accepts_marketing", "addresses", "form_fields")
@@ -125,12 +127,18 @@ def normalize_text(value: str, *, max_length: int | None) -> str:
     return value
 
 
+def normalize_line_breaks(value: str) -> str:
+    """Turn CR/CRLF into LF (how notes are sent, and so how they are compared with the store's)."""
+    if "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 def normalize_notes(value: str) -> str:
     """Trim multi-line notes and turn CR/CRLF into LF, so CRM exports from Windows are not refused."""
     value = value.strip()
     if not value.isprintable():
-        if "\r" in value:
-            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        value = normalize_line_breaks(value)
         if _NOTES_CONTROL_RE.search(value):
             raise ValueError(CONTROL_REASON)
     return value
@@ -241,9 +249,10 @@ def parse_store_credit(value: object) -> Decimal:
     try:
         exponent = amount.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -STORE_CREDIT_DECIMALS:
-            if amount != amount.quantize(Decimal(1).scaleb(-STORE_CREDIT_DECIMALS)):
+            rounded = amount.quantize(_STORE_CREDIT_QUANTUM)
+            if amount != rounded:
                 raise ValueError(f"more than {STORE_CREDIT_DECIMALS} decimal places")
-            amount = amount.quantize(Decimal(1).scaleb(-STORE_CREDIT_DECIMALS))
+            amount = rounded
     except InvalidOperation:
         raise ValueError("must be a plain decimal amount such as 10.50") from None
     return amount

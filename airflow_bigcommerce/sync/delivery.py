@@ -117,7 +117,7 @@ class Deliverer:
         if self.kind == "create":
             # In use before we wrote, or, after an unknown outcome, holding someone else's data (a
             # storefront sign-up meanwhile): our write did not land.
-            named_in_use = in_use and not item.unknown and item.email.strip().lower() in in_use
+            named_in_use = in_use and not item.unknown and item.mk in in_use
             if named_in_use or (item.unknown and not _looks_like_ours(item, current)):
                 return item.exists(cid)
             return item.line("created", confirmed, cid)

@@ -28,7 +28,7 @@ class RowPreparer:
     def __init__(self, field_map: dict[str, str], key_field: str | None) -> None:
         self.field_map = field_map
         self.key_field = key_field
-        self.email_columns = [col for col, target in field_map.items() if target == "email"] or ["email"]
+        self.email_column = next(col for col, target in field_map.items() if target == "email")
         self.seen: dict[str, str] = {}  # match key -> row key of its first row in this run
 
     def __call__(self, index: int, row: Mapping[str, Any]) -> Line | Item:
@@ -42,8 +42,7 @@ class RowPreparer:
             email = payload["email"]
             mk = match_key(email)
         except ContactRejected as exc:
-            reason = f"{exc.field}: {exc.reason}" if exc.field else str(exc.reason)
-            return Line(index, key, self._raw_email(row), "rejected", clip(reason, 1000))
+            return Line(index, key, self._raw_email(row), "rejected", clip(str(exc), 1000))
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             return Line(
                 index, key, self._raw_email(row), "rejected", f"could not map row: {type(exc).__name__}"
@@ -69,10 +68,9 @@ class RowPreparer:
     def _raw_email(self, row: Mapping[str, Any]) -> str | None:
         """Best-effort e-mail of a rejected row, so the report can still name it."""
         try:
-            for column in self.email_columns:
-                value = row.get(column)
-                if isinstance(value, str) and value.strip():
-                    return clip(value.strip())
+            value = row.get(self.email_column)
+            if isinstance(value, str) and value.strip():
+                return clip(value.strip())
         except Exception:
             return None
         return None
