@@ -183,5 +183,5 @@ def _in_use_text(exc: RequestRejectedError) -> str:
     texts = [exc.title, *map(str, exc.errors.values())]
     hits = [t.lower() for t in texts if "already in use" in t.lower() or "already exists" in t.lower()]
     if exc.status == 409 and not hits:
-        hits = [t.lower() for t in texts] or ["409"]
+        hits = [t.lower() for t in texts if t] or ["409"]  # a bare 409 still means "in use"
     return " ".join(hits)

@@ -28,3 +28,11 @@ def test_in_use_but_invisible_customers_count_as_skipped_not_rejected() -> None:
     assert (result.created, result.skipped, result.rejected) == (11, 1, 0)
     emails = sorted(c["email"].lower() for c in client.customers.values())
     assert emails == sorted(f"user{i}@example.com" for i in range(12))
+
+
+def test_a_bare_409_counts_as_in_use() -> None:
+    from airflow_bigcommerce.sync.client import RequestRejectedError
+    from airflow_bigcommerce.sync.delivery import _in_use_text
+
+    assert _in_use_text(RequestRejectedError("conflict", status=409))
+    assert not _in_use_text(RequestRejectedError("bad", status=422, errors={"0.email": "invalid"}))
