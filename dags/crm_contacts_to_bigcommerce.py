@@ -143,18 +143,18 @@ def crm_contacts_to_bigcommerce() -> None:
     @task
     def report(summary: dict[str, Any], report_path: str, window: str) -> dict[str, Any]:
         """Log a table of what the sync did, with every rejected row's key and reason."""
-        import json
         from pathlib import Path
+
+        from airflow_bigcommerce.sync.report import read_report
 
         rejections = list(summary.get("rejections", []))
         local = Path(report_path) if "://" not in report_path else None
         if summary.get("rejections_truncated") and local is not None and local.exists():
-            with local.open(encoding="utf-8") as lines:
-                rejections = [
-                    {"row": r["row"], "email": r["email"], "reason": r["reason"]}
-                    for r in map(json.loads, lines)
-                    if r["outcome"] == "rejected"
-                ]
+            rejections = [
+                {"row": r["row"], "email": r["email"], "reason": r["reason"]}
+                for r in read_report(local)
+                if r["outcome"] == "rejected"
+            ]
         print(format_report(summary, rejections, window=window, report_path=report_path))
         return {key: summary.get(key, 0) for key in ("created", "updated", "skipped", "rejected", "total")}
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from airflow_bigcommerce.sync import report as sync_report
 
 OUTCOMES = ("created", "updated", "skipped", "rejected")
 
@@ -29,12 +29,10 @@ def read_report(path: Path) -> ReportSummary:
     """Read a report written by ``SyncCustomersOperator(report_path=...)``."""
     counts: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
     rejected: list[tuple[str, str, str]] = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            record: dict[str, Any] = json.loads(line)
-            counts[record["outcome"]] += 1
-            if record["outcome"] == "rejected":
-                rejected.append((str(record["row"]), str(record.get("email") or "-"), str(record["reason"])))
+    for record in sync_report.read_report(path):
+        counts[record["outcome"]] += 1
+        if record["outcome"] == "rejected":
+            rejected.append((str(record["row"]), str(record.get("email") or "-"), str(record["reason"])))
     return ReportSummary(path=path, counts=dict(counts), rejected=rejected)
 
 

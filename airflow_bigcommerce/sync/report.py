@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from typing import IO, Any, Protocol, runtime_checkable
 
 #: Line separators outside ASCII that ``json.dumps(ensure_ascii=False)`` leaves unescaped.
@@ -81,3 +82,11 @@ class JsonlReportWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def read_report(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Yield a local report's lines as dicts, in row order: the reading side of :class:`JsonlReportWriter`."""
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_bigcommerce.sync.report import read_report
+
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
 
@@ -101,7 +103,7 @@ class Report:
     @classmethod
     def read(cls, path: Path) -> Report:
         """Parse a JSON-lines report."""
-        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = list(read_report(path))
         rows = {str(line["row"]): line for line in lines}
         assert len(rows) == len(lines), "a row key appears twice in the report"
         return cls(path=path, rows=rows)
