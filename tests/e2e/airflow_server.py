@@ -1,17 +1,22 @@
 """Start a throw-away ``airflow api-server`` for browser tests (own AIRFLOW_HOME, SQLite, free port).
 
-Used by ``test_connection_ui.py``; kept apart from ``conftest.py`` so the e2e folder's other tests
-do not pay for it. Everything runs on 127.0.0.1 and is torn down (process group) on exit.
+Used by ``test_connection_ui.py`` (and ``test_secrets.py`` for its migrated DB); kept apart from
+``conftest.py`` so the e2e folder's other tests do not pay for it. Everything runs on 127.0.0.1 and
+is torn down (process group) on exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -76,6 +81,35 @@ def _airflow(*args: str) -> list[str]:
     return [sys.executable, "-m", "airflow", *args]
 
 
+@functools.cache
+def _migrated_template() -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Run ``airflow db migrate`` once per test session, into a home of its own."""
+    home = Path(tempfile.mkdtemp(prefix="bigcommerce-tests-migrated-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    migrate = subprocess.run(
+        _airflow("db", "migrate"),
+        env=airflow_env(home),
+        capture_output=True,
+        text=True,
+        timeout=MIGRATE_TIMEOUT_S,
+        check=False,
+    )
+    return home / "airflow.db", migrate
+
+
+def migrated_db(target: Path) -> subprocess.CompletedProcess[str]:
+    """Write a freshly migrated SQLite metadata DB to ``target``; return that migration's result.
+
+    The migration (10-20 s) runs once per session; each caller gets its own copy of the new database,
+    as if it had run ``airflow db migrate`` itself. Nothing is copied when the migration failed.
+    """
+    template, migrate = _migrated_template()
+    if migrate.returncode == 0:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+    return migrate
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as response:
@@ -86,7 +120,7 @@ def _healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def run_airflow_api_server(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[AirflowServer]:
-    """Migrate a fresh SQLite DB in ``home``, serve the API and UI on a free port, stop it on exit.
+    """Put a migrated SQLite DB in ``home``, serve the API and UI on a free port, stop it on exit.
 
     :param home: an empty folder to use as AIRFLOW_HOME (a pytest ``tmp_path``).
     :param extra_env: more environment variables for the server.
@@ -95,14 +129,7 @@ def run_airflow_api_server(home: Path, extra_env: dict[str, str] | None = None) 
     for folder in ("dags", "plugins", "logs"):
         (home / folder).mkdir(parents=True, exist_ok=True)
     env = airflow_env(home, extra_env)
-    migrate = subprocess.run(
-        _airflow("db", "migrate"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=MIGRATE_TIMEOUT_S,
-        check=False,
-    )
+    migrate = migrated_db(home / "airflow.db")
     if migrate.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed ({migrate.returncode}):\n{migrate.stderr[-3000:]}")
 

@@ -5,13 +5,16 @@ that prove "nothing lost, nothing duplicated, every outcome right", and the figu
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS
+from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "reliability"
@@ -40,6 +43,18 @@ HOOK_MAX_RETRIES = 8
 STORE_REFUSED_PASSWORD = "Zq9-" + "x" * 120
 
 FIGURES: list[dict[str, Any]] = []
+
+
+@contextlib.contextmanager
+def run_fault_sandbox(seed: int, **options: Any) -> Iterator[SandboxHandle]:
+    """Serve a sandbox failing 20 % of API requests (every kind, drawn from ``seed``), no quota.
+
+    :param options: ``run_sandbox`` settings that replace these defaults (``quota``, ``faults``, ...).
+    """
+    settings: dict[str, Any] = {"quota": 0, "window_ms": 1_000, "faults": FAULT_RATES, "slow_s": SLOW_S}
+    settings.update(options)
+    with run_sandbox(fault_seed=seed, **settings) as sandbox:
+        yield sandbox
 
 
 def key(email: str) -> str:

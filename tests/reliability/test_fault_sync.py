@@ -12,18 +12,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from reliability_support import (
-    FAULT_RATES,
     FIELD_MAP,
     HOOK_MAX_RETRIES,
     HOOK_TIMEOUT_S,
-    SLOW_S,
     STORE_REFUSED_PASSWORD,
     Plan,
     assert_every_fault_kind_injected,
@@ -32,6 +30,7 @@ from reliability_support import (
     make_plan,
     read_jsonl,
     record,
+    run_fault_sandbox,
 )
 
 from airflow_bigcommerce.exceptions import BigCommerceError
@@ -39,7 +38,7 @@ from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
 from airflow_bigcommerce.sandbox.errors import ApiError
 from airflow_bigcommerce.sync.engine import sync_customers
 from airflow_bigcommerce.sync.report import JsonlReportWriter
-from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
+from airflow_bigcommerce.testing import SandboxHandle
 
 pytestmark = pytest.mark.reliability
 
@@ -50,12 +49,22 @@ CONCURRENCY = 4
 @contextmanager
 def fault_sandbox(monkeypatch: pytest.MonkeyPatch, seed: int, **options: Any) -> Iterator[SandboxHandle]:
     """A sandbox failing 20 % of API requests (every kind), and ``bigcommerce_default`` pointing at it."""
-    settings: dict[str, Any] = {"quota": 0, "window_ms": 1_000, "faults": FAULT_RATES, "slow_s": SLOW_S}
-    settings.update(options)
-    with run_sandbox(fault_seed=seed, **settings) as sandbox:
+    with run_fault_sandbox(seed, **options) as sandbox:
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
         yield sandbox
+
+
+@contextmanager
+def running_alongside(target: Callable[[], None], stop: threading.Event, name: str) -> Iterator[None]:
+    """Run ``target`` in a daemon thread for the ``with`` block, then set ``stop`` and join it."""
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def new_hook(conn_id: str = "bigcommerce_default") -> BigCommerceHook:
@@ -136,13 +145,8 @@ def test_exactly_once_while_another_client_eats_the_shared_quota(
                 except BigCommerceError:
                     hammered["errors"] += 1
 
-        thread = threading.Thread(target=hammer, name="other-app", daemon=True)
-        thread.start()
-        try:
+        with running_alongside(hammer, stop, name="other-app"):
             summary, lines = run_sync(plan, tmp_path)
-        finally:
-            stop.set()
-            thread.join(timeout=30)
         name = "20% faults + other client on a 150/s quota"
         figures = assert_exactly_once(name, plan, sandbox, summary, lines)
         record("other client", **hammered)
@@ -182,13 +186,8 @@ def test_non_atomic_batches_existing_customers_and_signups_during_the_sync(
                 plan.seeded.append({"email": contact.email})
                 time.sleep(0.05)
 
-        thread = threading.Thread(target=storefront, name="storefront", daemon=True)
-        thread.start()
-        try:
+        with running_alongside(storefront, stop, name="storefront"):
             summary, lines = run_sync(plan, tmp_path)
-        finally:
-            stop.set()
-            thread.join(timeout=30)
         figures = assert_exactly_once(
             "20% faults + non-atomic + 10% existing + sign-ups", plan, sandbox, summary, lines
         )

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from reliability_support import (
-    FAULT_RATES,
     HOOK_MAX_RETRIES,
     HOOK_TIMEOUT_S,
     SLOW_S,
@@ -28,9 +27,8 @@ from reliability_support import (
     make_plan,
     read_jsonl,
     record,
+    run_fault_sandbox,
 )
-
-from airflow_bigcommerce.testing import run_sandbox
 
 pytestmark = pytest.mark.reliability
 
@@ -44,7 +42,7 @@ def test_sync_killed_halfway_and_retried_lands_every_contact_exactly_once(tmp_pa
     contacts_path = tmp_path / "contacts.json"
     contacts_path.write_text(json.dumps(plan.rows), encoding="utf-8")
     to_create = plan.expected_counts()["created"]
-    with run_sandbox(quota=0, window_ms=1_000, faults=FAULT_RATES, fault_seed=404, slow_s=SLOW_S) as sandbox:
+    with run_fault_sandbox(seed=404) as sandbox:
         conn = json.loads(sandbox.conn_json())
         conn["extra"].update({"timeout": HOOK_TIMEOUT_S, "max_retries": HOOK_MAX_RETRIES})
         env = {**os.environ, "AIRFLOW_CONN_BIGCOMMERCE_DEFAULT": json.dumps(conn)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_bigcommerce.sandbox import command
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 pytestmark = pytest.mark.integration
@@ -464,11 +464,8 @@ def test_sqlite_persistence_across_restart(tmp_path: Any) -> None:
 
 
 def test_cli_starts_and_answers(tmp_path: Any) -> None:
-    command = [
-        sys.executable, "-m", "airflow_bigcommerce.sandbox", "--port", "0", "--store-hash", "clistore",
-        "--token", "tok", "--quota", "5", "--db", str(tmp_path / "cli.db"),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = command(store_hash="clistore", token="tok", quota=5, db=tmp_path / "cli.db")
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
