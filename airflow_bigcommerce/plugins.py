@@ -10,16 +10,12 @@ stored credentials against another destination.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from airflow.plugins_manager import AirflowPlugin
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The route the Test button posts to (after any ``[api] base_url`` prefix).
 TEST_CONNECTION_PATH = "/api/v2/connections/test"
@@ -71,12 +67,12 @@ class EmptyPortTestConnectionMiddleware:
             if not message.get("more_body", False) or size > MAX_BODY_BYTES:
                 break
         body = b"".join(chunks)
-        fixed = empty_port_as_none(body, self.conn_types) if size <= MAX_BODY_BYTES else None
+        more = size > MAX_BODY_BYTES  # stopped reading early: the rest still comes from ``receive``
+        fixed = None if more else empty_port_as_none(body, self.conn_types)
         if fixed is not None:
             body = fixed
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
             scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
-        more = size > MAX_BODY_BYTES and fixed is None
         first: Message = {"type": "http.request", "body": body, "more_body": more}
         await self.app(scope, _replay([first], receive), send)
 

@@ -1,25 +1,26 @@
 """Test helpers for users' own DAG tests: a sandbox BigCommerce store on loopback.
 
-``run_sandbox()`` is a context manager usable anywhere; the pytest fixtures (registered through the
-``pytest11`` entry point) give one server per session and a clean store per test. FastAPI and
-uvicorn are imported only when a server starts, so having this plugin installed costs nothing.
+``run_sandbox()`` is a context manager usable anywhere, without pytest; the pytest fixtures
+(``airflow_bigcommerce.sandbox.pytest_plugin``, registered through this module, which the ``pytest11``
+entry point names) give one server per session and a clean store per test. FastAPI and uvicorn are
+imported only when a server starts, so having this plugin installed costs nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 if TYPE_CHECKING:
     from airflow_bigcommerce.sandbox.store import SandboxStore
+
+#: The fixtures, for pytest; named as a string so importing this module never imports pytest.
+pytest_plugins = ["airflow_bigcommerce.sandbox.pytest_plugin"]
 
 DEFAULT_CONN_ID = "bigcommerce_default"
 
@@ -54,8 +55,6 @@ class SandboxHandle:
             }
         )
 
-    conn_env = conn_json
-
     def env(self, conn_id: str = DEFAULT_CONN_ID) -> dict[str, str]:
         """Return ``{"AIRFLOW_CONN_<CONN_ID>": <json>}`` for the connection id."""
         return {f"AIRFLOW_CONN_{conn_id.upper()}": self.conn_json()}
@@ -76,20 +75,14 @@ def run_sandbox(
     :param options: further :class:`~airflow_bigcommerce.sandbox.store.SandboxConfig` settings, e.g.
         ``latency_ms``, ``faults={"commit_then_500": 0.1}``, ``fault_seed``, ``non_atomic_batches``.
     """
-    import uvicorn
-
-    from airflow_bigcommerce.sandbox.app import create_app
+    from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
     from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
     config = SandboxConfig(quota=quota, window_ms=window_ms, **options)
     store = SandboxStore(store_hash=store_hash, token=token, config=config, db_path=db_path)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio: TCP_NODELAY
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store), log_level="warning", access_log=False, lifespan="off")
-    )
+    server = uvicorn_server(store)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="bigcommerce-sandbox", daemon=True
     )
@@ -108,27 +101,3 @@ def run_sandbox(
         thread.join(timeout=10)
         sock.close()
         store.close()
-
-
-@pytest.fixture(scope="session")
-def bigcommerce_sandbox_options() -> dict[str, Any]:
-    """Override to change the session sandbox's settings (keyword arguments of ``run_sandbox``)."""
-    return {}
-
-
-@pytest.fixture(scope="session")
-def bigcommerce_sandbox_server(bigcommerce_sandbox_options: dict[str, Any]) -> Iterator[SandboxHandle]:
-    """Start one sandbox server for the whole session."""
-    with run_sandbox(**bigcommerce_sandbox_options) as handle:
-        yield handle
-
-
-@pytest.fixture
-def bigcommerce_sandbox(
-    bigcommerce_sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch
-) -> SandboxHandle:
-    """Give a test a clean sandbox (no customers, default settings) and ``bigcommerce_default``."""
-    bigcommerce_sandbox_server.store.reset()
-    for name, value in bigcommerce_sandbox_server.env().items():
-        monkeypatch.setenv(name, value)
-    return bigcommerce_sandbox_server

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 from collections.abc import Sequence
 
@@ -59,9 +58,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the sandbox in the foreground."""
-    import uvicorn
-
-    from airflow_bigcommerce.sandbox.app import create_app
+    from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,17 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     store = SandboxStore(store_hash=args.store_hash, token=args.token, config=config, db_path=args.db)
-    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms of delayed-ACK
-    # wait per kept-alive request); Linux also copies TCP_NODELAY from the listening socket.
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    sock = listening_socket(args.host, args.port)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store), log_level=args.log_level, access_log=False, lifespan="off")
-    )
+    server = uvicorn_server(store, args.log_level)
     host = f"[{args.host}]" if ":" in args.host else args.host
 
     async def serve() -> None:

@@ -10,24 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_bigcommerce.sandbox.errors import ApiError, version_of_path
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
 from airflow_bigcommerce.sandbox.ratelimit import RateDecision
 from airflow_bigcommerce.sandbox.store import SandboxStore
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ADMIN_PREFIX = "/__sandbox"
 API_PREFIX = "/stores/"
@@ -206,8 +200,9 @@ class TrafficMiddleware:
             await asyncio.sleep(store.config.latency_ms / 1000)
         decision = store.take_request()
         if not decision.allowed:
-            error = ApiError(429, "You have exceeded your request quota; wait for the window to reset.")
-            error.version = version
+            error = ApiError(
+                429, "You have exceeded your request quota; wait for the window to reset.", version=version
+            )
             await self._send(send, 429, error.body(), self._throttled(decision))
             return
         fault = store.draw_fault()
@@ -295,7 +290,7 @@ def create_app(store: SandboxStore | None = None) -> FastAPI:
     app.state.store = store
     app.include_router(_api_router())
     app.include_router(_admin_router())
-    app.add_middleware(TrafficMiddleware, store=store)  # type: ignore[arg-type]
+    app.add_middleware(TrafficMiddleware, store=store)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

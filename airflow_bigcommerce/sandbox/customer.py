@@ -145,16 +145,23 @@ class Customer:
         return cls(**values)
 
 
+def _new(customer_id: int, item: V2CustomerCreate | V3CustomerPost, moment: datetime) -> Customer:
+    """Start a customer from the fields every create body requires, created and modified at ``moment``."""
+    return Customer(
+        id=customer_id,
+        email=item.email,
+        first_name=item.first_name,
+        last_name=item.last_name,
+        date_created=moment,
+        date_modified=moment,
+    )
+
+
 def customer_from_v2(customer_id: int, payload: V2CustomerCreate, moment: datetime) -> Customer:
     """Build a customer from a validated V2 ``customer_Base`` body."""
     auth = payload.authentication
-    return Customer(
-        id=customer_id,
-        email=payload.email,
-        first_name=payload.first_name,
-        last_name=payload.last_name,
-        date_created=moment,
-        date_modified=moment,
+    return dataclasses.replace(
+        _new(customer_id, payload, moment),
         company=payload.company or "",
         phone=payload.phone or "",
         notes=payload.notes or "",
@@ -170,15 +177,8 @@ def customer_from_v2(customer_id: int, payload: V2CustomerCreate, moment: dateti
 def customer_from_v3(item: V3CustomerPost, moment: datetime, next_id: Callable[[str], int]) -> Customer:
     """Build a customer from a validated V3 ``customer_Post``; ``next_id(kind)`` hands out the ids."""
     customer_id = next_id("customer")
-    customer = Customer(
-        id=customer_id,
-        email=item.email,
-        first_name=item.first_name,
-        last_name=item.last_name,
-        date_created=moment,
-        date_modified=moment,
-        origin_channel_id=item.origin_channel_id or 1,
-    )
+    customer = _new(customer_id, item, moment)
+    customer.origin_channel_id = item.origin_channel_id or 1
     _apply(customer, item)
     customer.addresses = [_address(next_id("address"), customer_id, a) for a in item.addresses or []]
     customer.attributes = [

@@ -47,6 +47,9 @@ __all__ = ["UNLIMITED", "Customer", "RateDecision", "RateLimiter", "SandboxConfi
 
 M = TypeVar("M", bound=BaseModel)
 
+#: The id sequences: customers, and the addresses and attributes created with them.
+_ID_KINDS = ("customer", "address", "attribute")
+
 
 @dataclass
 class _Traffic:
@@ -84,7 +87,7 @@ class SandboxStore:
         self._db = SqliteState(db_path) if db_path else None
         self._customers: dict[int, Customer] = {}
         self._by_email: dict[str, int] = {}
-        self._counters = {"customer": 0, "address": 0, "attribute": 0}
+        self._counters = dict.fromkeys(_ID_KINDS, 0)
         self._traffic = _Traffic()
         if self._db is not None:
             customers, counters = self._db.load()
@@ -110,6 +113,10 @@ class SandboxStore:
                 del self._by_email[normalize_email(old.email)]
         for customer in changed:
             self._index(customer)
+        self._persist(changed)
+
+    def _persist(self, changed: list[Customer]) -> None:
+        """Write ``changed`` customers and the id counters to the SQLite file (one transaction), if any."""
         if self._db is not None and changed:
             self._db.save(changed, self._counters)
 
@@ -121,7 +128,7 @@ class SandboxStore:
         with self.lock:
             self._customers.clear()
             self._by_email.clear()
-            self._counters = {"customer": 0, "address": 0, "attribute": 0}
+            self._counters = dict.fromkeys(_ID_KINDS, 0)
             if self._db is not None:
                 self._db.clear()
             self.config = dataclasses.replace(self.default_config, faults=dict(self.default_config.faults))
@@ -372,30 +379,34 @@ class SandboxStore:
         """
         with self.lock:
             created: list[Customer] = []
-            for index, raw in enumerate(customers):
-                item = dict(raw) if isinstance(raw, Mapping) else raw
-                dates = {
-                    k: item.pop(k)
-                    for k in ("date_created", "date_modified")
-                    if isinstance(item, dict) and k in item
-                }
-                ((model, errors),) = parse_v3_items([item], V3CustomerPost)
-                if not isinstance(model, V3CustomerPost):
-                    raise v3_error(
-                        422, V3_VALIDATION_TITLE, {f"{index}{k[1:]}": v for k, v in errors.items()}
-                    )
-                if not allow_duplicates and normalize_email(model.email) in self._by_email:
-                    raise v3_error(409, f"The email address {model.email} is already in use.")
-                try:
-                    moments = {k: parse_when(str(v)) for k, v in dates.items()}
-                except ValueError:
-                    raise v3_error(422, V3_VALIDATION_TITLE, {f"{index}.date_created": "bad date"}) from None
-                moment = moments.get("date_created", self._now())
-                customer = customer_from_v3(model, moment, self._next)
-                customer.date_modified = moments.get("date_modified", moment)
-                self._commit([customer])
-                created.append(customer)
+            try:
+                for index, raw in enumerate(customers):
+                    customer = self._seeded(index, raw, allow_duplicates=allow_duplicates)
+                    self._index(customer)
+                    created.append(customer)
+            finally:  # one transaction for the lot; those before a bad item stay, as in memory
+                self._persist(created)
             return [c.to_v3() for c in created]
+
+    def _seeded(self, index: int, raw: Mapping[str, Any], *, allow_duplicates: bool) -> Customer:
+        """Build seed item ``index`` (not yet stored); raise the 422 or 409 the API would."""
+        item = dict(raw) if isinstance(raw, Mapping) else raw
+        dates = {
+            k: item.pop(k) for k in ("date_created", "date_modified") if isinstance(item, dict) and k in item
+        }
+        ((model, errors),) = parse_v3_items([item], V3CustomerPost)
+        if not isinstance(model, V3CustomerPost):
+            raise v3_error(422, V3_VALIDATION_TITLE, {f"{index}{k[1:]}": v for k, v in errors.items()})
+        if not allow_duplicates and normalize_email(model.email) in self._by_email:
+            raise v3_error(409, f"The email address {model.email} is already in use.")
+        try:
+            moments = {k: parse_when(str(v)) for k, v in dates.items()}
+        except ValueError:
+            raise v3_error(422, V3_VALIDATION_TITLE, {f"{index}.date_created": "bad date"}) from None
+        moment = moments.get("date_created", self._now())
+        customer = customer_from_v3(model, moment, self._next)
+        customer.date_modified = moments.get("date_modified", moment)
+        return customer
 
     def all_customers(self) -> list[dict[str, Any]]:
         """Return every customer as V3 ``customer_Full`` with sub-resources, ordered by id."""
