@@ -2,8 +2,9 @@
 One family of errors, rooted at :class:`BigCommerceError`.
 
 An API error keeps the status, method, path and the store's parsed error body, never the request
-body (it may hold passwords). The classes also derive from the sync engine's two plain failure
-types, so the engine can tell a refusal from an unknown outcome without importing Airflow.
+body (it may hold passwords). The classes also derive from the sync engine's three plain failure
+types, so the engine can tell a refusal (the row must change) from an unknown outcome (look it up)
+and from a transient failure (try again later) without importing Airflow.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 
 try:
     from airflow.sdk.exceptions import AirflowException
@@ -27,8 +28,20 @@ class BigCommerceConfigError(BigCommerceError, ValueError):
     """The connection or an argument is unusable (bad store hash, plain http to a remote host, ...)."""
 
 
-class BigCommerceConnectionError(BigCommerceError):
+class BigCommerceTransientError(BigCommerceError, TransientFailureError):
+    """
+    The store could not be used for a while (outage, overload): nothing was applied by the last try.
+
+    Raised once the retry budget is spent; retrying the task later is safe and can succeed.
+    """
+
+
+class BigCommerceConnectionError(BigCommerceTransientError):
     """The API host could not be reached, after the retries the policy allows."""
+
+
+class BigCommerceUnavailableError(BigCommerceTransientError):
+    """Requests of one kind (reads or writes) kept failing for longer than the run's retry budget."""
 
 
 class BigCommerceAPIError(BigCommerceError, RequestRejectedError):
@@ -58,7 +71,11 @@ class BigCommerceDuplicateCustomerError(BigCommerceAPIError):
     """A customer with this e-mail address already exists in the store."""
 
 
-class BigCommerceRateLimitError(BigCommerceAPIError):
+class BigCommerceServerError(BigCommerceAPIError, TransientFailureError):
+    """A read kept answering 5xx until the retries ran out: the store's trouble, not the request's."""
+
+
+class BigCommerceRateLimitError(BigCommerceAPIError, TransientFailureError):
     """The store kept answering 429 beyond the retry budget; ``wait_seconds`` is its last asked wait."""
 
     def __init__(self, *, wait_seconds: float, **kwargs: Any):

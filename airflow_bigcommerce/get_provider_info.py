@@ -63,8 +63,18 @@ def get_provider_info() -> dict[str, Any]:
                     "max_retries": {
                         "label": "Max Retries",
                         "description": (
-                            "Optional. How often a request is retried after a 429, a 5xx or a network "
-                            "error; empty means 5, 0 turns retries off."
+                            "Optional. Caps how often one request is retried after a 5xx, a network "
+                            "error or a 429; empty means as often as the retry budget allows, 0 turns "
+                            "retries off."
+                        ),
+                        "schema": {"type": ["integer", "null"], "minimum": 0},
+                    },
+                    "retry_budget_s": {
+                        "label": "Retry Budget (s)",
+                        "description": (
+                            "Optional. How long a sync keeps trying while the store's reads or writes "
+                            "fail (an outage) before it gives up and fails the task, whose retry is "
+                            "safe; empty means 300. Operators' retry_budget_s overrides it."
                         ),
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },

@@ -27,7 +27,10 @@ from airflow_bigcommerce.exceptions import (
     BigCommerceError,
     BigCommerceOutcomeUnknownError,
     BigCommerceRateLimitError,
+    BigCommerceServerError,
+    BigCommerceUnavailableError,
 )
+from airflow_bigcommerce.hooks.breaker import BudgetExhaustedError, CircuitBreaker, Kind
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
 from airflow_bigcommerce.hooks.pacing import (
     IDEMPOTENT_METHODS,
@@ -42,6 +45,10 @@ from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, MAX_BATCH_SIZE
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
 #: 429s are definite refusals (nothing was written), so they get a budget of their own.
 MAX_RATE_LIMIT_WAITS = 50
+#: First backoff after a 429 with requests left (an endpoint's concurrency limit), seconds.
+CONCURRENCY_BACKOFF_S = 0.05
+#: Methods that read: they have their own circuit, so a write outage does not stop look-ups.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Longest ``email:in`` value one look-up sends (characters), so the URL stays short.
 MAX_LOOKUP_CHARS = 3000
 #: V3 ``limit`` maximum for ``GET /v3/customers``.
@@ -80,11 +87,18 @@ class BigCommerceHook(HttpHook):
     a POST is never resent after it may have reached the store (timeout, dropped connection, 5xx):
     :class:`~airflow_bigcommerce.exceptions.BigCommerceOutcomeUnknownError` is raised instead, so the
     caller can look the customer up first. 429s are waited out and retried for every method.
-    The hook is safe to share between threads (one HTTP session per thread, one shared pacer).
+    Outages are ridden out by one :class:`~airflow_bigcommerce.hooks.breaker.CircuitBreaker` per hook
+    (backoff with jitter, one probe at a time, a time budget); once reads or writes have failed for
+    longer than the budget, :class:`~airflow_bigcommerce.exceptions.BigCommerceUnavailableError` is
+    raised at once. The hook is safe to share between threads (one HTTP session per thread, one
+    shared pacer and breaker).
 
     :param bigcommerce_conn_id: connection of type ``bigcommerce``.
     :param timeout: seconds per request; overrides the connection's ``timeout`` extra (default 30).
-    :param max_retries: retries after 5xx/network errors; overrides the ``max_retries`` extra (default 5).
+    :param max_retries: caps the retries of one request; overrides the ``max_retries`` extra
+        (default: as many as the retry budget allows).
+    :param retry_budget_s: how long reads or writes may keep failing before the run gives up on them;
+        overrides the ``retry_budget_s`` extra (default 300).
     """
 
     conn_name_attr = "bigcommerce_conn_id"
@@ -99,12 +113,14 @@ class BigCommerceHook(HttpHook):
         *,
         timeout: float | None = None,
         max_retries: int | None = None,
+        retry_budget_s: float | None = None,
         pacer: RateLimitPacer | None = None,
     ) -> None:
         super().__init__(method="GET", http_conn_id=bigcommerce_conn_id)
         self.bigcommerce_conn_id = bigcommerce_conn_id
         self._timeout = timeout
         self._max_retries = max_retries
+        self._retry_budget_s = retry_budget_s
         self.pacer = pacer or RateLimitPacer()
         self._local = threading.local()
         self._stats_lock = threading.Lock()
@@ -146,6 +162,11 @@ class BigCommerceHook(HttpHook):
         return widgets
 
     @cached_property
+    def breaker(self) -> CircuitBreaker:
+        """Return the outage policy every request of this hook (all threads) goes through."""
+        return CircuitBreaker(self.settings.retry_budget_s)
+
+    @cached_property
     def settings(self) -> StoreSettings:
         """Read and validate the connection once."""
         conn = self.get_connection(self.bigcommerce_conn_id)
@@ -156,6 +177,7 @@ class BigCommerceHook(HttpHook):
             extra=conn.extra_dejson,
             timeout=self._timeout,
             max_retries=self._max_retries,
+            retry_budget_s=self._retry_budget_s,
         )
         mask_secret(settings.token)
         return settings
@@ -227,17 +249,17 @@ class BigCommerceHook(HttpHook):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> tuple[requests.Response, Any]:
-        """Send through the one request path (pacing, retries, errors); return the response and its body."""
+        """Send through the one request path (pacing, outage policy, errors); return response and body."""
         method = method.upper()
         settings = self.settings
         session = self.get_conn()
         url = settings.base_url + path.lstrip("/")
         retries_left = settings.max_retries if max_retries is None else max_retries
         rate_limit_waits = 0
-        attempt = 0
         idempotent = method in IDEMPOTENT_METHODS
+        kind: Kind = "read" if method in READ_METHODS else "write"
         while True:
-            attempt += 1
+            self._acquire(kind, method, path)
             self.pacer.acquire()
             try:
                 self._count("requests")
@@ -246,30 +268,29 @@ class BigCommerceHook(HttpHook):
                 )
             except (RequestsConnectionError, Timeout) as exc:
                 self.pacer.release(None)
+                self.breaker.failed(kind, type(exc).__name__)
                 self._raise_unless_retryable(exc, method, path, retries_left)
-                retries_left -= 1
+                retries_left = None if retries_left is None else retries_left - 1
                 self._count("retries")
-                self._sleep(backoff_seconds(attempt))
                 continue
+            except BaseException:
+                self.pacer.release(None)
+                self.breaker.abandoned(kind)
+                raise
 
             headers = RateLimitHeaders.parse(response.headers)
             self.pacer.release(headers)
             status = response.status_code
             body = _parse_json(response)
             if 200 <= status < 300 and body is not NOT_JSON:
+                self.breaker.succeeded(kind)
                 return response, body
             if status == 429:
-                self._count("429s")
-                wait = wait_after_429(headers, attempt)
                 rate_limit_waits += 1
-                if rate_limit_waits > MAX_RATE_LIMIT_WAITS:
-                    raise BigCommerceRateLimitError(
-                        wait_seconds=wait, status=status, method=method, path=path, body=_error_body(body)
-                    )
-                self.log.info("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
-                self.pacer.block_for(wait)
+                self._after_429(headers, body, rate_limit_waits, kind, method, path)
                 continue
             if status >= 500 or status < 300:  # a 5xx, or a 2xx whose body is not JSON
+                self.breaker.failed(kind, str(status))
                 if not idempotent:
                     raise BigCommerceOutcomeUnknownError(
                         f"{method} {path} answered {status} without a usable body; the store may have "
@@ -277,15 +298,71 @@ class BigCommerceHook(HttpHook):
                         method=method,
                         path=path,
                     )
-                if retries_left > 0:
-                    retries_left -= 1
+                if retries_left is None or retries_left > 0:
+                    retries_left = None if retries_left is None else retries_left - 1
                     self._count("retries")
-                    self._sleep(backoff_seconds(attempt))
                     continue
+                raise BigCommerceServerError(
+                    status=status,
+                    method=method,
+                    path=path,
+                    body=_error_body(body),
+                    detail=response.reason or "",
+                )
+            self.breaker.succeeded(kind)
             raise self._error_for(response, body, method, path)
 
+    def _acquire(self, kind: Kind, method: str, path: str) -> None:
+        """Wait for the outage policy to let a request of ``kind`` out; give up once its budget is spent."""
+        try:
+            self.breaker.acquire(kind)
+        except BudgetExhaustedError as exc:
+            raise BigCommerceUnavailableError(f"{method} {path}: {exc}") from None
+
+    def _after_429(
+        self, headers: RateLimitHeaders, body: Any, waits: int, kind: Kind, method: str, path: str
+    ) -> None:
+        """
+        Wait out a 429 (nothing was applied), or raise once there were too many of them.
+
+        Without rate-limit headers it is platform load: the outage policy backs off. With requests
+        left in the window it is an endpoint's concurrency limit: only this sender backs off briefly.
+        With none left the quota is spent (maybe by another app): every sender waits for the reset.
+        """
+        self._count("429s")
+        if waits > MAX_RATE_LIMIT_WAITS:
+            raise BigCommerceRateLimitError(
+                wait_seconds=wait_after_429(headers, waits),
+                status=429,
+                method=method,
+                path=path,
+                body=_error_body(body),
+            )
+        if not headers.present:
+            self.breaker.failed(kind, "429 without rate-limit headers")
+            return
+        self.breaker.succeeded(kind)
+        if headers.left is not None and headers.left > 0 and headers.retry_after_s is None:
+            wait = backoff_seconds(waits, base=CONCURRENCY_BACKOFF_S, cap=2.0)
+            self._count("concurrency_429s")
+            self.log.debug("429 with requests left on %s %s: backing off %.2f s", method, path, wait)
+            self._sleep(wait)
+            return
+        wait = wait_after_429(headers, waits)
+        self.log.info("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
+        self.pacer.block_for(wait)
+
+    def confirm_write(self) -> None:
+        """
+        Record that a write whose answer was lost did land (a look-up found it).
+
+        The sync engine calls this: it proves the store's writes work even when every answer is an
+        error, so the outage policy must not count it as an outage.
+        """
+        self.breaker.succeeded("write")
+
     def _raise_unless_retryable(
-        self, exc: RequestsConnectionError | Timeout, method: str, path: str, retries_left: int
+        self, exc: RequestsConnectionError | Timeout, method: str, path: str, retries_left: int | None
     ) -> None:
         """Raise for a network failure that must not (or can no longer) be retried."""
         if _may_have_arrived(exc) and method not in IDEMPOTENT_METHODS:
@@ -294,7 +371,7 @@ class BigCommerceHook(HttpHook):
                 method=method,
                 path=path,
             ) from None
-        if retries_left <= 0:
+        if retries_left is not None and retries_left <= 0:
             raise BigCommerceConnectionError(
                 f"Cannot reach {self.settings.api_root} ({method} {path}): {type(exc).__name__}: "
                 f"{_short_reason(exc)}"

@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_bigcommerce.exceptions import BigCommerceConfigError
+from airflow_bigcommerce.hooks.breaker import DEFAULT_RETRY_BUDGET_S
 
 DEFAULT_API_HOST = "https://api.bigcommerce.com"
 DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_MAX_RETRIES = 5
+#: ``None``: a failing request is retried for as long as the retry budget lasts.
+DEFAULT_MAX_RETRIES: int | None = None
 STORE_HASH_RE = re.compile(r"[A-Za-z0-9]+")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -26,7 +28,10 @@ class StoreSettings:
     store_hash: str
     token: str = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT_S
-    max_retries: int = DEFAULT_MAX_RETRIES
+    #: Retries of one failing request; ``None``: as many as ``retry_budget_s`` allows.
+    max_retries: int | None = DEFAULT_MAX_RETRIES
+    #: How long reads or writes may keep failing (an outage) before the run gives up on them.
+    retry_budget_s: float = DEFAULT_RETRY_BUDGET_S
 
     @property
     def base_url(self) -> str:
@@ -93,7 +98,9 @@ def validate_store_hash(value: Any) -> str:
     return store_hash
 
 
-def _positive_number(extra: Mapping[str, Any], key: str, default: float, *, minimum: float) -> float:
+def _positive_number(
+    extra: Mapping[str, Any], key: str, default: float | None, *, minimum: float
+) -> float | None:
     value = extra.get(key)
     if value is None or value == "":
         return default
@@ -114,6 +121,7 @@ def settings_from_connection(
     extra: Mapping[str, Any],
     timeout: float | None = None,
     max_retries: int | None = None,
+    retry_budget_s: float | None = None,
 ) -> StoreSettings:
     """
     Build :class:`StoreSettings` from a connection; hook arguments win over connection extras.
@@ -125,16 +133,20 @@ def settings_from_connection(
         raise BigCommerceConfigError(
             "The connection has no access token: put the API account's access token in the password field."
         )
+    if max_retries is None:
+        extra_retries = _positive_number(extra, "max_retries", None, minimum=0)
+        max_retries = None if extra_retries is None else int(extra_retries)
+    if retry_budget_s is None:
+        retry_budget_s = _positive_number(extra, "retry_budget_s", DEFAULT_RETRY_BUDGET_S, minimum=0)
+    elif retry_budget_s < 0:
+        raise BigCommerceConfigError(f"retry_budget_s must be at least 0, got {retry_budget_s!r}")
     return StoreSettings(
         api_root=api_root_from(host, port),
         store_hash=store_hash,
         token=password,
         timeout=timeout
         if timeout is not None
-        else _positive_number(extra, "timeout", DEFAULT_TIMEOUT_S, minimum=0.001),
-        max_retries=(
-            max_retries
-            if max_retries is not None
-            else int(_positive_number(extra, "max_retries", DEFAULT_MAX_RETRIES, minimum=0))
-        ),
+        else float(_positive_number(extra, "timeout", DEFAULT_TIMEOUT_S, minimum=0.001) or DEFAULT_TIMEOUT_S),
+        max_retries=max_retries,
+        retry_budget_s=float(DEFAULT_RETRY_BUDGET_S if retry_budget_s is None else retry_budget_s),
     )

@@ -18,12 +18,15 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+    from airflow_bigcommerce.sync.result import SyncResult
 
 IfExists = Literal["fail", "skip"]
 SyncMode = Literal["insert", "upsert"]
 _IF_EXISTS = ("fail", "skip")
 _SYNC_MODES = ("insert", "upsert")
 _AUTH_SECRET_KEYS = ("password", "password_confirmation")
+#: Failed rows named in the message of the task's failure (the log and the report list them all).
+FAILURE_REASONS_IN_MESSAGE = 3
 
 
 def _is_template(value: Any) -> bool:
@@ -66,9 +69,14 @@ class CreateCustomerOperator(BaseOperator):
         ``_authentication`` (templated; the passwords are masked in logs and rendered fields).
     :param if_exists: ``"fail"`` (default) fails on an e-mail already in the store; ``"skip"``
         returns the existing customer.
+    :param retry_budget_s: how long to keep trying while the store's writes or reads fail (an outage),
+        with backoff and one probe at a time, before the task fails; overrides the connection's
+        ``retry_budget_s`` extra (default 300). Retrying the failed task is safe.
     :param bigcommerce_conn_id: connection of type ``bigcommerce``.
     :return: the customer as the store returns it (created, or existing with ``if_exists="skip"``),
         without secrets; it is pushed to XCom.
+    :raises BigCommerceTransientError: the store stayed unavailable beyond the retry budget; the
+        customer was not created (a retry of the task creates it once).
     """
 
     template_fields: Sequence[str] = (
@@ -86,8 +94,8 @@ class CreateCustomerOperator(BaseOperator):
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"authentication": "json"}
     ui_color = "#34313f"
-    #: How often a write whose outcome stayed unknown is checked and resent before giving up.
-    max_unknown_outcomes = 3
+    #: Safety net on sends whose outcome stayed unknown; the hook's retry budget (time) ends sooner.
+    max_unknown_outcomes = 50
 
     def __init__(
         self,
@@ -104,12 +112,14 @@ class CreateCustomerOperator(BaseOperator):
         registration_ip_address: str | None = None,
         authentication: Mapping[str, Any] | None = None,
         if_exists: IfExists = "fail",
+        retry_budget_s: float | None = None,
         bigcommerce_conn_id: str = "bigcommerce_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if if_exists not in _IF_EXISTS:
             raise ValueError(f"if_exists must be one of {_IF_EXISTS}, got {if_exists!r}")
+        _check_retry_budget(retry_budget_s)
         _mask_auth_secrets(authentication)
         self.email = email
         self.first_name = first_name
@@ -123,6 +133,7 @@ class CreateCustomerOperator(BaseOperator):
         self.registration_ip_address = registration_ip_address
         self.authentication = authentication
         self.if_exists = if_exists
+        self.retry_budget_s = retry_budget_s
         self.bigcommerce_conn_id = bigcommerce_conn_id
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
@@ -160,7 +171,9 @@ class CreateCustomerOperator(BaseOperator):
             raise BigCommerceConfigError(
                 "Invalid customer payload: " + format_validation_error(exc, record=str(self.email)[:250])
             ) from None
-        hook = BigCommerceHook(bigcommerce_conn_id=self.bigcommerce_conn_id)
+        hook = BigCommerceHook(
+            bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
+        )
         created, result = self._create_once(hook, customer.to_payload(), customer.email)
         verb = "Created" if created else "Found existing"
         self.log.info("%s customer id=%s for %s", verb, result.get("id"), customer.email)
@@ -169,7 +182,25 @@ class CreateCustomerOperator(BaseOperator):
     def _create_once(
         self, hook: BigCommerceHook, payload: dict[str, Any], email: str
     ) -> tuple[bool, dict[str, Any]]:
-        """Create the customer; resolve unknown outcomes by looking the e-mail up, never by resending."""
+        """
+        Create the customer; resolve unknown outcomes by looking the e-mail up, never by resending.
+
+        The hook paces each resend (backoff, one probe at a time during an outage) and gives up with
+        a transient error once its retry budget is spent.
+        """
+        from airflow_bigcommerce.exceptions import BigCommerceTransientError
+
+        try:
+            return self._create_until_known(hook, payload, email)
+        except BigCommerceTransientError as exc:
+            raise BigCommerceTransientError(
+                f"Customer {email} was not created: {exc}. Retrying the task is safe: it looks the "
+                "e-mail up first and creates the customer once."
+            ) from None
+
+    def _create_until_known(
+        self, hook: BigCommerceHook, payload: dict[str, Any], email: str
+    ) -> tuple[bool, dict[str, Any]]:
         from airflow_bigcommerce.exceptions import (
             BigCommerceDuplicateCustomerError,
             BigCommerceError,
@@ -197,11 +228,17 @@ class CreateCustomerOperator(BaseOperator):
                 self.log.warning("%s; looking the e-mail up before sending again", exc)
                 existing = hook.find_customer_v2_by_email(email)
                 if existing is not None:
+                    hook.confirm_write()
                     return True, existing
         raise BigCommerceError(
             f"Creating the customer {email} failed {self.max_unknown_outcomes} times with no definite "
             "answer from the store, and the e-mail is not in the store; retry the task later."
         )
+
+
+def _check_retry_budget(retry_budget_s: float | None) -> None:
+    if retry_budget_s is not None and (isinstance(retry_budget_s, bool) or retry_budget_s < 0):
+        raise ValueError(f"retry_budget_s must be 0 or more seconds, got {retry_budget_s!r}")
 
 
 def _without_secrets(customer: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,6 +255,12 @@ class SyncCustomersOperator(BaseOperator):
     looked up in the store; new ones are created, existing ones skipped (``mode="insert"``) or
     updated when a mapped field differs (``mode="upsert"``). A rejected row is reported, never
     dropped; a write whose outcome is unknown is resolved by a look-up, never by a blind resend.
+
+    Rows the store could not take for a transient reason (an outage beyond ``retry_budget_s``, 5xx,
+    no answer, 429s) are *failed*, not rejected: every row is still attempted and the report is
+    written, then the task fails, so Airflow's retry (which re-sends only what is missing and
+    creates nothing twice) finishes the job. A run never goes green while rows it could deliver are
+    missing.
 
     :param contacts: rows to sync: a list of dicts or an XComArg (templated).
     :param sql_conn_id: connection id of any common.sql database to read contacts from (templated).
@@ -237,9 +280,14 @@ class SyncCustomersOperator(BaseOperator):
     :param max_concurrency: write requests in flight at once, 1 to 8 (default 2); pacing keeps the
         sum within the store's quota.
     :param fetch_size: rows fetched from the SQL cursor at a time.
+    :param retry_budget_s: how long the run keeps trying while the store's writes or reads fail (an
+        outage), with backoff and one probe at a time, before it settles the rows as failed;
+        overrides the connection's ``retry_budget_s`` extra (default 300).
     :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
-    :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``total``,
-        ``rejections``: a capped list of ``{row, email, reason}``, ...), pushed to XCom.
+    :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``failed``, ``total``,
+        ``rejections`` and ``failures``: capped lists of ``{row, email, reason}``, ...), pushed to XCom.
+    :raises BigCommerceTransientError: rows failed (after every row was attempted and the report
+        written); retrying the task is safe.
     """
 
     template_fields: Sequence[str] = (
@@ -278,6 +326,7 @@ class SyncCustomersOperator(BaseOperator):
         batch_size: int = 10,
         max_concurrency: int = 2,
         fetch_size: int = 1000,
+        retry_budget_s: float | None = None,
         bigcommerce_conn_id: str = "bigcommerce_default",
         **kwargs: Any,
     ) -> None:
@@ -296,6 +345,7 @@ class SyncCustomersOperator(BaseOperator):
             raise ValueError(f"max_rejected must be 0 or more, got {max_rejected}")
         if fetch_size < 1:
             raise ValueError(f"fetch_size must be at least 1, got {fetch_size}")
+        _check_retry_budget(retry_budget_s)
         self.contacts = contacts
         self.sql_conn_id = sql_conn_id
         self.sql = sql
@@ -311,11 +361,12 @@ class SyncCustomersOperator(BaseOperator):
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.fetch_size = fetch_size
+        self.retry_budget_s = retry_budget_s
         self.bigcommerce_conn_id = bigcommerce_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the contacts, sync them, log and return the summary."""
-        from airflow_bigcommerce.exceptions import BigCommerceError
+        from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
         from airflow_bigcommerce.models.contact import validate_field_map
         from airflow_bigcommerce.sync.engine import sync_customers
@@ -326,7 +377,9 @@ class SyncCustomersOperator(BaseOperator):
             raise ValueError(f"mode must be one of {_SYNC_MODES}, got {self.mode!r}")
         dry_run = _as_bool(self.dry_run, "dry_run")
         field_map = validate_field_map(self.field_map)
-        hook = BigCommerceHook(bigcommerce_conn_id=self.bigcommerce_conn_id)
+        hook = BigCommerceHook(
+            bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
+        )
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
         rows, total = self._rows()
         with ExitStack() as stack:
@@ -348,12 +401,13 @@ class SyncCustomersOperator(BaseOperator):
             )
         summary = result.to_dict()
         self.log.info(
-            "Sync %s: %s created, %s updated, %s skipped, %s rejected of %s rows in %.1f s%s",
+            "Sync %s: %s created, %s updated, %s skipped, %s rejected, %s failed of %s rows in %.1f s%s",
             "dry run" if dry_run else "done",
             result.created,
             result.updated,
             result.skipped,
             result.rejected,
+            result.failed,
             result.total,
             result.duration_s,
             f"; report at {self.report_path}" if self.report_path else "",
@@ -362,6 +416,10 @@ class SyncCustomersOperator(BaseOperator):
             self.log.warning(
                 "Rejected row %s (%s): %s", rejection["row"], rejection["email"], rejection["reason"]
             )
+        for failure in summary.get("failures", [])[:20]:
+            self.log.warning("Failed row %s (%s): %s", failure["row"], failure["email"], failure["reason"])
+        if result.failed:
+            raise BigCommerceTransientError(_failed_message(result, self.report_path))
         if self.max_rejected is not None and result.rejected > self.max_rejected:
             raise BigCommerceError(
                 f"{result.rejected} rows were rejected, more than max_rejected={self.max_rejected}; "
@@ -399,6 +457,22 @@ class SyncCustomersOperator(BaseOperator):
             conn.close()
 
 
+def _failed_message(result: SyncResult, report_path: str | None) -> str:
+    """Say how many rows failed, the first reasons, and that a retry of the task is safe."""
+    reasons = "; ".join(
+        f"row {f['row']}: {f['reason']}" for f in result.failures[:FAILURE_REASONS_IN_MESSAGE]
+    )
+    more = result.failed - min(result.failed, FAILURE_REASONS_IN_MESSAGE)
+    return (
+        f"{result.failed} of {result.total} rows failed for a transient reason (store unavailable or "
+        f"overloaded) and were not delivered: {reasons}{f'; and {more} more' if more else ''}. "
+        f"{result.created} created, {result.updated} updated, {result.skipped} skipped, "
+        f"{result.rejected} rejected"
+        + (f"; every row is in the report at {report_path}" if report_path else "")
+        + ". Retrying the task is safe: it re-sends only what is missing and creates nothing twice."
+    )
+
+
 def _as_bool(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -418,8 +492,6 @@ def _open_text(path: str) -> Any:
         target = ObjectStoragePath(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         return target.open("w")  # type: ignore[no-untyped-call]
-    from pathlib import Path
+    from airflow_bigcommerce.sync.report import open_private
 
-    local = Path(path)
-    local.parent.mkdir(parents=True, exist_ok=True)
-    return local.open("w", encoding="utf-8")
+    return open_private(path)

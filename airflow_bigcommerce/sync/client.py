@@ -4,7 +4,8 @@ What the sync engine needs from a store client, and the two failures it must tel
 The engine imports neither Airflow nor requests: ``BigCommerceHook`` implements
 :class:`CustomerClient`, and tests use an in-memory fake. Rate limits, pacing and safe retries
 (GETs, and POSTs the store provably did not process, such as a 429) live in the client; what
-reaches the engine is either a definite rejection or an outcome the client cannot know.
+reaches the engine is a definite rejection (the row must change), an outcome the client cannot
+know (look it up), or a transient failure (trying again later can succeed: the row is *failed*).
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ class OutcomeUnknownError(Exception):
     A write was sent and its effect is unknown: timeout, dropped connection, 5xx after send.
 
     The caller resolves it by looking the e-mails up, never by sending the write again blindly.
+    """
+
+
+class TransientFailureError(Exception):
+    """
+    The request did not get through, for a reason that is not the row's.
+
+    The store stayed down or overloaded beyond the client's retry budget (5xx, no answer, 429s).
+    Nothing was applied by the last attempt; trying again later can succeed, so the rows count as
+    *failed*, not *rejected*.
     """
 
 

@@ -3,6 +3,8 @@ Deliver write batches and settle every row of them, whatever the store answered.
 
 A refused batch is never assumed all-or-nothing, and a write whose outcome is unknown (timeout,
 dropped connection) is never resent blindly: in both cases a look-up decides which rows are written.
+How long to keep resending is the client's outage policy (its retry budget): once the client gives
+up with a ``TransientFailureError``, the rows still unsettled are *failed*, never *rejected*.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.contact import customer_differs, match_key
-from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip
+from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip, failure_reason
 
-#: Sends of one row whose outcome stayed unknown before the row is reported rejected.
-MAX_UNKNOWN_ATTEMPTS = 5
+#: Sends of one row whose outcome stayed unknown before the row is reported failed. A safety net for
+#: clients without a time budget: the hook's retry budget (time, backoff, probes) ends sooner.
+MAX_UNKNOWN_ATTEMPTS = 50
 #: Statuses that concern the whole run (bad token, missing scope): raised, never split row by row.
 FATAL_STATUSES = frozenset({401, 403})
 
@@ -30,7 +33,8 @@ class Deliverer:
 
     A refused batch: look its e-mails up (it may have written some), settle what is there, resend
     the rest one at a time. An unknown outcome: look up, settle what is there, resend the rest as a
-    batch, at most :data:`MAX_UNKNOWN_ATTEMPTS` sends per row.
+    batch (the client paces the resend), at most :data:`MAX_UNKNOWN_ATTEMPTS` sends per row. A
+    transient failure of a write or a look-up settles the batch's unsettled rows as failed.
     """
 
     def __init__(self, client: CountingClient, kind: Literal["create", "update"]) -> None:
@@ -44,24 +48,41 @@ class Deliverer:
         queue: deque[list[Item]] = deque([items])
         while queue:
             batch = queue.popleft()
-            unsure: list[Item] = []
             try:
-                response = self.client.write(self.kind, [item.body for item in batch])
-            except RequestRejectedError as exc:
-                if exc.status in FATAL_STATUSES:
-                    raise
-                queue.extend([item] for item in self._refused(batch, exc, lines))
-            except OutcomeUnknownError:
-                unsure = batch
-            else:
-                done, unsure = self._succeeded(batch, response)
-                lines.extend(done)
-            if unsure:  # a 2xx that does not list every row is settled like an unknown outcome
-                resolved += len(unsure)
-                again = self._unknown(unsure, lines)
-                if again:
-                    queue.append(again)
+                resolved += self._deliver(batch, lines, queue)
+            except TransientFailureError as exc:
+                settled = {line.pos for line in lines}
+                what = f"{self.kind} failed" if not any(i.unknown for i in batch) else "outcome unknown"
+                lines.extend(
+                    item.line("failed", failure_reason(what, exc))
+                    for item in batch
+                    if item.index not in settled
+                )
         return lines, resolved
+
+    def _deliver(self, batch: list[Item], lines: list[Line], queue: deque[list[Item]]) -> int:
+        """Send one batch, settle what can be settled, queue what must be sent again; return rows resolved."""
+        unsure: list[Item] = []
+        try:
+            response = self.client.write(self.kind, [item.body for item in batch])
+        except TransientFailureError:
+            raise
+        except RequestRejectedError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise
+            queue.extend([item] for item in self._refused(batch, exc, lines))
+        except OutcomeUnknownError:
+            unsure = batch
+        else:
+            done, unsure = self._succeeded(batch, response)
+            lines.extend(done)
+        if not unsure:
+            return 0
+        # a 2xx that does not list every row is settled like an unknown outcome
+        again = self._unknown(unsure, lines)
+        if again:
+            queue.append(again)
+        return len(unsure)
 
     def _refused(self, batch: list[Item], exc: RequestRejectedError, lines: list[Line]) -> list[Item]:
         """Settle a refused batch; return the rows to resend one at a time."""
@@ -81,17 +102,22 @@ class Deliverer:
 
     def _unknown(self, batch: list[Item], lines: list[Line]) -> list[Item]:
         """Settle a batch whose outcome is unknown by a look-up; return the rows to send again."""
-        found = self.client.find([item.email for item in batch])
-        again: list[Item] = []
         for item in batch:
             item.unknown += 1
+        found = self.client.find([item.email for item in batch])
+        again: list[Item] = []
+        confirmed = False
+        for item in batch:
             line = self._settle(item, found.get(item.mk))
             if line is not None:
                 lines.append(line)
+                confirmed = confirmed or line.outcome in ("created", "updated")
             elif item.unknown >= MAX_UNKNOWN_ATTEMPTS:
-                lines.append(item.line("rejected", f"outcome unknown after {item.unknown} attempts"))
+                lines.append(item.line("failed", f"outcome still unknown after {item.unknown} attempts"))
             else:
                 again.append(item)
+        if confirmed:
+            self.client.confirm_write()
         return again
 
     def _succeeded(

@@ -4,7 +4,7 @@ The sync engine: stream CRM rows into a store as customers, accounting for every
 Rows are read ``chunk_size`` at a time, mapped and validated, de-duplicated on the normalised e-mail
 (:mod:`.prepare`), looked up in the store (:mod:`.lookup`), then created or updated in batches of at
 most 10, the V3 limit (:mod:`.delivery`). Every input row ends as exactly one of created, updated,
-skipped or rejected.
+skipped, rejected (the row's data) or failed (a transient reason: a later run can deliver it).
 
 Pure Python: the client is injected (``BigCommerceHook`` in production, ``FakeCustomerClient`` in
 tests), so this package imports neither Airflow nor an HTTP library.
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.contact import customer_differs, validate_field_map
-from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient
+from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.delivery import Deliverer
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
@@ -29,7 +29,7 @@ from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
 from airflow_bigcommerce.sync.report import ReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
-from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason
+from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, failure_reason
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
@@ -82,6 +82,8 @@ class _Run:
         self.resolved = 0
         self.rejections: list[dict[str, str | None]] = []
         self.rejections_truncated = False
+        self.failures: list[dict[str, str | None]] = []
+        self.failures_truncated = False
         self.pending_lines: list[Line] = []
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -121,7 +123,14 @@ class _Run:
             else:
                 fresh.append(prepared)
         self._progress()
-        found = lookup.find(fresh)
+        try:
+            found = lookup.find(fresh)
+        except TransientFailureError as exc:
+            # The store could not be read: nothing is written blindly; a later run retries these rows.
+            for item in fresh:
+                self._emit(item.line("failed", failure_reason("look-up failed", exc)))
+            self._progress()
+            return
         creates: list[Item] = []
         updates: list[Item] = []
         for item in fresh:
@@ -180,6 +189,11 @@ class _Run:
                 self.rejections.append({"row": line.key, "email": line.email, "reason": line.reason})
             else:
                 self.rejections_truncated = True
+        elif line.outcome == "failed":
+            if len(self.failures) < self.max_rejections_listed:
+                self.failures.append({"row": line.key, "email": line.email, "reason": line.reason})
+            else:
+                self.failures_truncated = True
         # Rows created by this run need no entry in the store index: the preparer settles every later
         # row with the same match key as a duplicate before any look-up, at no extra memory.
 
@@ -196,11 +210,12 @@ class _Run:
             return
         c = self.counts
         counts = (
-            c["created"] + c["updated"] + c["skipped"] + c["rejected"],
+            c["created"] + c["updated"] + c["skipped"] + c["rejected"] + c["failed"],
             c["created"],
             c["updated"],
             c["skipped"],
             c["rejected"],
+            c["failed"],
         )
         stats = _client_stats(self.raw_client)
         if final:
@@ -246,16 +261,19 @@ def sync_customers(
     :param max_concurrency: write batches (and look-ups) in flight at once, 1..8; the client must be
         thread-safe.
     :param chunk_size: rows read, validated and looked up together.
-    :param max_rejections_listed: cap of ``SyncResult.rejections`` (the report lists them all).
+    :param max_rejections_listed: cap of ``SyncResult.rejections`` and ``SyncResult.failures`` (the
+        report lists them all).
     :param report: receives one line per input row.
     :param progress: receives counters as the run advances (throttled by itself).
     :param total: expected row count, for the progress ETA and to pick the cheaper look-up strategy.
     :param index_limit: stores with at most this many customers are read whole once instead of
         looked up per chunk (when that costs fewer requests); 0 always looks up per chunk.
-    :return: the summary; ``created + updated + skipped + rejected == total``.
+    :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
+        client could not deliver for a transient reason (its ``TransientFailureError``) are
+        ``failed``; the run goes on with the next rows, so every row is attempted.
     :raises ValueError: an argument is out of range or ``field_map`` is invalid.
-    :raises Exception: whatever a look-up, a 401/403 write or ``rows`` raised; the report is flushed
-        first, with a line for every row settled until then.
+    :raises Exception: whatever a 401/403, another non-transient look-up error or ``rows`` raised;
+        the report is flushed first, with a line for every row settled until then.
     """
     if mode not in ("insert", "upsert"):
         raise ValueError(f"mode must be 'insert' or 'upsert', not {mode!r}")
@@ -296,6 +314,7 @@ def sync_customers(
         updated=run.counts["updated"],
         skipped=run.counts["skipped"],
         rejected=run.counts["rejected"],
+        failed=run.counts["failed"],
         total=run.read,
         dry_run=dry_run,
         mode=mode,
@@ -303,16 +322,20 @@ def sync_customers(
         retries_resolved=run.resolved,
         rejections=tuple(run.rejections),
         rejections_truncated=run.rejections_truncated,
+        failures=tuple(run.failures),
+        failures_truncated=run.failures_truncated,
         duration_s=round(time.monotonic() - started, 3),
         client_stats=_client_stats(client),
     )
     log.info(
-        "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, %s requests in %.1fs",
+        "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "
+        "%s requests in %.1fs",
         result.total,
         result.created,
         result.updated,
         result.skipped,
         result.rejected,
+        result.failed,
         sum(result.requests.values()),
         result.duration_s,
     )

@@ -16,14 +16,23 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.client import (
+    MAX_BATCH_SIZE,
+    OutcomeUnknownError,
+    RequestRejectedError,
+    TransientFailureError,
+)
 
 #: A scripted outcome for the next call of a kind:
 #: ``reject_before_write``: 422 and nothing written; ``unknown_before_write``: OutcomeUnknownError and
 #: nothing written; ``commit_then_unknown``: everything written, then OutcomeUnknownError;
 #: ``non_atomic``: if the batch has a bad row, the rows before it are written before the 422;
-#: ``error``: :class:`FakeStoreError` (a failure the client gave up on; the only fault for reads).
-Fault = Literal["reject_before_write", "unknown_before_write", "commit_then_unknown", "non_atomic", "error"]
+#: ``error``: :class:`FakeStoreError` (a failure the client gave up on);
+#: ``unavailable``: :class:`TransientFailureError`, nothing written (an outage beyond the retry budget).
+#: Reads take only ``error`` and ``unavailable``.
+Fault = Literal[
+    "reject_before_write", "unknown_before_write", "commit_then_unknown", "non_atomic", "error", "unavailable"
+]
 #: Call kinds as counted in :attr:`FakeCustomerClient.calls`.
 CallKind = Literal["find", "create", "update", "count", "list"]
 #: Per-row validation hook: return ``{field: message}`` to refuse a row, or ``None``/``{}`` to accept it.
@@ -91,9 +100,11 @@ class FakeCustomerClient:
         """Queue faults for the next calls of ``kind``, one per call, in order."""
         faults = list(faults)
         for fault in faults:
-            if kind in _READ_KINDS and fault != "error":
-                raise ValueError(f"{kind} calls only take the 'error' fault, not {fault!r}")
-            if fault not in (*_WRITE_FAULTS, "error"):
+            if kind in _READ_KINDS and fault not in ("error", "unavailable"):
+                raise ValueError(
+                    f"{kind} calls only take the 'error' and 'unavailable' faults, not {fault!r}"
+                )
+            if fault not in (*_WRITE_FAULTS, "error", "unavailable"):
                 raise ValueError(f"unknown fault {fault!r}")
         with self._lock:
             self._faults.setdefault(kind, deque()).extend(faults)
@@ -165,6 +176,8 @@ class FakeCustomerClient:
         fault = queue.popleft() if queue else None
         if fault == "error":
             raise FakeStoreError(f"injected failure of {kind}")
+        if fault == "unavailable":
+            raise TransientFailureError(f"injected: {kind} unavailable beyond the retry budget")
         if fault == "unknown_before_write":
             raise OutcomeUnknownError("injected: no answer, nothing written")
         if fault == "reject_before_write":

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_bigcommerce.models.contact import COMPARABLE_FIELDS, match_key
-from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE
+from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, TransientFailureError
 from airflow_bigcommerce.sync.counting import LIST_PAGE_SIZE, CountingClient
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.rows import Item
@@ -56,9 +56,13 @@ class StoreLookup:
         chunk_size: int,
     ) -> StoreLookup:
         """Pick the strategy: read a small store once when that costs fewer requests than look-ups."""
-        return cls(
-            client, pool, _load_index(client, index_limit=index_limit, total=total, chunk_size=chunk_size)
-        )
+        try:
+            index = _load_index(client, index_limit=index_limit, total=total, chunk_size=chunk_size)
+        except TransientFailureError as exc:
+            # Per-chunk look-ups still settle every row (as failed, while the store cannot be read).
+            log.warning("Could not read the store's customers (%s): looking contacts up per chunk", exc)
+            index = None
+        return cls(client, pool, index)
 
     def find(self, items: Sequence[Item]) -> dict[str, Mapping[str, Any]]:
         """Return match key -> stored customer for the items the store holds."""

@@ -64,6 +64,7 @@ class ProgressReporter:
         updated: int,
         skipped: int,
         rejected: int,
+        failed: int = 0,
         *,
         total: int | None = None,
         stats: Mapping[str, object] | None = None,
@@ -81,7 +82,9 @@ class ProgressReporter:
             return False
         self._last = now
         self.lines += 1
-        self._log(self.format(done, created, updated, skipped, rejected, now=now, total=total, stats=stats))
+        self._log(
+            self.format(done, created, updated, skipped, rejected, failed, now=now, total=total, stats=stats)
+        )
         return True
 
     def finish(
@@ -91,12 +94,13 @@ class ProgressReporter:
         updated: int,
         skipped: int,
         rejected: int,
+        failed: int = 0,
         *,
         total: int | None = None,
         stats: Mapping[str, object] | None = None,
     ) -> None:
         """Log the final line, whatever the throttle says."""
-        self.update(done, created, updated, skipped, rejected, total=total, stats=stats, force=True)
+        self.update(done, created, updated, skipped, rejected, failed, total=total, stats=stats, force=True)
 
     def format(
         self,
@@ -105,6 +109,7 @@ class ProgressReporter:
         updated: int,
         skipped: int,
         rejected: int,
+        failed: int = 0,
         *,
         now: float,
         total: int | None = None,
@@ -122,7 +127,8 @@ class ProgressReporter:
             head, eta = f"{done:,} rows", ""
         line = (
             f"Synced {head}, {rate:.1f} rows/s{eta}; elapsed {_duration(elapsed)}; "
-            f"created {created:,}, updated {updated:,}, skipped {skipped:,}, rejected {rejected:,}"
+            f"created {created:,}, updated {updated:,}, skipped {skipped:,}, rejected {rejected:,}, "
+            f"failed {failed:,}"
         )
         if stats:
             parts = [f"{k}={v}" for k, v in stats.items() if isinstance(v, (int, float, str))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 #: Line separators outside ASCII that ``json.dumps(ensure_ascii=False)`` leaves unescaped.
@@ -82,6 +83,22 @@ class JsonlReportWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def open_private(path: str | os.PathLike[str]) -> IO[str]:
+    """
+    Open a local report for writing, readable by its owner only: it holds e-mails and names.
+
+    The file is created (or truncated) with mode 0600; folders the call creates get mode 0700
+    (existing ones are left as they are).
+    """
+    target = Path(path)
+    missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing report keeps no wider mode than a new one
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def read_report(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

@@ -10,19 +10,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: What happened to one input row. A dry run reports ``created``/``updated`` for what it *would* do.
-Outcome = Literal["created", "updated", "skipped", "rejected"]
+#: ``rejected``: the row must change before it can succeed (its data, or the store's 4xx about it).
+#: ``failed``: not delivered for a transient reason (outage, overload); trying again later can succeed.
+Outcome = Literal["created", "updated", "skipped", "rejected", "failed"]
 
 
 @dataclass(frozen=True)
 class SyncResult:
     """
-    What a sync run did; ``created + updated + skipped + rejected == total`` always holds.
+    What a sync run did; ``created + updated + skipped + rejected + failed == total`` always holds.
 
     :param created: customers created (with ``dry_run``: that would be created).
     :param updated: customers updated (with ``dry_run``: that would be updated).
     :param skipped: rows left alone: already in the store (insert mode), unchanged (upsert mode),
         or a duplicate e-mail of an earlier row of the same run.
-    :param rejected: rows refused by validation or by the store, or whose write stayed unknown.
+    :param rejected: rows refused by validation or by the store (4xx about the row): fix the data.
+    :param failed: rows not delivered for a transient reason (5xx, no answer, outcome still unknown,
+        429s beyond the budget): a later run can deliver them, so a run with failures fails its task.
     :param total: input rows read.
     :param dry_run: look-ups were made, but nothing was written.
     :param mode: ``"insert"`` or ``"upsert"``.
@@ -31,6 +35,8 @@ class SyncResult:
     :param retries_resolved: rows whose write had an unknown outcome that a look-up then settled.
     :param rejections: the first ``max_rejections_listed`` rejections as ``{row, email, reason}``.
     :param rejections_truncated: more rows were rejected than ``rejections`` lists.
+    :param failures: the first failed rows as ``{row, email, reason}``, capped like ``rejections``.
+    :param failures_truncated: more rows failed than ``failures`` lists.
     :param duration_s: wall-clock seconds the run took.
     :param client_stats: the client's optional ``stats`` counters (e.g. ``429s``, ``retries``), if any.
     """
@@ -39,6 +45,7 @@ class SyncResult:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    failed: int = 0
     total: int = 0
     dry_run: bool = False
     mode: str = "insert"
@@ -46,6 +53,8 @@ class SyncResult:
     retries_resolved: int = 0
     rejections: tuple[dict[str, str | None], ...] = ()
     rejections_truncated: bool = False
+    failures: tuple[dict[str, str | None], ...] = ()
+    failures_truncated: bool = False
     duration_s: float = 0.0
     client_stats: dict[str, int | float] = field(default_factory=dict)
 
@@ -56,6 +65,7 @@ class SyncResult:
             "updated": self.updated,
             "skipped": self.skipped,
             "rejected": self.rejected,
+            "failed": self.failed,
             "total": self.total,
             "dry_run": self.dry_run,
             "mode": self.mode,
@@ -63,6 +73,8 @@ class SyncResult:
             "retries_resolved": self.retries_resolved,
             "rejections": [dict(r) for r in self.rejections],
             "rejections_truncated": self.rejections_truncated,
+            "failures": [dict(r) for r in self.failures],
+            "failures_truncated": self.failures_truncated,
             "duration_s": self.duration_s,
             "client_stats": dict(self.client_stats),
         }

@@ -22,6 +22,11 @@ def clip(text: str, limit: int = CLIP) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def failure_reason(what: str, exc: BaseException) -> str:
+    """Say why a row was not delivered (``what`` failed, and the client's message, never a payload)."""
+    return clip(f"{what}: {exc}" if str(exc) else f"{what}: {type(exc).__name__}")
+
+
 def as_id(value: object) -> int | None:
     """Return a customer id the store gave, or ``None`` (``bool`` is an ``int`` but never an id)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None

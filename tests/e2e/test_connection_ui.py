@@ -44,7 +44,12 @@ UI_TIMEOUT_MS = 20_000
 #: What a store owner sees: relabelled standard fields and the extra fields, in the UI's words.
 EXPECTED_STANDARD = {"host": "API Host", "password": "Access Token"}
 EXPECTED_HIDDEN = {"login", "url_schema", "port"}
-EXPECTED_EXTRA = {"store_hash": "Store Hash", "timeout": "Request Timeout (s)", "max_retries": "Max Retries"}
+EXPECTED_EXTRA = {
+    "store_hash": "Store Hash",
+    "timeout": "Request Timeout (s)",
+    "max_retries": "Max Retries",
+    "retry_budget_s": "Retry Budget (s)",
+}
 
 
 def _require_chromium() -> None:

@@ -44,14 +44,14 @@ def test_form_shows_only_what_bigcommerce_uses() -> None:
 
 def test_conn_fields_have_labels_descriptions_and_no_placeholders() -> None:
     fields = _conn_type()["conn-fields"]
-    assert list(fields) == ["store_hash", "timeout", "max_retries"]
+    assert list(fields) == ["store_hash", "timeout", "max_retries", "retry_budget_s"]
     for name, field in fields.items():
         assert field["label"], name
         assert len(field["description"]) > 20, name
         assert "placeholder" not in field, f"{name}: placeholders do not apply to conn-fields"
     assert "/stores/{store_hash}/v3/" in fields["store_hash"]["description"]
     assert fields["store_hash"]["schema"] == {"type": "string", "pattern": STORE_HASH_PATTERN}
-    for optional in ("timeout", "max_retries"):
+    for optional in ("timeout", "max_retries", "retry_budget_s"):
         assert "null" in fields[optional]["schema"]["type"], f"{optional} must be optional"
 
 

@@ -25,6 +25,7 @@ from airflow_bigcommerce.hooks.bigcommerce import (
     legacy_field_specs,
     lookup_groups,
 )
+from airflow_bigcommerce.hooks.breaker import CircuitBreaker
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
 from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
 
@@ -73,6 +74,7 @@ def scripted_hook(script: list[Any], **kwargs: Any) -> tuple[BigCommerceHook, Sc
     clock = FakeClock()
     hook._sleep = clock.sleep  # type: ignore[method-assign]
     hook.pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    hook.breaker = CircuitBreaker(hook.settings.retry_budget_s, clock=clock, sleep=clock.sleep)
     return hook, session, clock.sleeps
 
 
@@ -313,3 +315,82 @@ def test_lookup_groups_send_both_cases_and_cap_count_and_length() -> None:
     assert len(groups) > 1
     assert all(sum(len(e) + 1 for e in g) <= MAX_LOOKUP_CHARS for g in groups)
     assert sorted(e for g in groups for e in g) == sorted(long)
+
+
+# -- outages: the hook's breaker and retry budget ------------------------------------------------
+
+WINDOW_HEADERS = {
+    "X-Rate-Limit-Requests-Left": "100",
+    "X-Rate-Limit-Time-Reset-Ms": "20000",
+    "X-Rate-Limit-Requests-Quota": "150",
+    "X-Rate-Limit-Time-Window-Ms": "30000",
+}
+
+
+def test_get_rides_out_an_outage_with_growing_waits(conn_env: Callable[..., None]) -> None:
+    hook, session, sleeps = scripted_hook([response(503)] * 8 + [response(200, {"time": 9})])
+    assert hook.get_time() == 9
+    assert len(session.calls) == 9
+    # half-jittered doubling from 0.5 s, capped at 15 s: at least 0.25 + 0.5 + 1 + 2 + 4 + 3 * 7.5
+    assert 30 <= sum(sleeps) < 120
+
+
+def test_get_gives_up_after_the_retry_budget_as_a_transient_error(conn_env: Callable[..., None]) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceUnavailableError
+    from airflow_bigcommerce.sync.client import TransientFailureError
+
+    conn_env(extra={"store_hash": "abc123", "retry_budget_s": 30})
+    hook, session, sleeps = scripted_hook([response(503)] * 100)
+    with pytest.raises(BigCommerceUnavailableError) as info:
+        hook.get_time()
+    assert isinstance(info.value, TransientFailureError)
+    assert not isinstance(info.value, RequestRejectedError)
+    assert "reads kept failing (503)" in str(info.value)
+    assert "retry budget of 30 s" in str(info.value)
+    assert 29.9 <= sum(sleeps) <= 30.1
+    assert len(session.calls) < 15  # a handful of probes, not a stampede
+
+
+def test_write_outage_does_not_stop_reads_and_writes_back_off(conn_env: Callable[..., None]) -> None:
+    hook, session, sleeps = scripted_hook(
+        [response(503), response(200, {"time": 1}), response(200, {"data": [{"id": 1}], "meta": {}})]
+    )
+    with pytest.raises(BigCommerceOutcomeUnknownError):
+        hook.create_customers([{"email": "a@example.com"}])
+    assert hook.get_time() == 1
+    assert sleeps == []  # the read did not wait for the write circuit
+    hook.create_customers([{"email": "a@example.com"}])
+    assert len(sleeps) == 1 and 0.25 <= sleeps[0] <= 0.5  # the resend waited a backoff
+
+
+def test_confirmed_write_closes_the_write_circuit(conn_env: Callable[..., None]) -> None:
+    hook, _, sleeps = scripted_hook([response(500, None, WINDOW_HEADERS), response(200, {"data": []})])
+    with pytest.raises(BigCommerceOutcomeUnknownError):
+        hook.create_customers([{"email": "a@example.com"}])
+    hook.confirm_write()  # the engine's look-up found the write: the store's writes work
+    hook.create_customers([{"email": "b@example.com"}])
+    assert sleeps == []
+
+
+def test_429_with_requests_left_is_a_concurrency_limit_not_a_window_wait(
+    conn_env: Callable[..., None],
+) -> None:
+    hook, session, sleeps = scripted_hook(
+        [response(429, {"status": 429}, WINDOW_HEADERS), response(200, {"data": []})]
+    )
+    hook.update_customers([{"id": 1, "first_name": "A"}])
+    assert len(session.calls) == 2
+    assert len(sleeps) == 1 and sleeps[0] < 1.0  # brief backoff, not the 20 s reset
+    assert hook.stats["concurrency_429s"] == 1
+
+
+def test_too_many_429s_are_a_transient_failure(conn_env: Callable[..., None]) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceRateLimitError
+    from airflow_bigcommerce.hooks.bigcommerce import MAX_RATE_LIMIT_WAITS
+    from airflow_bigcommerce.sync.client import TransientFailureError
+
+    spent = {**WINDOW_HEADERS, "X-Rate-Limit-Requests-Left": "0", "X-Rate-Limit-Time-Reset-Ms": "10"}
+    hook, _, _ = scripted_hook([response(429, {"status": 429}, spent)] * (MAX_RATE_LIMIT_WAITS + 1))
+    with pytest.raises(BigCommerceRateLimitError) as info:
+        hook.create_customers([{"email": "a@example.com"}])
+    assert isinstance(info.value, TransientFailureError)

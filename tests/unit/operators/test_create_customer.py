@@ -12,6 +12,8 @@ from airflow_bigcommerce.exceptions import (
     BigCommerceDuplicateCustomerError,
     BigCommerceError,
     BigCommerceOutcomeUnknownError,
+    BigCommerceTransientError,
+    BigCommerceUnavailableError,
 )
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator
 
@@ -30,6 +32,8 @@ class FakeHook:
         self.store = FakeHook.shared_store
         self.script: list[str] = []
         self.lookups = 0
+        self.confirmed = 0
+        self.kwargs = _
         FakeHook.instances.append(self)
 
     def create_customer_v2(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +41,11 @@ class FakeHook:
         key = payload["email"].lower()
         if step == "unknown_before":
             raise BigCommerceOutcomeUnknownError("timeout", method="POST", path="v2/customers")
+        if step == "unavailable":
+            raise BigCommerceUnavailableError(
+                "POST v2/customers: store writes kept failing (503) for 300 s, "
+                "beyond the retry budget of 300 s"
+            )
         if key in self.store:
             raise BigCommerceDuplicateCustomerError(status=409, method="POST", path="v2/customers")
         customer = {k: v for k, v in payload.items() if k != "_authentication"} | {"id": len(self.store) + 1}
@@ -45,6 +54,9 @@ class FakeHook:
         if step == "unknown_after":
             raise BigCommerceOutcomeUnknownError("dropped", method="POST", path="v2/customers")
         return dict(customer)
+
+    def confirm_write(self) -> None:
+        self.confirmed += 1
 
     def find_customer_v2_by_email(self, email: str) -> dict[str, Any] | None:
         self.lookups += 1
@@ -186,6 +198,7 @@ def test_unknown_outcome_after_commit_is_resolved_by_lookup(
     assert result["id"] == 1
     assert len(hook.created) == 1  # not sent twice
     assert hook.lookups == 1
+    assert hook.confirmed == 1  # the landed write tells the outage policy that writes work
 
 
 def test_unknown_outcome_before_commit_is_sent_again(
@@ -202,10 +215,32 @@ def test_unknown_outcome_before_commit_is_sent_again(
 def test_unknown_outcome_every_time_fails_without_duplicates(
     fake_hook: type[FakeHook], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(FakeHook, "__init__", _scripted_init(["unknown_before"] * 5))
+    attempts = CreateCustomerOperator.max_unknown_outcomes
+    monkeypatch.setattr(FakeHook, "__init__", _scripted_init(["unknown_before"] * attempts))
     with pytest.raises(BigCommerceError, match="no definite answer"):
         run(make_op())
     assert fake_hook.instances[0].created == []
+    assert fake_hook.instances[0].lookups == attempts
+
+
+def test_outage_beyond_the_budget_fails_as_transient_and_says_a_retry_is_safe(
+    fake_hook: type[FakeHook], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FakeHook, "__init__", _scripted_init(["unknown_before", "unavailable"]))
+    with pytest.raises(BigCommerceTransientError) as info:
+        run(make_op(retry_budget_s=45))
+    message = str(info.value)
+    assert "Ada@Example.com was not created" in message
+    assert "retry budget" in message
+    assert "Retrying the task is safe" in message
+    hook = fake_hook.instances[0]
+    assert hook.created == []
+    assert hook.kwargs["retry_budget_s"] == 45
+
+
+def test_retry_budget_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="retry_budget_s"):
+        make_op(retry_budget_s=-1)
 
 
 def _scripted_init(script: list[str]) -> Any:

@@ -36,7 +36,7 @@ def contacts(n: int, start: int = 1) -> list[dict[str, Any]]:
 
 
 def invariant(result: SyncResult) -> None:
-    assert result.created + result.updated + result.skipped + result.rejected == result.total
+    assert result.created + result.updated + result.skipped + result.rejected + result.failed == result.total
 
 
 def run_with_report(
@@ -293,14 +293,65 @@ def test_unknown_before_write_is_resent_once(store: FakeCustomerClient) -> None:
     assert result.retries_resolved == 5
 
 
-def test_unknown_forever_is_rejected_not_lost(store: FakeCustomerClient) -> None:
+def test_unknown_forever_is_failed_not_rejected_nor_lost(store: FakeCustomerClient) -> None:
     store.fail_next("create", "unknown_before_write", times=MAX_UNKNOWN_ATTEMPTS)
     result = sync_customers(contacts(2), store, **PER_CHUNK)
     invariant(result)
-    assert result.rejected == 2
-    assert result.rejections[0]["reason"] == f"outcome unknown after {MAX_UNKNOWN_ATTEMPTS} attempts"
+    assert (result.failed, result.rejected) == (2, 0)
+    assert result.failures[0]["reason"] == f"outcome still unknown after {MAX_UNKNOWN_ATTEMPTS} attempts"
     assert store.calls["create"] == MAX_UNKNOWN_ATTEMPTS
     assert not store.customers
+
+
+def test_write_unavailable_fails_the_batch_and_goes_on(store: FakeCustomerClient) -> None:
+    store.fail_next("create", "unavailable")
+    result, report = run_with_report(contacts(25), store, **PER_CHUNK)
+    invariant(result)
+    assert (result.created, result.failed, result.rejected) == (15, 10, 0)
+    failed = [line for line in report if line["outcome"] == "failed"]
+    assert [line["row"] for line in failed] == [f"c{i}" for i in range(1, 11)]
+    assert failed[0]["reason"].startswith("create failed: injected: create unavailable")
+    assert result.to_dict()["failures"][0] == {
+        "row": "c1",
+        "email": "person1@example.com",
+        "reason": failed[0]["reason"],
+    }
+    assert len(store.customers) == 15
+
+
+def test_lookup_unavailable_fails_the_chunk_and_writes_nothing_blindly(store: FakeCustomerClient) -> None:
+    store.fail_next("find", "unavailable")
+    result = sync_customers(contacts(30), store, **PER_CHUNK, chunk_size=20)
+    invariant(result)
+    assert (result.failed, result.created) == (20, 10)
+    assert all(f["reason"].startswith("look-up failed") for f in result.failures)
+    assert {c["email"] for c in store.customers.values()} == {f"person{i}@example.com" for i in range(21, 31)}
+
+
+def test_unknown_then_lookup_unavailable_is_failed_as_unknown(store: FakeCustomerClient) -> None:
+    store.fail_next("create", "unknown_before_write")
+    original = store.find_customers_by_email
+
+    def find(emails: Any) -> Any:
+        if store.calls["create"]:  # the look-up after the unknown write: reads are down now too
+            store.fail_next("find", "unavailable")
+        return original(emails)
+
+    store.find_customers_by_email = find  # type: ignore[method-assign]
+    result = sync_customers(contacts(3), store, **PER_CHUNK)
+    invariant(result)
+    assert result.failed == 3
+    assert result.failures[0]["reason"].startswith("outcome unknown: injected")
+    assert store.calls["create"] == 1
+
+
+def test_confirmed_unknown_write_is_reported_to_the_client(store: FakeCustomerClient) -> None:
+    confirmations: list[int] = []
+    store.confirm_write = lambda: confirmations.append(1)  # type: ignore[attr-defined]
+    store.fail_next("create", "commit_then_unknown")
+    result = sync_customers(contacts(4), store, **PER_CHUNK)
+    assert result.created == 4
+    assert confirmations == [1]
 
 
 def test_unknown_then_in_use_is_our_own_write(store: FakeCustomerClient) -> None:

@@ -62,7 +62,7 @@ def test_arbitrary_rows_never_escape_and_the_invariant_holds(
         report=JsonlReportWriter(buf),
     )
     assert result.total == len(rows)
-    assert result.created + result.updated + result.skipped + result.rejected == result.total
+    assert result.created + result.updated + result.skipped + result.rejected + result.failed == result.total
     assert len(buf.getvalue().splitlines()) == len(rows)
     json.dumps(result.to_dict())
     emails = [c["email"].strip().lower() for c in store.customers.values()]

@@ -61,7 +61,7 @@ def test_progress_is_throttled_and_has_rate_eta_and_stats() -> None:
     assert len(lines) == 3
     assert lines[0] == (
         "Synced 100/1,000 rows (10.0%), 20.0 rows/s, ETA 45s; elapsed 5s; "
-        "created 80, updated 10, skipped 5, rejected 5; client 429s=2 retries=3"
+        "created 80, updated 10, skipped 5, rejected 5, failed 0; client 429s=2 retries=3"
     )
     assert "ETA" in lines[1]
 
@@ -74,7 +74,8 @@ def test_progress_without_total() -> None:
     clock.now += 3725
     progress.update(5000, 5000, 0, 0, 0)
     assert lines == [
-        "Synced 5,000 rows, 1.3 rows/s; elapsed 1h02m05s; created 5,000, updated 0, skipped 0, rejected 0"
+        "Synced 5,000 rows, 1.3 rows/s; elapsed 1h02m05s; "
+        "created 5,000, updated 0, skipped 0, rejected 0, failed 0"
     ]
 
 
