@@ -1,19 +1,31 @@
 """
 Sync new and changed CRM contacts into a BigCommerce store as customers, every hour.
 
-Each scheduled run reads the contacts whose ``updated_at`` lies in the run's data interval,
-``data_interval_start <= updated_at < data_interval_end``: consecutive intervals touch without
-overlapping, so no contact is missed and none is counted twice. A manual run (the "Trigger" button,
-``airflow dags trigger``, ``airflow dags test``) covers the whole history instead; set the ``window``
-param to ``interval`` to make a manual run behave like a scheduled one (``all`` does the opposite).
-Re-running is safe: contacts already in the store are skipped, or updated in ``upsert`` mode.
+Each scheduled run reads the contacts whose ``updated_at`` lies in its window,
+``start <= updated_at < data_interval_end``, where ``start`` is the end of the last *successful*
+run's interval (``prev_data_interval_end_success``), or ``data_interval_start`` when there is none.
+Normally that is just the run's own hour; but when a run failed (say the store was down longer than
+the sync's retry budget and the task's retries) and was never cleared, the next successful run
+covers the missed hour too. So no contact is missed, and re-reading one is harmless: contacts already
+in the store are skipped, or updated in ``upsert`` mode, never created twice.
+
+A manual run (the "Trigger" button, ``airflow dags trigger``, ``airflow dags test``) covers the whole
+history instead; set the ``window`` param to ``interval`` to make a manual run behave like a
+scheduled one (``all`` does the opposite).
+
+The sync task retries 3 times, 5 minutes apart: a run whose rows *failed* (store unavailable,
+overloaded) fails its task after every row was attempted, and the retry re-sends only what is
+missing. Set the environment variable ``BIGCOMMERCE_EXAMPLE_SYNC_RETRIES`` (read when the file is
+parsed) to change the count, e.g. ``0`` to see a failure at once in ``airflow dags test``.
 
 The sync task writes one JSON line per contact to
 ``{bigcommerce_report_dir}/crm_contacts_to_bigcommerce/{run_id}.jsonl`` (Airflow Variable
 ``bigcommerce_report_dir``, e.g. ``AIRFLOW_VAR_BIGCOMMERCE_REPORT_DIR``; default
-``/tmp/bigcommerce-reports``; an ``s3://`` or other ObjectStoragePath URL works too), and the
-``report`` task logs a table of created / updated / skipped / rejected with each rejected row's key
-and reason. The sync task updates the asset ``bigcommerce://bigcommerce_default/customers``, so
+``$AIRFLOW_HOME/bigcommerce-reports``; an ``s3://`` or other ObjectStoragePath URL works too). The
+reports hold e-mails and names: local ones are created readable by their owner only (files 0600,
+new folders 0700), and the default is not a shared place such as ``/tmp``. The ``report`` task logs
+a table of created / updated / skipped / rejected / failed with each rejected row's key and reason.
+The sync task updates the asset ``bigcommerce://bigcommerce_default/customers``, so
 downstream DAGs can be scheduled on it.
 
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
@@ -26,7 +38,8 @@ This file imports only ``airflow.sdk`` and the light operator module at parse ti
 
 from __future__ import annotations
 
-from datetime import timezone
+import os
+from datetime import timedelta, timezone
 from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
@@ -57,32 +70,56 @@ SQL = (
     " ORDER BY updated_at, id{% endif %}"
 )
 REPORT_PATH = (
-    "{{ var.value.get('bigcommerce_report_dir', '/tmp/bigcommerce-reports') }}"
-    "/{{ dag.dag_id }}/{{ run_id }}.jsonl"
+    "{{ var.value.get('bigcommerce_report_dir', report_home()) }}/{{ dag.dag_id }}/{{ run_id }}.jsonl"
 )
+#: Retries of the sync task: a run with failed rows fails, and its retry sends only what is missing.
+SYNC_RETRIES = int(os.environ.get("BIGCOMMERCE_EXAMPLE_SYNC_RETRIES", "3"))
+SYNC_RETRY_DELAY = timedelta(minutes=5)
+
+
+def report_home() -> str:
+    """Return the default report folder: under the Airflow home, never a world-readable /tmp."""
+    home = os.environ.get("AIRFLOW_HOME") or os.path.join(os.path.expanduser("~"), "airflow")
+    return os.path.join(home, "bigcommerce-reports")
 
 
 def sync_window(
-    dag_run: Any, data_interval_start: Any, data_interval_end: Any, window: str = "auto"
+    dag_run: Any,
+    data_interval_start: Any,
+    data_interval_end: Any,
+    window: str = "auto",
+    prev_data_interval_end_success: Any = None,
 ) -> dict[str, str]:
     """
     Return the ``updated_at`` bounds a run syncs, ``{"start", "end", "label"}`` (start inclusive).
 
-    ``window="auto"``: the data interval for scheduled and backfill runs, everything for a manual run
-    or a run without a data interval; ``"interval"`` / ``"all"`` force one or the other.
+    ``window="auto"``: for scheduled and backfill runs, from the end of the last successful run's
+    interval (or this run's ``data_interval_start`` when there is none, or when it is later) to this
+    run's ``data_interval_end``, so an interval whose run failed is covered by the next successful
+    run; everything for a manual run or a run without a data interval. ``"interval"`` / ``"all"``
+    force one or the other.
     """
     run_type = str(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", "")))
     whole = window == "all" or (window == "auto" and run_type == "manual")
     if whole or data_interval_start is None or data_interval_end is None:
         return {"start": BEGINNING_OF_TIME, "end": END_OF_TIME, "label": "whole history (manual run)"}
-    start = data_interval_start.astimezone(timezone.utc).strftime(CRM_TIMESTAMP_FORMAT)
+    begin = data_interval_start
+    # A lazy context proxy wrapping None is falsy, so truthiness (not ``is None``) tells "no success".
+    if prev_data_interval_end_success and prev_data_interval_end_success < data_interval_start:
+        begin = prev_data_interval_end_success
+    start = begin.astimezone(timezone.utc).strftime(CRM_TIMESTAMP_FORMAT)
     end = data_interval_end.astimezone(timezone.utc).strftime(CRM_TIMESTAMP_FORMAT)
-    return {"start": start, "end": end, "label": f"updated in [{start}, {end}) UTC"}
+    caught_up = " (since the last successful run)" if begin is not data_interval_start else ""
+    return {"start": start, "end": end, "label": f"updated in [{start}, {end}) UTC{caught_up}"}
 
 
 def _window(key: str) -> str:
     """Return the template of one key (``start``, ``end``, ``label``) of the run's :func:`sync_window`."""
-    return "{{ sync_window(dag_run, data_interval_start, data_interval_end, params.window)['" + key + "'] }}"
+    call = (
+        "sync_window(dag_run, data_interval_start, data_interval_end, params.window, "
+        "prev_data_interval_end_success)"
+    )
+    return "{{ " + call + "['" + key + "'] }}"
 
 
 @dag(
@@ -91,7 +128,7 @@ def _window(key: str) -> str:
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
-    user_defined_macros={"sync_window": sync_window},
+    user_defined_macros={"sync_window": sync_window, "report_home": report_home},
     tags=["bigcommerce", "crm", "example"],
     doc_md=__doc__,
     params={
@@ -138,6 +175,8 @@ def crm_contacts_to_bigcommerce() -> None:
         dry_run="{{ params.dry_run }}",
         report_path=REPORT_PATH,
         outlets=[CUSTOMERS_ASSET],
+        retries=SYNC_RETRIES,
+        retry_delay=SYNC_RETRY_DELAY,
     )
 
     @task
@@ -156,7 +195,8 @@ def crm_contacts_to_bigcommerce() -> None:
                 if r["outcome"] == "rejected"
             ]
         print(format_report(summary, rejections, window=window, report_path=report_path))
-        return {key: summary.get(key, 0) for key in ("created", "updated", "skipped", "rejected", "total")}
+        keys = ("created", "updated", "skipped", "rejected", "failed", "total")
+        return {key: summary.get(key, 0) for key in keys}
 
     report(sync.output, report_path=REPORT_PATH, window=_window("label"))
 
@@ -173,6 +213,7 @@ def format_report(
         f"  {'updated':<10}{summary.get('updated', 0):>7}",
         f"  {'skipped':<10}{summary.get('skipped', 0):>7}",
         f"  {'rejected':<10}{summary.get('rejected', 0):>7}",
+        f"  {'failed':<10}{summary.get('failed', 0):>7}",
         f"  {'total':<10}{summary.get('total', 0):>7}   in {float(summary.get('duration_s', 0)):.1f} s",
     ]
     if rejections:

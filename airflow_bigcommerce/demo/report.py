@@ -8,16 +8,17 @@ from pathlib import Path
 
 from airflow_bigcommerce.sync import report as sync_report
 
-OUTCOMES = ("created", "updated", "skipped", "rejected")
+OUTCOMES = ("created", "updated", "skipped", "rejected", "failed")
 
 
 @dataclass(frozen=True)
 class ReportSummary:
-    """Counts per outcome, and the rejected rows as ``(row, email, reason)`` in report order."""
+    """Counts per outcome, and the rejected and failed rows as ``(row, email, reason)`` in report order."""
 
     path: Path
     counts: dict[str, int]
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -28,12 +29,13 @@ class ReportSummary:
 def read_report(path: Path) -> ReportSummary:
     """Read a report written by ``SyncCustomersOperator(report_path=...)``."""
     counts: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
-    rejected: list[tuple[str, str, str]] = []
+    listed: dict[str, list[tuple[str, str, str]]] = {"rejected": [], "failed": []}
     for record in sync_report.read_report(path):
         counts[record["outcome"]] += 1
-        if record["outcome"] == "rejected":
-            rejected.append((str(record["row"]), str(record.get("email") or "-"), str(record["reason"])))
-    return ReportSummary(path=path, counts=dict(counts), rejected=rejected)
+        if record["outcome"] in listed:
+            entry = (str(record["row"]), str(record.get("email") or "-"), str(record["reason"]))
+            listed[record["outcome"]].append(entry)
+    return ReportSummary(path=path, counts=dict(counts), rejected=listed["rejected"], failed=listed["failed"])
 
 
 def format_summary(summary: ReportSummary, *, show_rejected: int = 8) -> str:
@@ -55,6 +57,11 @@ def format_summary(summary: ReportSummary, *, show_rejected: int = 8) -> str:
         if len(summary.rejected) > show_rejected:
             more = len(summary.rejected) - show_rejected
             lines.append(f"  ... {'and ' if show_rejected else ''}{more} rejected rows listed in the report")
+    if summary.failed:
+        lines += ["", f"  failed (transient; a retry of the task delivers them): {len(summary.failed)}"]
+        lines += [
+            f"  {row:>6}  {email.strip()[:34]:<34}  {reason}" for row, email, reason in summary.failed[:3]
+        ]
     return "\n".join("  " + line if line else line for line in lines)
 
 

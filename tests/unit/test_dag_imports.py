@@ -88,3 +88,30 @@ def test_sync_window_macro() -> None:
     assert sync_window(manual, start, end, "interval")["end"] == "2026-01-02 10:00:00"
     assert sync_window(scheduled, None, None)["end"] == "9999-12-31 23:59:59"
     assert sync_window(scheduled, start, end, "all")["start"] == "0001-01-01 00:00:00"
+
+
+def test_sync_window_starts_at_the_last_successful_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    import lazy_object_proxy
+
+    namespace = runpy.run_path(str(DAGS_FOLDER / "crm_contacts_to_bigcommerce.py"))
+    sync_window = namespace["sync_window"]
+    start = datetime(2026, 1, 2, 9, tzinfo=timezone.utc)
+    end = datetime(2026, 1, 2, 10, tzinfo=timezone.utc)
+    scheduled = SimpleNamespace(run_type="scheduled")
+    failed_hour_start = datetime(2026, 1, 2, 8, tzinfo=timezone.utc)
+    caught_up = sync_window(scheduled, start, end, "auto", failed_hour_start)
+    assert (caught_up["start"], caught_up["end"]) == ("2026-01-02 08:00:00", "2026-01-02 10:00:00")
+    assert "since the last successful run" in caught_up["label"]
+    # No successful run yet: Airflow hands a lazy proxy around None, which must count as "none".
+    none_yet = lazy_object_proxy.Proxy(lambda: None)
+    assert sync_window(scheduled, start, end, "auto", none_yet)["start"] == "2026-01-02 09:00:00"
+    # A later success (e.g. this is a re-run of an old interval) never shrinks the run's own interval.
+    later = datetime(2026, 1, 3, tzinfo=timezone.utc)
+    assert sync_window(scheduled, start, end, "auto", later)["start"] == "2026-01-02 09:00:00"
+    assert namespace["SYNC_RETRIES"] == 3
+    monkeypatch.setenv("AIRFLOW_HOME", "/srv/airflow")
+    assert namespace["report_home"]() == "/srv/airflow/bigcommerce-reports"  # not a shared /tmp
