@@ -61,6 +61,8 @@ _NUMBERS: dict[str, type[int] | type[float]] = {
     "outage_start_s": float,
     "competitor_rps": float,
 }
+#: Upper bounds that keep the clock arithmetic finite (an outage of ~4 months, a busy app).
+_MAXIMA: dict[str, float] = {"outage_s": 1e7, "outage_start_s": 1e7, "competitor_rps": 1e5}
 _FLAGS = frozenset({"non_atomic_batches", "outage_headers"})
 
 
@@ -84,6 +86,8 @@ def _coerce(name: str, value: Any) -> Any:
             raise ValueError(f"{name} must be a non-negative number")
         if name == "window_ms" and value <= 0:
             raise ValueError("window_ms must be positive")
+        if value > _MAXIMA.get(name, float("inf")):
+            raise ValueError(f"{name} must be at most {_MAXIMA[name]:g}")
         return _NUMBERS[name](value)
     if name in _FLAGS and not isinstance(value, bool):
         raise ValueError(f"{name} must be true or false")
