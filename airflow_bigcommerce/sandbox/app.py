@@ -156,12 +156,12 @@ def _admin_router() -> APIRouter:
         store = store_of(request)
         changes = dict(payload)
         force = changes.pop("force", None)
-        if "fault_rate" in changes or "fault_kinds" in changes:
-            kinds = changes.pop("fault_kinds", None)
-            if isinstance(kinds, str):
-                kinds = [k for k in kinds.split(",") if k]
-            changes["faults"] = spread_rate(float(changes.pop("fault_rate", 0.0)), kinds or FAULT_KINDS)
         try:
+            if "fault_rate" in changes or "fault_kinds" in changes:
+                kinds = changes.pop("fault_kinds", None)
+                if isinstance(kinds, str):
+                    kinds = [k for k in kinds.split(",") if k]
+                changes["faults"] = spread_rate(float(changes.pop("fault_rate", 0.0)), kinds or FAULT_KINDS)
             store.configure(**changes)
             if force:
                 store.faults.force(*force)
