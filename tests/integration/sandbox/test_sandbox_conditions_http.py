@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_bigcommerce.sandbox import command, ready_url
-from airflow_bigcommerce.testing import SandboxHandle
+from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -295,3 +295,14 @@ def test_cli_starts_with_an_outage_a_cap_and_a_competitor(cli_sandbox: str) -> N
     assert requests.get(f"{api}/v3/customers", headers=headers, timeout=5).status_code == 200
     stats = requests.get(f"{cli_sandbox}/__sandbox/stats", timeout=5).json()
     assert stats["outage_answers"] == 1
+
+
+def test_run_sandbox_takes_the_conditions() -> None:
+    with run_sandbox(quota=0, outage_s=30, outage_kind="reads", concurrency_limits={}) as handle:
+        api = Store(handle)
+        assert api.call("GET", "/v3/customers").status_code == 503
+        assert api.call("POST", "/v3/customers", json=[person(1)]).status_code == 200
+        assert handle.store.settings()["concurrency_limits"] == {}
+        handle.store.reset()  # the start-up outage starts again
+        assert api.call("GET", "/v3/customers").status_code == 503
+        assert handle.store.stats()["outage_answers"] == 1
