@@ -73,7 +73,11 @@ def run_sandbox(
     """Serve a sandbox store on 127.0.0.1 (free port) in a background thread for the ``with`` block.
 
     :param options: further :class:`~airflow_bigcommerce.sandbox.store.SandboxConfig` settings, e.g.
-        ``latency_ms``, ``faults={"commit_then_500": 0.1}``, ``fault_seed``, ``non_atomic_batches``.
+        ``latency_ms``, ``faults={"commit_then_500": 0.1}``, ``fault_seed``, ``non_atomic_batches``, and
+        real-store conditions: ``outage_s=20, outage_start_s=5, outage_kind="writes"`` (an outage
+        counted from start-up; ``handle.store.configure(outage_s=...)`` starts one later),
+        ``outage_headers``, ``concurrency_limits={"PUT /v3/customers": 3}`` (the default caps; ``{}``
+        lifts them), ``competitor_rps=6`` (another app spending the same quota).
     """
     from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
     from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore

@@ -15,8 +15,10 @@ def command(*, python: str = sys.executable, **options: object) -> list[str]:
     """
     Return the argv that starts the sandbox CLI; ``window_ms=3000`` becomes ``--window-ms 3000``.
 
-    Defaults: loopback, a free port (read it from the ready line with :func:`ready_url`), store hash
-    ``sandbox``, token ``sandbox-token``.
+    ``True`` gives a bare flag (``outage_headers=True``: ``--outage-headers``), ``False`` or ``None``
+    nothing, a list one flag per item (``concurrency_limit=["PUT /v3/customers=5"]``). Defaults:
+    loopback, a free port (read it from the ready line with :func:`ready_url`), store hash ``sandbox``,
+    token ``sandbox-token``.
     """
     settings: dict[str, object] = {
         "host": "127.0.0.1",
@@ -27,7 +29,14 @@ def command(*, python: str = sys.executable, **options: object) -> list[str]:
     }
     argv = [python, "-m", "airflow_bigcommerce.sandbox"]
     for name, value in settings.items():
-        argv += [f"--{name.replace('_', '-')}", str(value)]
+        flag = f"--{name.replace('_', '-')}"
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                argv += [flag, str(item)]
+        elif value is not None and value is not False:
+            argv += [flag, str(value)]
     return argv
 
 

@@ -1,4 +1,10 @@
-"""Command line: run the sandbox store until interrupted, printing one line when it is ready."""
+"""Command line: run the sandbox store until interrupted, printing one line when it is ready.
+
+Real-store conditions: ``--outage-s 20 [--outage-start-s 5] [--outage-kind writes|reads|all]
+[--outage-headers]`` stages an outage counted from start-up; ``--concurrency-limit "PUT /v3/customers=3"``
+(repeatable, on top of BigCommerce's documented caps, ``=0`` lifts one) and ``--no-concurrency-limits``
+(start from none); ``--competitor-rps 6`` lets another app spend 6 requests per second of the quota.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ import sys
 from collections.abc import Sequence
 
 from airflow_bigcommerce.sandbox import READY_PREFIX
+from airflow_bigcommerce.sandbox.concurrency import DEFAULT_CONCURRENCY_LIMITS, parse_limit
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate, validate_rates
+from airflow_bigcommerce.sandbox.outage import OUTAGE_KINDS
 from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
 
@@ -32,6 +40,27 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--fault-" + kind.replace("_", "-")
         parser.add_argument(flag, type=float, default=None, dest=f"rate_{kind}", help=f"rate of {kind}")
     parser.add_argument("--non-atomic-batches", action="store_true", help="commit a bad batch's prefix")
+    outage = parser.add_argument_group("outage", "answer 503 for a while, counted from start-up")
+    outage.add_argument("--outage-s", type=float, default=0.0, help="outage length in seconds; 0 = none")
+    outage.add_argument("--outage-start-s", type=float, default=0.0, help="delay before it begins")
+    outage.add_argument("--outage-kind", choices=OUTAGE_KINDS, default="writes", help="what it hits")
+    outage.add_argument(
+        "--outage-headers", action="store_true", help="send rate-limit headers with its 503s (default bare)"
+    )
+    limits = parser.add_argument_group("concurrency", "429 beyond N requests in flight per endpoint")
+    limits.add_argument(
+        "--concurrency-limit",
+        action="append",
+        default=[],
+        metavar="'METHOD /path=N'",
+        help="cap an endpoint, e.g. 'PUT /v3/customers=3' (repeatable; =0 lifts a cap)",
+    )
+    limits.add_argument(
+        "--no-concurrency-limits", action="store_true", help="drop BigCommerce's documented caps"
+    )
+    parser.add_argument(
+        "--competitor-rps", type=float, default=0.0, help="requests/s another app spends of the quota"
+    )
     parser.add_argument("--log-level", default="warning")
     return parser
 
@@ -44,6 +73,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         rate = getattr(args, f"rate_{kind}")
         if rate is not None:
             rates[kind] = rate
+    limits = {} if args.no_concurrency_limits else dict(DEFAULT_CONCURRENCY_LIMITS)
+    limits.update(parse_limit(text) for text in args.concurrency_limit)
     return SandboxConfig(
         quota=args.quota,
         window_ms=args.window_ms,
@@ -53,6 +84,12 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         slow_s=args.slow_s,
         non_atomic_batches=args.non_atomic_batches,
         store_name=args.store_name,
+        outage_s=args.outage_s,
+        outage_start_s=args.outage_start_s,
+        outage_kind=args.outage_kind,
+        outage_headers=args.outage_headers,
+        concurrency_limits=limits,
+        competitor_rps=args.competitor_rps,
     )
 
 
@@ -64,9 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
+        store = SandboxStore(store_hash=args.store_hash, token=args.token, config=config, db_path=args.db)
     except ValueError as exc:
         parser.error(str(exc))
-    store = SandboxStore(store_hash=args.store_hash, token=args.token, config=config, db_path=args.db)
     sock = listening_socket(args.host, args.port)
     port = sock.getsockname()[1]
     server = uvicorn_server(store, args.log_level)

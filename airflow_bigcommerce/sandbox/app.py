@@ -1,8 +1,10 @@
 """HTTP layer of the sandbox: FastAPI routes that parse, make one store call and serialise.
 
 Cross-cutting behaviour lives in one ASGI middleware in front of the API routes (``/stores/...``):
-latency, the shared fixed-window quota with its headers, and injected faults. Admin routes live
-under ``/__sandbox/``, spend no quota, need no token and never suffer faults.
+staged outages (503), per-endpoint concurrency limits (429 with requests left), latency, the shared
+fixed-window quota with its headers (spent by a competing app too), and injected faults; the store's
+``traffic.py`` decides, the middleware answers. Admin routes live under ``/__sandbox/``, spend no
+quota, need no token and never suffer outages, limits or faults.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from airflow_bigcommerce.sandbox.errors import ApiError, version_of_path
+from airflow_bigcommerce.sandbox.concurrency import endpoint_key
+from airflow_bigcommerce.sandbox.errors import ApiError, v3_error, version_of_path
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
 from airflow_bigcommerce.sandbox.ratelimit import RateDecision
 from airflow_bigcommerce.sandbox.store import SandboxStore
@@ -28,10 +31,8 @@ API_PREFIX = "/stores/"
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream sent an invalid response"
 
 
-def path_kind(path: str) -> str:
-    """Return the route kind of an API path, e.g. ``/v2/customers/{id}`` (store hash dropped)."""
-    parts = path.split("/")[3:]
-    return "/" + "/".join("{id}" if part.isdigit() else part for part in parts)
+#: What a staged outage answers: platform trouble sits in front of the API, so one V3-shaped body.
+OUTAGE_ERROR = v3_error(503, "Service Unavailable")
 
 
 def _reject_constant(name: str) -> Any:
@@ -148,25 +149,25 @@ def _admin_router() -> APIRouter:
 
     @router.get("/config")
     async def get_config(request: Request) -> dict[str, Any]:
-        return store_of(request).config.to_dict()
+        return store_of(request).settings()
 
     @router.put("/config")
     async def put_config(request: Request, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         store = store_of(request)
         changes = dict(payload)
         force = changes.pop("force", None)
-        if "fault_rate" in changes or "fault_kinds" in changes:
-            kinds = changes.pop("fault_kinds", None)
-            if isinstance(kinds, str):
-                kinds = [k for k in kinds.split(",") if k]
-            changes["faults"] = spread_rate(float(changes.pop("fault_rate", 0.0)), kinds or FAULT_KINDS)
         try:
-            config = store.configure(**changes)
+            if "fault_rate" in changes or "fault_kinds" in changes:
+                kinds = changes.pop("fault_kinds", None)
+                if isinstance(kinds, str):
+                    kinds = [k for k in kinds.split(",") if k]
+                changes["faults"] = spread_rate(float(changes.pop("fault_rate", 0.0)), kinds or FAULT_KINDS)
+            store.configure(**changes)
             if force:
                 store.faults.force(*force)
         except (TypeError, ValueError) as exc:
             raise ApiError(400, str(exc), version="v3") from None
-        return config.to_dict()
+        return store.settings()
 
     return router
 
@@ -182,7 +183,7 @@ def _json_message(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 class TrafficMiddleware:
-    """Apply latency, the shared quota (headers on every answer, 429 beyond it) and faults to API calls."""
+    """Apply outages, concurrency limits, latency, the shared quota and faults to API calls, in that order."""
 
     def __init__(self, app: ASGIApp, store: SandboxStore) -> None:
         self.app = app
@@ -195,15 +196,45 @@ class TrafficMiddleware:
             return
         store = self.store
         version = version_of_path(scope["path"])
-        store.record_request(f"{scope['method']} {path_kind(scope['path'])}")
+        key = endpoint_key(scope["method"], scope["path"])
+        store.record_request(key)
+        outage = store.outage_answer(scope["method"])
+        if outage is not None:
+            await self._send(send, 503, OUTAGE_ERROR.body(), outage)
+            return
+        refused = store.enter(key)
+        if refused is not None:
+            await self._refuse(send, version, refused)
+            return
+        try:
+            await self._serve(scope, receive, send, version)
+        finally:
+            store.leave(key)
+
+    async def _refuse(self, send: Send, version: str, decision: RateDecision) -> None:
+        """Answer a request beyond its endpoint's cap: 429 with requests left and no X-Retry-After."""
+        if not decision.allowed:
+            await self._quota_429(send, version, decision)
+            return
+        error = ApiError(
+            429, "Too many concurrent requests to this endpoint; retry shortly.", version=version
+        )
+        await self._send(send, 429, error.body(), decision.headers())
+
+    async def _quota_429(self, send: Send, version: str, decision: RateDecision) -> None:
+        error = ApiError(
+            429, "You have exceeded your request quota; wait for the window to reset.", version=version
+        )
+        await self._send(send, 429, error.body(), self._throttled(decision))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, version: str) -> None:
+        """Serve an admitted request: service time, the quota, then the route or an injected fault."""
+        store = self.store
         if store.config.latency_ms > 0:
             await asyncio.sleep(store.config.latency_ms / 1000)
         decision = store.take_request()
         if not decision.allowed:
-            error = ApiError(
-                429, "You have exceeded your request quota; wait for the window to reset.", version=version
-            )
-            await self._send(send, 429, error.body(), self._throttled(decision))
+            await self._quota_429(send, version, decision)
             return
         fault = store.draw_fault()
         if fault is None:

@@ -37,7 +37,11 @@ class RateDecision:
 
 
 class RateLimiter:
-    """One fixed-window request counter; the window opens at the first request after the last expired."""
+    """One fixed-window request counter; the window opens at the first request after the last expired.
+
+    Every method takes an optional ``at`` (a time on the injected clock), so requests that happened
+    earlier, such as a simulated competing app's, can be charged to the window they fell in.
+    """
 
     def __init__(self, quota: int, window_ms: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota = quota
@@ -50,15 +54,37 @@ class RateLimiter:
         """Forget the current window."""
         self._start, self._used = None, 0
 
-    def take(self) -> RateDecision:
-        """Count one request; a request beyond the quota is refused and not counted."""
-        now = self._clock()
+    def window_end(self, at: float | None = None) -> float:
+        """Return when the window holding a request at ``at`` ends, opening it if the last one expired."""
+        now = self._clock() if at is None else at
         if self._start is None or now >= self._start + self.window_ms / 1000:
             self._start, self._used = now, 0
-        allowed = not 0 < self.quota <= self._used
-        if allowed:
-            self._used += 1
-        reset_ms = max(1, math.ceil((self._start + self.window_ms / 1000 - now) * 1000))
+        return self._start + self.window_ms / 1000
+
+    def spend(self, count: int, at: float | None = None) -> int:
+        """Count up to ``count`` requests arriving at ``at``; return how many fit (the rest are refused)."""
+        self.window_end(at)
+        fit = count if self.quota <= 0 else max(0, min(count, self.quota - self._used))
+        self._used += fit
+        return fit
+
+    def take(self, at: float | None = None) -> RateDecision:
+        """Count one request; a request beyond the quota is refused and not counted."""
+        now = self._clock() if at is None else at
+        allowed = self.spend(1, now) == 1
+        return self._decision(allowed, now)
+
+    def peek(self, at: float | None = None) -> RateDecision:
+        """Return the window's state as a request at ``at`` would see it, without counting one."""
+        now = self._clock() if at is None else at
+        if self._start is None or now >= self._start + self.window_ms / 1000:
+            quota = UNLIMITED if self.quota <= 0 else self.quota
+            return RateDecision(True, quota, quota, self.window_ms, self.window_ms)
+        return self._decision(True, now)
+
+    def _decision(self, allowed: bool, now: float) -> RateDecision:
+        start = self._start if self._start is not None else now
+        reset_ms = max(1, math.ceil((start + self.window_ms / 1000 - now) * 1000))
         if self.quota <= 0:
             return RateDecision(allowed, UNLIMITED, UNLIMITED - self._used, reset_ms, self.window_ms)
         return RateDecision(allowed, self.quota, max(0, self.quota - self._used), reset_ms, self.window_ms)

@@ -1,10 +1,11 @@
-"""State of the sandbox store: customers, ids, the quota window, faults and stats (no HTTP here).
+"""State of the sandbox store: customers, ids, traffic conditions and stats (no HTTP here).
 
 The store is plain Python guarded by one lock, so the HTTP layer stays thin (parse, one store call,
 serialise) and the same logic is unit-tested without a server. Operations raise
 :class:`~airflow_bigcommerce.sandbox.errors.ApiError`, which carries status and wire shape. The
-record, list queries, quota, settings and SQLite file live in their own modules; the names other
-code imports from here are re-exported.
+record, list queries, settings and SQLite file live in their own modules, and so does the admission of
+requests (``traffic.py``: outages, concurrency limits, the quota with a competing app, faults); the
+names other code imports from here are re-exported.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,7 +30,7 @@ from airflow_bigcommerce.sandbox.customer import (
     utcnow,
 )
 from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
-from airflow_bigcommerce.sandbox.faults import FaultPlan, validate_rates
+from airflow_bigcommerce.sandbox.faults import FaultPlan
 from airflow_bigcommerce.sandbox.persistence import SqliteState
 from airflow_bigcommerce.sandbox.query import parse_when, v2_list_query, v3_list_query
 from airflow_bigcommerce.sandbox.ratelimit import UNLIMITED, RateDecision, RateLimiter
@@ -42,6 +42,7 @@ from airflow_bigcommerce.sandbox.schemas import (
     parse_v2_create,
     parse_v3_items,
 )
+from airflow_bigcommerce.sandbox.traffic import TrafficControl
 
 __all__ = ["UNLIMITED", "Customer", "RateDecision", "RateLimiter", "SandboxConfig", "SandboxStore"]
 
@@ -51,11 +52,10 @@ M = TypeVar("M", bound=BaseModel)
 _ID_KINDS = ("customer", "address", "attribute")
 
 
-@dataclass
-class _Traffic:
-    requests: Counter[str] = field(default_factory=Counter)
-    rate_limited: int = 0
-    faults: Counter[str] = field(default_factory=Counter)
+def _copy(config: SandboxConfig) -> SandboxConfig:
+    return dataclasses.replace(
+        config, faults=dict(config.faults), concurrency_limits=dict(config.concurrency_limits)
+    )
 
 
 def _in_use(emails: list[str]) -> str:
@@ -77,18 +77,15 @@ class SandboxStore:
     ) -> None:
         self.store_hash = store_hash
         self.token = token
-        self.default_config = dataclasses.replace(config or SandboxConfig())
-        self.default_config.faults = validate_rates(self.default_config.faults)
-        self.config = dataclasses.replace(self.default_config, faults=dict(self.default_config.faults))
+        self.default_config = SandboxConfig(**checked_changes(dataclasses.asdict(config or SandboxConfig())))
+        self.config = _copy(self.default_config)
         self.lock = threading.RLock()
         self._now = now
-        self.limiter = RateLimiter(self.config.quota, self.config.window_ms, clock)
-        self.faults = FaultPlan(self.config.faults, self.config.fault_seed)
+        self.traffic = TrafficControl(self.config, clock)
         self._db = SqliteState(db_path) if db_path else None
         self._customers: dict[int, Customer] = {}
         self._by_email: dict[str, int] = {}
         self._counters = dict.fromkeys(_ID_KINDS, 0)
-        self._traffic = _Traffic()
         if self._db is not None:
             customers, counters = self._db.load()
             self._counters.update(counters)
@@ -123,37 +120,56 @@ class SandboxStore:
     def _sorted(self, keep: Callable[[Customer], bool] = lambda _: True) -> list[Customer]:
         return [c for c in sorted(self._customers.values(), key=lambda c: c.id) if keep(c)]
 
+    @property
+    def limiter(self) -> RateLimiter:
+        """The fixed-window quota counter."""
+        return self.traffic.limiter
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The fault plan (``store.faults.force("commit_then_500")`` queues a fault)."""
+        return self.traffic.faults
+
     def reset(self) -> None:
-        """Return to the start-up state: no customers, fresh ids, window, stats, config and fault RNG."""
+        """Return to the start-up state: no customers, fresh ids, window, stats, config and fault RNG.
+
+        A start-up outage (``outage_s`` in the store's initial config) starts again from now.
+        """
         with self.lock:
             self._customers.clear()
             self._by_email.clear()
             self._counters = dict.fromkeys(_ID_KINDS, 0)
             if self._db is not None:
                 self._db.clear()
-            self.config = dataclasses.replace(self.default_config, faults=dict(self.default_config.faults))
-            self._apply_config()
-            self._traffic = _Traffic()
+            self.config = _copy(self.default_config)
+            self.traffic.reset(self.config)
 
     def configure(self, **changes: Any) -> SandboxConfig:
-        """Change settings at runtime (quota, window_ms, latency_ms, faults, fault_seed, ...)."""
+        """Change settings at runtime (quota, window_ms, latency_ms, faults, outage_s, ...).
+
+        Only what a change names restarts: ``quota``/``window_ms`` open a new window, ``faults``/
+        ``fault_seed`` a new fault RNG, ``competitor_rps`` a new competitor, ``outage_s`` a new outage
+        (after ``outage_start_s``, 0 unless given); an outage's kind or headers apply to a running one.
+        """
         with self.lock:
-            self.config = dataclasses.replace(self.config, **checked_changes(changes))
-            self._apply_config()
+            checked = checked_changes(changes)
+            if "outage_s" in checked:
+                checked.setdefault("outage_start_s", 0.0)
+            self.config = dataclasses.replace(self.config, **checked)
+            self.traffic.apply(self.config, set(checked))
             return self.config
 
-    def _apply_config(self) -> None:
-        self.limiter.quota = self.config.quota
-        self.limiter.window_ms = self.config.window_ms
-        self.limiter.reset()
-        self.faults = FaultPlan(self.config.faults, self.config.fault_seed)
+    def settings(self) -> dict[str, Any]:
+        """Return the settings as JSON-safe data, ``outage_s``/``outage_start_s`` as they stand now."""
+        with self.lock:
+            return self.traffic.live_settings()
 
     def close(self) -> None:
         """Close the SQLite file, if any."""
         if self._db is not None:
             self._db.close()
 
-    # -- traffic: auth, quota, faults, stats ---------------------------------------------------------
+    # -- traffic: auth, outage, concurrency, quota, faults, stats ------------------------------------
     def authorize(self, store_hash: str, token: str | None, version: str) -> None:
         """Check the store hash (404 if unknown) and the ``X-Auth-Token`` (401 if missing or wrong)."""
         if store_hash != self.store_hash:
@@ -161,36 +177,46 @@ class SandboxStore:
         if token != self.token:
             raise ApiError(401, "You are not authorized to access this resource.", version=version)
 
+    def record_request(self, kind: str) -> None:
+        """Count a request by method and path kind, e.g. ``POST /v3/customers``."""
+        with self.lock:
+            self.traffic.record(kind)
+
+    def outage_answer(self, method: str) -> dict[str, str] | None:
+        """Return the headers of the 503 for a request a staged outage hits ({} = bare), else None."""
+        with self.lock:
+            return self.traffic.outage_answer(method)
+
+    def enter(self, key: str) -> RateDecision | None:
+        """Admit a request under its endpoint's concurrency cap (None; then call ``leave``) or refuse it.
+
+        A refusal returns its quota charge: ``allowed`` = concurrency 429 with requests left, else the
+        quota is spent and it is a quota 429.
+        """
+        with self.lock:
+            return self.traffic.enter(key)
+
+    def leave(self, key: str) -> None:
+        """Count a request that ``enter`` admitted as answered."""
+        with self.lock:
+            self.traffic.leave(key)
+
     def take_request(self) -> RateDecision:
         """Count one API request against the shared window; record a refusal in the stats."""
         with self.lock:
-            decision = self.limiter.take()
-            if not decision.allowed:
-                self._traffic.rate_limited += 1
-            return decision
+            return self.traffic.take()
 
     def draw_fault(self) -> str | None:
         """Draw the fault for the next request and record it."""
         with self.lock:
-            kind = self.faults.draw()
-            if kind is not None:
-                self._traffic.faults[kind] += 1
-            return kind
-
-    def record_request(self, kind: str) -> None:
-        """Count a request by method and path kind, e.g. ``POST /v3/customers``."""
-        with self.lock:
-            self._traffic.requests[kind] += 1
+            return self.traffic.draw_fault()
 
     def stats(self) -> dict[str, Any]:
-        """Return counters for tests and benchmarks (JSON-safe)."""
+        """Return counters for tests and benchmarks (JSON-safe); see ``TrafficControl.stats``."""
         with self.lock:
             emails = Counter(normalize_email(c.email) for c in self._customers.values())
             return {
-                "requests": dict(self._traffic.requests),
-                "requests_total": sum(self._traffic.requests.values()),
-                "rate_limited": self._traffic.rate_limited,
-                "faults": dict(self._traffic.faults),
+                **self.traffic.stats(),
                 "customers": len(self._customers),
                 "emails_with_duplicates": {email: n for email, n in emails.items() if n > 1},
             }
