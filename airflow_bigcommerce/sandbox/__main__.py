@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate over --fault-kinds")
     parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help="comma list of fault kinds")
     parser.add_argument("--fault-seed", type=int, default=None)
+    parser.add_argument(
+        "--fault-methods",
+        choices=("all", "writes", "reads"),
+        default="all",
+        help="which requests draw faults (writes: every method but GET/HEAD/OPTIONS)",
+    )
     parser.add_argument("--slow-s", type=float, default=10.0, help="delay of a 'slow' fault, seconds")
     for kind in FAULT_KINDS:
         flag = "--fault-" + kind.replace("_", "-")
@@ -81,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         latency_ms=args.latency_ms,
         faults=validate_rates(rates),
         fault_seed=args.fault_seed,
+        fault_methods=args.fault_methods,
         slow_s=args.slow_s,
         non_atomic_batches=args.non_atomic_batches,
         store_name=args.store_name,

@@ -236,7 +236,7 @@ class TrafficMiddleware:
         if not decision.allowed:
             await self._quota_429(send, version, decision)
             return
-        fault = store.draw_fault()
+        fault = store.draw_fault(scope["method"])
         if fault is None:
             await self.app(scope, receive, self._with_headers(send, decision.headers()))
         elif fault == "error_before_write":

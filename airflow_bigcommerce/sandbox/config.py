@@ -35,6 +35,8 @@ class SandboxConfig:
     latency_ms: int = 0
     faults: dict[str, float] = field(default_factory=dict)
     fault_seed: int | None = None
+    #: Which requests draw faults: ``"all"`` (default), ``"writes"`` or ``"reads"`` (as ``outage_kind``).
+    fault_methods: str = "all"
     slow_s: float = 10.0
     non_atomic_batches: bool = False
     store_name: str = "Sandbox Store"
@@ -91,8 +93,8 @@ def _coerce(name: str, value: Any) -> Any:
         return _NUMBERS[name](value)
     if name in _FLAGS and not isinstance(value, bool):
         raise ValueError(f"{name} must be true or false")
-    if name == "outage_kind" and value not in OUTAGE_KINDS:
-        raise ValueError(f"outage_kind must be one of {', '.join(OUTAGE_KINDS)}")
+    if name in ("outage_kind", "fault_methods") and value not in OUTAGE_KINDS:
+        raise ValueError(f"{name} must be one of {', '.join(OUTAGE_KINDS)}")
     if name == "fault_seed" and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError("fault_seed must be an integer or null")
     if name == "store_name" and not isinstance(value, str):

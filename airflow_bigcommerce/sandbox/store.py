@@ -31,6 +31,7 @@ from airflow_bigcommerce.sandbox.customer import (
 )
 from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
 from airflow_bigcommerce.sandbox.faults import FaultPlan
+from airflow_bigcommerce.sandbox.outage import affects
 from airflow_bigcommerce.sandbox.persistence import SqliteState
 from airflow_bigcommerce.sandbox.query import parse_when, v2_list_query, v3_list_query
 from airflow_bigcommerce.sandbox.ratelimit import UNLIMITED, RateDecision, RateLimiter
@@ -206,8 +207,10 @@ class SandboxStore:
         with self.lock:
             return self.traffic.take()
 
-    def draw_fault(self) -> str | None:
-        """Draw the fault for the next request and record it."""
+    def draw_fault(self, method: str = "GET") -> str | None:
+        """Draw the fault for the next request and record it (none for methods ``fault_methods`` spares)."""
+        if not affects(self.config.fault_methods, method):
+            return None
         with self.lock:
             return self.traffic.draw_fault()
 

@@ -99,11 +99,11 @@ def test_a_failed_hour_is_synced_by_the_next_successful_run(tmp_path: Path, sand
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
     assert _run_state(home, env, RUNS[0]) == "success"
 
-    sandbox.store.configure(faults={"error_before_write": 1.0})  # the store is down for the next run
+    sandbox.store.configure(outage_s=3600, outage_kind="writes")  # the store's writes are down
     try:
         second = _dags_test(home, RUNS[1], env)
     finally:
-        sandbox.store.configure(faults={})
+        sandbox.store.configure(outage_s=0)
     second_report = Report.read(home.report_for(DAG_ID))
     assert _run_state(home, env, RUNS[1]) == "failed", (second.stdout + second.stderr)[-4000:]
     assert second_report.counts == {"failed": 1}

@@ -199,7 +199,7 @@ def check_run(
         if in_store and line["customer_id"] != stored_id:
             wrong.append(f"customer_id is not the store's id {stored_id}: {where}")
     if summary is not None:
-        for outcome in ("created", "updated", "skipped", "rejected"):
+        for outcome in ("created", "updated", "skipped", "rejected", "failed"):
             if summary[outcome] != expected_counts[outcome]:
                 wrong.append(f"summary {outcome}={summary[outcome]}, expected {expected_counts[outcome]}")
         if summary["total"] != len(plan.contacts):

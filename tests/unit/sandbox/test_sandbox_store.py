@@ -272,3 +272,16 @@ def test_sqlite_persistence_survives_restart(tmp_path: Any) -> None:
     second.reset()
     second.close()
     assert SandboxStore(db_path=db).count() == 0
+
+
+def test_fault_methods_spares_the_other_kind() -> None:
+    from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+
+    store = SandboxStore(config=SandboxConfig(faults={"error_before_write": 1.0}, fault_methods="writes"))
+    assert store.draw_fault("GET") is None
+    assert store.draw_fault("POST") == "error_before_write"
+    store.configure(fault_methods="reads")
+    assert store.draw_fault("PUT") is None
+    assert store.draw_fault("GET") == "error_before_write"
+    with pytest.raises(ValueError, match="fault_methods"):
+        store.configure(fault_methods="some")
