@@ -31,6 +31,7 @@ from airflow_bigcommerce.exceptions import (
     BigCommerceUnavailableError,
 )
 from airflow_bigcommerce.hooks.breaker import BudgetExhaustedError, CircuitBreaker, Kind
+from airflow_bigcommerce.hooks.concurrency import ConcurrencyController, Signal, endpoint_of
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
 from airflow_bigcommerce.hooks.pacing import (
     IDEMPOTENT_METHODS,
@@ -99,6 +100,10 @@ class BigCommerceHook(HttpHook):
         (default: as many as the retry budget allows).
     :param retry_budget_s: how long reads or writes may keep failing before the run gives up on them;
         overrides the ``retry_budget_s`` extra (default 300).
+    :param max_concurrency: a fixed limit on this hook's requests in flight; ``None`` (default) adapts
+        it between 1 and 8 (:mod:`~airflow_bigcommerce.hooks.concurrency`). Documented per-endpoint
+        caps (PUT ``/v3/customers``: 3) apply either way.
+    :param quota_reserve: requests per rate-limit window left unused for the store's other apps.
     """
 
     conn_name_attr = "bigcommerce_conn_id"
@@ -114,6 +119,8 @@ class BigCommerceHook(HttpHook):
         timeout: float | None = None,
         max_retries: int | None = None,
         retry_budget_s: float | None = None,
+        max_concurrency: int | None = None,
+        quota_reserve: int = 0,
         pacer: RateLimitPacer | None = None,
     ) -> None:
         super().__init__(method="GET", http_conn_id=bigcommerce_conn_id)
@@ -121,7 +128,8 @@ class BigCommerceHook(HttpHook):
         self._timeout = timeout
         self._max_retries = max_retries
         self._retry_budget_s = retry_budget_s
-        self.pacer = pacer or RateLimitPacer()
+        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve)
+        self.concurrency = ConcurrencyController(max_concurrency)
         self._local = threading.local()
         self._stats_lock = threading.Lock()
         #: Counters for progress logs and benchmarks: requests by kind, 429s, retries.
@@ -253,35 +261,21 @@ class BigCommerceHook(HttpHook):
         method = method.upper()
         settings = self.settings
         session = self.get_conn()
-        url = settings.base_url + path.lstrip("/")
         retries_left = settings.max_retries if max_retries is None else max_retries
         rate_limit_waits = 0
         idempotent = method in IDEMPOTENT_METHODS
         kind: Kind = "read" if method in READ_METHODS else "write"
+        endpoint = endpoint_of(method, path)
+        request_timeout = timeout or settings.timeout
         while True:
-            self._acquire(kind, method, path)
-            self.pacer.acquire()
-            try:
-                self._count("requests")
-                response = session.request(
-                    method, url, params=params, json=json, timeout=timeout or settings.timeout
-                )
-            except (RequestsConnectionError, Timeout) as exc:
-                self.pacer.release(None)
-                self.breaker.failed(kind, type(exc).__name__)
-                self._raise_unless_retryable(exc, method, path, retries_left)
+            outcome = self._attempt(session, method, path, kind, endpoint, params, json, request_timeout)
+            if not isinstance(outcome, tuple):
+                self._raise_unless_retryable(outcome, method, path, retries_left)
                 retries_left = None if retries_left is None else retries_left - 1
                 self._count("retries")
                 continue
-            except BaseException:
-                self.pacer.release(None)
-                self.breaker.abandoned(kind)
-                raise
-
-            headers = RateLimitHeaders.parse(response.headers)
-            self.pacer.release(headers)
+            response, headers, body = outcome
             status = response.status_code
-            body = _parse_json(response)
             if 200 <= status < 300 and body is not NOT_JSON:
                 self.breaker.succeeded(kind)
                 return response, body
@@ -311,6 +305,58 @@ class BigCommerceHook(HttpHook):
                 )
             self.breaker.succeeded(kind)
             raise self._error_for(response, body, method, path)
+
+    def _attempt(
+        self,
+        session: requests.Session,
+        method: str,
+        path: str,
+        kind: Kind,
+        endpoint: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        timeout: float,
+    ) -> tuple[requests.Response, RateLimitHeaders, Any] | RequestsConnectionError | Timeout:
+        """
+        Send once through the outage policy, the concurrency gate and the pacer; settle all three.
+
+        :return: the response with its headers and parsed body, or the network error it ended in.
+        """
+        self._acquire(kind, method, path)
+        started = self.concurrency.acquire(endpoint)
+        self.pacer.acquire()
+        url = self.settings.base_url + path.lstrip("/")
+        try:
+            self._count("requests")
+            response = session.request(method, url, params=params, json=json, timeout=timeout)
+        except (RequestsConnectionError, Timeout) as exc:
+            self.pacer.release(None)
+            self.concurrency.release(endpoint, started, "error")
+            self.breaker.failed(kind, type(exc).__name__)
+            return exc
+        except BaseException:
+            self.pacer.release(None)
+            self.concurrency.release(endpoint, started, "neutral")
+            self.breaker.abandoned(kind)
+            raise
+        headers = RateLimitHeaders.parse(response.headers)
+        self.pacer.release(headers)
+        body = _parse_json(response)
+        self.concurrency.release(endpoint, started, self._signal(response.status_code, headers, body))
+        return response, headers, body
+
+    def _signal(self, status: int, headers: RateLimitHeaders, body: Any) -> Signal:
+        """Say what an answer tells the concurrency controller (grow, hold, or back off)."""
+        if 200 <= status < 300 and body is not NOT_JSON:
+            room = headers.left is None or headers.left - self.pacer.reserve > self.concurrency.limit
+            return "ok" if room else "busy"
+        if status == 429:
+            if not headers.present:
+                return "error"
+            return "concurrency" if _is_concurrency_limit(headers) else "neutral"
+        if status >= 500 or status < 300:
+            return "error"
+        return "neutral"
 
     def _acquire(self, kind: Kind, method: str, path: str) -> None:
         """Wait for the outage policy to let a request of ``kind`` out; give up once its budget is spent."""
@@ -342,7 +388,7 @@ class BigCommerceHook(HttpHook):
             self.breaker.failed(kind, "429 without rate-limit headers")
             return
         self.breaker.succeeded(kind)
-        if headers.left is not None and headers.left > 0 and headers.retry_after_s is None:
+        if _is_concurrency_limit(headers):
             wait = backoff_seconds(waits, base=CONCURRENCY_BACKOFF_S, cap=2.0)
             self._count("concurrency_429s")
             self.log.debug("429 with requests left on %s %s: backing off %.2f s", method, path, wait)
@@ -584,6 +630,11 @@ def legacy_field_specs() -> dict[str, dict[str, Any]]:
             "minimum": schema.get("minimum", 0),
         }
     return specs
+
+
+def _is_concurrency_limit(headers: RateLimitHeaders) -> bool:
+    """Whether a 429 came while the window had requests left: an endpoint's in-flight cap, not the quota."""
+    return headers.left is not None and headers.left > 0 and headers.retry_after_s is None
 
 
 def _error_body(body: Any) -> Any:

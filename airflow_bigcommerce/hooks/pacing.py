@@ -9,6 +9,7 @@ https://developer.bigcommerce.com/docs/start/best-practices/api-rate-limits
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -26,6 +27,8 @@ HEADER_RETRY_AFTER = "x-retry-after"
 
 #: Added to every computed wait: our clock reads the reset time a little after the store did.
 RESET_MARGIN_S = 0.005
+#: Fewest requests left at which the fair-share rule applies (several senders' requests in flight).
+FAIR_SHARE_MIN = 16
 
 
 @dataclass(frozen=True)
@@ -97,17 +100,30 @@ class RateLimitPacer:
     """
     Keep a client within the store's quota using the rate-limit headers, across threads.
 
-    ``acquire()`` before each request blocks while the known quota is spent; ``observe()`` after
+    ``acquire()`` before each request blocks while the known quota is spent; ``release()`` after
     each response refreshes what is known. Requests still in flight are subtracted from what the
     store reported, so concurrent senders do not overrun the window.
+
+    Other tasks and apps spend the same quota, and the headers are the only shared state. So the
+    pacer never takes the window's last ``reserve`` requests (left to the store's other apps), and
+    near a window's end it claims only its fair share of what is left: the part of the window's
+    spent requests that were its own (estimated from how ``X-Rate-Limit-Requests-Left`` fell
+    compared with its own requests). Several syncs on one store then share the last requests of a
+    window instead of racing for them and collecting 429s.
+
+    :param reserve: requests per window left unused for the store's other apps.
     """
 
     def __init__(
         self,
         *,
+        reserve: int = 0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if reserve < 0:
+            raise ValueError(f"the quota reserve must not be negative, got {reserve}")
+        self.reserve = reserve
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -116,6 +132,9 @@ class RateLimitPacer:
         self._quota: int | None = None
         self._window_s: float | None = None
         self._in_flight = 0
+        self._answered_in_window = 0
+        #: Our part of the window's spent requests (1.0 when we are alone on the store).
+        self.share = 1.0
         self.waited_s = 0.0
 
     def acquire(self) -> None:
@@ -126,14 +145,15 @@ class RateLimitPacer:
                 if self._left is not None and now >= self._reset_at:
                     # The window has rolled over: assume a full quota until a response says more.
                     self._left = self._quota
+                    self._answered_in_window = 0
                     if self._window_s is not None:
                         self._reset_at = now + self._window_s
-                if self._left is None or self._left > 0:
+                if self._left is None or self._left > self.reserve:
                     if self._left is not None:
                         self._left -= 1
                     self._in_flight += 1
                     return
-                wait = self._reset_at - now
+                wait = max(self._reset_at - now, 0.001)
             self.waited_s += wait
             self._sleep(wait)
 
@@ -149,16 +169,38 @@ class RateLimitPacer:
                 self._quota = headers.quota
             if headers.window_ms is not None:
                 self._window_s = headers.window_ms / 1000
-            estimate = headers.left - self._in_flight
-            if self._left is None or reset_at > self._reset_at + 0.05:
+            new_window = self._left is None or reset_at > self._reset_at + 0.05
+            if new_window:
+                self._answered_in_window = 0
+            self._answered_in_window += 1
+            estimate = self._fair_estimate(headers.left)
+            if new_window:
                 # First news, or a new window began: trust the store, minus what is still in flight.
                 self._left = estimate
             else:
-                self._left = min(self._left, estimate)
+                self._left = min(self._left if self._left is not None else estimate, estimate)
             self._reset_at = reset_at
+
+    def _fair_estimate(self, store_left: int) -> int:
+        """Return the requests this client may still send in the window (lock held)."""
+        estimate = store_left - self._in_flight
+        if self._quota is None or self._quota <= 0:
+            return estimate
+        spent = self._quota - store_left
+        ours = self._answered_in_window + self._in_flight
+        self.share = 1.0 if spent <= 0 else min(1.0, ours / spent)
+        spare = estimate - self.reserve
+        if 0 < spare <= fair_share_zone(self._quota) and self.share < 1.0:
+            return self.reserve + math.ceil(spare * self.share)
+        return estimate
 
     def block_for(self, seconds: float) -> None:
         """Make every sender wait ``seconds`` (after a 429: the quota is spent, maybe by another app)."""
         with self._lock:
             self._left = 0
             self._reset_at = max(self._reset_at, self._clock() + seconds)
+
+
+def fair_share_zone(quota: int) -> int:
+    """Return how many requests before a window's end the pacer starts claiming only its share."""
+    return max(FAIR_SHARE_MIN, quota // 4)

@@ -277,8 +277,13 @@ class SyncCustomersOperator(BaseOperator):
     :param report_path: local path or ObjectStoragePath URL for a JSON-lines report, one line per
         input row with its outcome (templated).
     :param batch_size: customers per V3 request, 1 to 10.
-    :param max_concurrency: write requests in flight at once, 1 to 8 (default 2); pacing keeps the
-        sum within the store's quota.
+    :param max_concurrency: requests in flight at once. ``None`` (default) adapts: the number grows
+        while the window has requests left and answers stay fast, up to 8, and shrinks when the store
+        pushes back (429s with requests left, slower answers, errors). An int 1 to 8 is a fixed
+        limit. BigCommerce's documented per-endpoint caps (PUT ``/v3/customers``: 3) apply either way.
+    :param quota_reserve: requests per rate-limit window the sync leaves unused for the store's other
+        apps (ERP, shipping, reviews); default 0. 10-20 % of the quota is a good start on a store with
+        other integrations.
     :param fetch_size: rows fetched from the SQL cursor at a time.
     :param retry_budget_s: how long the run keeps trying while the store's writes or reads fail (an
         outage), with backoff and one probe at a time, before it settles the rows as failed;
@@ -324,7 +329,8 @@ class SyncCustomersOperator(BaseOperator):
         max_rejected: int | None = None,
         report_path: str | None = None,
         batch_size: int = 10,
-        max_concurrency: int = 2,
+        max_concurrency: int | None = None,
+        quota_reserve: int = 0,
         fetch_size: int = 1000,
         retry_budget_s: float | None = None,
         bigcommerce_conn_id: str = "bigcommerce_default",
@@ -339,8 +345,10 @@ class SyncCustomersOperator(BaseOperator):
             raise ValueError(f"mode must be one of {_SYNC_MODES}, got {mode!r}")
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size must be 1 to 10 (the V3 API's limit per request), got {batch_size}")
-        if not 1 <= max_concurrency <= 8:
-            raise ValueError(f"max_concurrency must be 1 to 8, got {max_concurrency}")
+        if max_concurrency is not None and not 1 <= max_concurrency <= 8:
+            raise ValueError(f"max_concurrency must be 1 to 8, or None to adapt, got {max_concurrency}")
+        if isinstance(quota_reserve, bool) or not isinstance(quota_reserve, int) or quota_reserve < 0:
+            raise ValueError(f"quota_reserve must be a number of requests, 0 or more, got {quota_reserve!r}")
         if max_rejected is not None and max_rejected < 0:
             raise ValueError(f"max_rejected must be 0 or more, got {max_rejected}")
         if fetch_size < 1:
@@ -360,6 +368,7 @@ class SyncCustomersOperator(BaseOperator):
         self.report_path = report_path
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
+        self.quota_reserve = quota_reserve
         self.fetch_size = fetch_size
         self.retry_budget_s = retry_budget_s
         self.bigcommerce_conn_id = bigcommerce_conn_id
@@ -368,6 +377,7 @@ class SyncCustomersOperator(BaseOperator):
         """Read the contacts, sync them, log and return the summary."""
         from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+        from airflow_bigcommerce.hooks.concurrency import MAX_IN_FLIGHT
         from airflow_bigcommerce.models.contact import validate_field_map
         from airflow_bigcommerce.sync.engine import sync_customers
         from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -378,7 +388,10 @@ class SyncCustomersOperator(BaseOperator):
         dry_run = _as_bool(self.dry_run, "dry_run")
         field_map = validate_field_map(self.field_map)
         hook = BigCommerceHook(
-            bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
+            bigcommerce_conn_id=self.bigcommerce_conn_id,
+            retry_budget_s=self.retry_budget_s,
+            max_concurrency=self.max_concurrency,
+            quota_reserve=self.quota_reserve,
         )
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
         rows, total = self._rows()
@@ -394,7 +407,8 @@ class SyncCustomersOperator(BaseOperator):
                 dry_run=dry_run,
                 key_field=self.key_field,
                 batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,
+                # the hook limits requests in flight; the engine only needs enough workers
+                max_concurrency=self.max_concurrency or MAX_IN_FLIGHT,
                 report=report,
                 progress=ProgressReporter(self.log.info, total=total),
                 total=total,

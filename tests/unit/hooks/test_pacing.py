@@ -98,3 +98,59 @@ def test_block_for_makes_everyone_wait() -> None:
     pacer.block_for(2.0)
     pacer.acquire()
     assert clock.sleeps == [pytest.approx(2.0)]
+
+
+def sent_until_blocked(pacer: RateLimitPacer, clock: FakeClock, limit: int = 500) -> int:
+    """Acquire (and answer without headers) until the pacer makes the sender wait; return how many."""
+    for sent in range(limit):
+        before = len(clock.sleeps)
+        pacer.acquire()
+        if len(clock.sleeps) > before:
+            return sent
+        pacer.release(None)
+    return limit
+
+
+def test_quota_reserve_leaves_the_last_requests_to_other_apps() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(reserve=30, clock=clock, sleep=clock.sleep)
+    for left in range(149, 39, -1):  # our own 110 requests
+        pacer.acquire()
+        pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    assert sent_until_blocked(pacer, clock) == 10  # 40 left, 30 of them reserved
+    assert clock.sleeps[-1] == pytest.approx(2.0 + RESET_MARGIN_S)
+
+
+def test_negative_reserve_is_refused() -> None:
+    with pytest.raises(ValueError, match="reserve"):
+        RateLimitPacer(reserve=-1)
+
+
+def test_alone_on_the_store_the_pacer_spends_the_whole_window() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    for left in range(149, 19, -1):  # our own 130 requests, one by one
+        pacer.acquire()
+        pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    assert pacer.share == 1.0
+    assert sent_until_blocked(pacer, clock) == 20
+
+
+def test_near_the_window_end_a_shared_store_gets_only_our_share_of_what_is_left() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    # 30 of our own answers while the store's count fell by 130: three others spend the rest.
+    for i in range(30):
+        pacer.acquire()
+        pacer.release(headers(left=150 - (i + 1) * 130 // 30, reset_ms=2000, quota=150, window_ms=3000))
+    assert pacer.share == pytest.approx(30 / 130, abs=0.01)
+    assert sent_until_blocked(pacer, clock) == 5  # ceil(20 x 0.23), not all 20 left
+
+
+def test_share_rule_waits_for_the_end_of_the_window() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.release(headers(left=100, reset_ms=2000, quota=150, window_ms=3000))  # 1 of 50 spent is ours
+    assert pacer.share == pytest.approx(1 / 50)
+    assert sent_until_blocked(pacer, clock) == 100  # far from the end: no holding back

@@ -1,0 +1,173 @@
+"""The in-flight limits (adaptive for the run, capped per endpoint), without a network or sleeping."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from airflow_bigcommerce.hooks.concurrency import (
+    DOCUMENTED_CAPS,
+    ENDPOINT_REGROW_S,
+    INITIAL_IN_FLIGHT,
+    MAX_IN_FLIGHT,
+    AimdLimit,
+    ConcurrencyController,
+    ConcurrencyState,
+    endpoint_of,
+)
+
+POST = "POST v3/customers"
+PUT = "PUT v3/customers"
+
+
+def state(fixed: int | None = None) -> ConcurrencyState:
+    return ConcurrencyController(fixed).state
+
+
+def fill(s: ConcurrencyState, key: str) -> int:
+    started = 0
+    while s.may_start(key):
+        s.start(key)
+        started += 1
+    return started
+
+
+def test_endpoint_keys_fold_ids() -> None:
+    assert endpoint_of("put", "/v3/customers") == PUT
+    assert endpoint_of("GET", "v2/customers/123") == "GET v2/customers/{id}"
+    assert (
+        endpoint_of("DELETE", "v3/customers/7/addresses/9?x=1") == "DELETE v3/customers/{id}/addresses/{id}"
+    )
+    assert DOCUMENTED_CAPS[PUT] == 3
+
+
+def test_slow_start_reaches_the_maximum_while_answers_are_fast_and_the_window_has_room() -> None:
+    s = state()
+    assert s.total.value == INITIAL_IN_FLIGHT
+    for _ in range(10):
+        s.start(POST)
+        s.finish(POST, "ok", 0.040)
+    assert s.total.value == MAX_IN_FLIGHT
+    assert fill(s, POST) == MAX_IN_FLIGHT
+
+
+def test_no_growth_while_the_quota_is_the_bottleneck() -> None:
+    s = state()
+    for _ in range(10):
+        s.start(POST)
+        s.finish(POST, "busy", 0.040)
+    assert s.total.value == INITIAL_IN_FLIGHT
+
+
+def test_documented_cap_holds_put_at_three_at_once() -> None:
+    s = state()
+    s.total.limit = MAX_IN_FLIGHT
+    assert fill(s, PUT) == 3
+    assert s.may_start(POST)  # other endpoints are not held back by PUT's cap
+
+
+def test_a_429_with_requests_left_lowers_that_endpoint_only_and_it_regrows_after_a_quiet_spell() -> None:
+    s = state()
+    s.total.limit = MAX_IN_FLIGHT
+    assert fill(s, PUT) == 3
+    s.finish(PUT, "concurrency", now=100.0, jitter=0.0)  # another task uses the per-store cap too
+    assert s.endpoint(PUT).limit == 2
+    assert s.total.value == MAX_IN_FLIGHT  # the rest of the run is not held back
+    s.finish(PUT, "ok", 0.04, now=100.5)
+    s.finish(PUT, "ok", 0.04, now=101.0)
+    assert s.endpoint(PUT).limit == 2  # not yet: growing back costs a 429 if the other task is busy
+    s.start(PUT)
+    s.finish(PUT, "ok", 0.04, now=100.0 + ENDPOINT_REGROW_S)
+    assert s.endpoint(PUT).limit == 3
+    s.start(PUT)
+    s.finish(PUT, "ok", 0.04, now=200.0)
+    assert s.endpoint(PUT).limit == 3  # never above the documented cap
+
+
+def test_a_regrowth_refused_at_once_doubles_the_quiet_spell() -> None:
+    s = state()
+    s.total.limit = MAX_IN_FLIGHT
+    fill(s, PUT)
+    s.finish(PUT, "concurrency", now=0.0)
+    s.finish(PUT, "ok", 0.04, now=ENDPOINT_REGROW_S)  # grows back to 3 ...
+    assert s.endpoint(PUT).limit == 3
+    s.start(PUT)
+    s.finish(PUT, "concurrency", now=ENDPOINT_REGROW_S + 0.1)  # ... and is refused at once
+    assert s.endpoint(PUT).quiet_s == 2 * ENDPOINT_REGROW_S
+    s.finish(PUT, "ok", 0.04, now=ENDPOINT_REGROW_S + 0.1 + ENDPOINT_REGROW_S)
+    assert s.endpoint(PUT).limit == 1  # waits the doubled spell now
+
+
+def test_errors_halve_and_slow_answers_shrink_the_limit() -> None:
+    s = state()
+    s.total.limit = 8
+    s.start(POST)
+    s.finish(POST, "error")
+    assert s.total.value == 4
+    for _ in range(3):
+        s.start(POST)
+        s.finish(POST, "ok", 0.040)
+    grown = s.total.limit
+    s.start(POST)
+    s.finish(POST, "ok", 0.400)  # ten times slower: queueing
+    s.start(POST)
+    s.finish(POST, "ok", 0.400)
+    assert s.total.limit < grown
+
+
+def test_latency_is_judged_per_endpoint() -> None:
+    s = state()
+    for _ in range(5):
+        s.start("GET v3/customers")
+        s.finish("GET v3/customers", "ok", 0.003)
+        s.start(POST)
+        s.finish(POST, "ok", 0.080)  # a batch write is slower than a look-up, not a sign of queueing
+    assert s.total.value == MAX_IN_FLIGHT
+
+
+def test_a_fixed_limit_never_adapts() -> None:
+    s = state(fixed=3)
+    for signal in ("ok", "error", "concurrency", "ok"):
+        s.start(POST)
+        s.finish(POST, signal, 0.01)  # type: ignore[arg-type]
+    assert s.total.value == 3
+    with pytest.raises(ValueError, match="at least 1"):
+        ConcurrencyController(0)
+
+
+def test_limit_never_drops_below_one() -> None:
+    limit = AimdLimit(limit=1.0)
+    limit.shrink(0.1)
+    assert limit.value == 1
+    s = state()
+    s.start(PUT)
+    s.finish(PUT, "concurrency", now=1.0)
+    assert s.endpoint(PUT).limit == 1
+
+
+def test_gate_blocks_threads_beyond_the_limit() -> None:
+    gate = ConcurrencyController(2)
+    inside = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal inside, peak
+        started = gate.acquire(POST)
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        time.sleep(0.01)
+        with lock:
+            inside -= 1
+        gate.release(POST, started, "neutral")
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert peak == 2
+    assert gate.peak == 2
