@@ -55,6 +55,7 @@ ui: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_conditions.py
 
 clean:
 	rm -rf $(VENV) .demo .artifacts

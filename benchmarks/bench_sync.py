@@ -10,7 +10,7 @@ Measures, in one run:
    ``Customers.create`` per contact, waits for the window, over ``--peer-contacts``);
 3. the mapping + validation stage alone (rows/s, peak RSS, in a fresh process);
 4. peak RSS of a streamed SQL sync (SQLite, ``SyncCustomersOperator`` dry run) at two sizes;
-5. throughput at ``max_concurrency`` 1, 2 and 4 when each request takes ``--latency-ms``.
+5. throughput at ``max_concurrency`` 1, 2, 4 and adaptive (the default) when each request takes ``--latency-ms``.
 
 The sandbox runs as a subprocess (``python -m airflow_bigcommerce.sandbox`` as shipped; it must not
 share the client's GIL); its median request latency is measured first. All traffic is on 127.0.0.1.
@@ -88,12 +88,12 @@ def run_ours(
     from airflow_bigcommerce.sync.engine import sync_customers
 
     sandbox.prepare(quota=quota, window_ms=window_ms, latency_ms=latency_ms)
-    hook = BigCommerceHook()
+    hook = BigCommerceHook(max_concurrency=concurrency or None)  # 0: the default, adaptive
     hook.get_conn()  # read the connection and build the session outside the timing
     rows = list(contacts(n, prefix))
     started = time.perf_counter()
     result = sync_customers(
-        rows, hook, field_map=FIELD_MAP, key_field=KEY_FIELD, max_concurrency=concurrency, total=n
+        rows, hook, field_map=FIELD_MAP, key_field=KEY_FIELD, max_concurrency=concurrency or 8, total=n
     )
     wall = time.perf_counter() - started
     stats = sandbox.stats()
@@ -103,7 +103,8 @@ def run_ours(
         "quota": quota,
         "window_ms": window_ms,
         "latency_ms": latency_ms,
-        "max_concurrency": concurrency,
+        "max_concurrency": concurrency or "adaptive",
+        "peak_in_flight": hook.concurrency.peak,
         "created": result.created,
         "rejected": result.rejected,
         "wall_s": round(wall, 3),
@@ -207,7 +208,7 @@ def report(figures: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
     cfg = figures["config"]
     out.append(
         f"BigCommerce sync benchmark: {cfg['contacts']} contacts, window {cfg['window_ms']} ms, "
-        f"max_concurrency {cfg['concurrency']}, sandbox subprocess on 127.0.0.1 "
+        f"max_concurrency {cfg['concurrency'] or 'adaptive'}, sandbox subprocess on 127.0.0.1 "
         f"(python -m airflow_bigcommerce.sandbox), {os.cpu_count()} CPUs"
     )
     out.append("")
@@ -425,14 +426,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="contacts for the PyPI client, which waits for each window (default 600); the HttpHook loop "
         "never waits and runs --contacts",
     )
-    parser.add_argument("--concurrency", type=int, default=2, help="our max_concurrency (default 2)")
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="our max_concurrency (default 0: adaptive, the default)"
+    )
     parser.add_argument("--mapping-rows", type=int, default=100_000)
     parser.add_argument(
         "--stream-rows", type=int, nargs=2, default=[10_000, 100_000], metavar=("SMALL", "LARGE")
     )
     parser.add_argument("--latency-ms", type=int, default=200, help="per-request latency for section 5")
     parser.add_argument("--latency-contacts", type=int, default=400)
-    parser.add_argument("--latency-concurrency", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--latency-concurrency", type=int, nargs="+", default=[1, 2, 4, 0], help="0: adaptive (the default)"
+    )
     parser.add_argument("--latency-probes", type=int, default=200, help="requests per kind in section 0")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")

@@ -62,3 +62,34 @@ def test_bench_sync_quick_runs_and_prints_the_table(tmp_path: Path) -> None:
         http = next(p for p in quota["results"] if p["peer"] == "providers-http HttpHook loop")
         assert http["contacts"] == figures["config"]["contacts"]
         assert quota["factor_vs_fastest"] is not None
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_bench_conditions_quick_runs_and_prints_every_row(tmp_path: Path) -> None:
+    figures_path = tmp_path / "conditions.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_conditions.py"),
+            "--quick",
+            "--json",
+            str(figures_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for row in ("defaults, 40 ms per request", "2 upsert tasks", "4 tasks on one store", "quota_reserve=30"):
+        assert row in proc.stdout, proc.stdout
+    figures = json.loads(figures_path.read_text())
+    # Correctness, not speed: every contact of every scenario landed, and the ratios were computed.
+    assert figures["latency"]["after"]["created"] == figures["latency"]["contacts"]
+    assert figures["put_limit"]["put_limit_3"]["updated"] == figures["put_limit"]["contacts"]
+    assert figures["many_tasks"]["created"] == figures["many_tasks"]["contacts"]
+    assert figures["reserve"]["created"] == figures["reserve"]["contacts"]
+    assert figures["empty_insert"]["fixed_reads"] >= 1
+    assert len(figures["targets"]) == 5
