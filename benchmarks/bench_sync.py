@@ -10,7 +10,8 @@ Measures, in one run:
    ``Customers.create`` per contact, waits for the window, over ``--peer-contacts``);
 3. the mapping + validation stage alone (rows/s, peak RSS, in a fresh process);
 4. peak RSS of a streamed SQL sync (SQLite, ``SyncCustomersOperator`` dry run) at two sizes;
-5. throughput at ``max_concurrency`` 1, 2, 4 and adaptive (the default) when each request takes ``--latency-ms``.
+5. throughput at ``max_concurrency`` 1, 2, 4 and adaptive (the default) when each request takes
+   ``--latency-ms``.
 
 The sandbox runs as a subprocess (``python -m airflow_bigcommerce.sandbox`` as shipped; it must not
 share the client's GIL); its median request latency is measured first. All traffic is on 127.0.0.1.

@@ -28,6 +28,7 @@ from typing import Any
 from airflow.sdk import Param, dag, task
 
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+from airflow_bigcommerce.sync.report import default_report_dir
 
 #: CRM column -> customer field (as in ``crm_contacts_to_bigcommerce``).
 FIELD_MAP = {
@@ -45,12 +46,11 @@ REPORT_PATH = (
 )
 
 
-def report_home() -> str:
-    """Return the default report folder: under the Airflow home, never a world-readable /tmp."""
-    import os
-
-    home = os.environ.get("AIRFLOW_HOME") or os.path.join(os.path.expanduser("~"), "airflow")
-    return os.path.join(home, "bigcommerce-reports")
+#: Params both DAGs take: where the contacts are.
+CRM_PARAMS = {
+    "crm_conn_id": Param("crm_default", type="string", description="Any common.sql connection."),
+    "table": Param("contacts", type="string", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$"),
+}
 
 
 @dag(
@@ -59,12 +59,8 @@ def report_home() -> str:
     catchup=False,
     tags=["bigcommerce", "crm", "example"],
     doc_md=__doc__,
-    user_defined_macros={"report_home": report_home},
-    params={
-        "crm_conn_id": Param("crm_default", type="string"),
-        "table": Param("contacts", type="string", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$"),
-        "partitions": Param(4, type="integer", minimum=1, maximum=16),
-    },
+    user_defined_macros={"report_home": default_report_dir},
+    params={**CRM_PARAMS, "partitions": Param(4, type="integer", minimum=1, maximum=16)},
 )
 def initial_load_to_bigcommerce() -> None:
     @task
@@ -92,10 +88,9 @@ def initial_load_to_bigcommerce() -> None:
     catchup=False,
     tags=["bigcommerce", "crm", "example"],
     doc_md=__doc__,
-    user_defined_macros={"report_home": report_home},
+    user_defined_macros={"report_home": default_report_dir},
     params={
-        "crm_conn_id": Param("crm_default", type="string"),
-        "table": Param("contacts", type="string", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$"),
+        **CRM_PARAMS,
         "stores": Param(
             ["bigcommerce_default"], type="array", description="One bigcommerce connection id per store."
         ),

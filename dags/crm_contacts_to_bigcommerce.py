@@ -45,6 +45,7 @@ from typing import Any
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+from airflow_bigcommerce.sync.report import default_report_dir
 
 DAG_ID = "crm_contacts_to_bigcommerce"
 #: The store the sync writes to, as a data-aware asset: ``bigcommerce://<connection id>/customers``.
@@ -75,12 +76,6 @@ REPORT_PATH = (
 #: Retries of the sync task: a run with failed rows fails, and its retry sends only what is missing.
 SYNC_RETRIES = int(os.environ.get("BIGCOMMERCE_EXAMPLE_SYNC_RETRIES", "3"))
 SYNC_RETRY_DELAY = timedelta(minutes=5)
-
-
-def report_home() -> str:
-    """Return the default report folder: under the Airflow home, never a world-readable /tmp."""
-    home = os.environ.get("AIRFLOW_HOME") or os.path.join(os.path.expanduser("~"), "airflow")
-    return os.path.join(home, "bigcommerce-reports")
 
 
 def sync_window(
@@ -128,7 +123,7 @@ def _window(key: str) -> str:
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
-    user_defined_macros={"sync_window": sync_window, "report_home": report_home},
+    user_defined_macros={"sync_window": sync_window, "report_home": default_report_dir},
     tags=["bigcommerce", "crm", "example"],
     doc_md=__doc__,
     params={

@@ -85,6 +85,12 @@ class JsonlReportWriter:
         self.close()
 
 
+def default_report_dir() -> str:
+    """Return where reports go by default: under the Airflow home, never a world-readable /tmp."""
+    home = os.environ.get("AIRFLOW_HOME") or os.path.join(os.path.expanduser("~"), "airflow")
+    return os.path.join(home, "bigcommerce-reports")
+
+
 def open_private(path: str | os.PathLike[str]) -> IO[str]:
     """
     Open a local report for writing, readable by its owner only: it holds e-mails and names.

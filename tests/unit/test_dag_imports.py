@@ -114,4 +114,4 @@ def test_sync_window_starts_at_the_last_successful_run(monkeypatch: pytest.Monke
     assert sync_window(scheduled, start, end, "auto", later)["start"] == "2026-01-02 09:00:00"
     assert namespace["SYNC_RETRIES"] == 3
     monkeypatch.setenv("AIRFLOW_HOME", "/srv/airflow")
-    assert namespace["report_home"]() == "/srv/airflow/bigcommerce-reports"  # not a shared /tmp
+    assert namespace["default_report_dir"]() == "/srv/airflow/bigcommerce-reports"  # not a shared /tmp
