@@ -233,7 +233,7 @@ def sync_customers(
     dry_run: bool = False,
     key_field: str | None = "id",
     batch_size: int = 10,
-    max_concurrency: int = 1,
+    max_concurrency: int | None = 1,
     chunk_size: int = 500,
     max_rejections_listed: int = 100,
     report: ReportWriter | None = None,
@@ -258,8 +258,9 @@ def sync_customers(
     :param key_field: column identifying a row in the report and rejections; rows without it are
         named ``row N`` (1-based).
     :param batch_size: customers per write request, 1..10.
-    :param max_concurrency: write batches (and look-ups) in flight at once, 1..8; the client must be
-        thread-safe.
+    :param max_concurrency: write batches (and look-ups) in flight at once, 1..8; ``None`` means
+        adaptive: the client limits what is in flight, so the engine offers it
+        :data:`MAX_CONCURRENCY` workers. The client must be thread-safe.
     :param chunk_size: rows read, validated and looked up together.
     :param max_rejections_listed: cap of ``SyncResult.rejections`` and ``SyncResult.failures`` (the
         report lists them all).
@@ -279,8 +280,11 @@ def sync_customers(
         raise ValueError(f"mode must be 'insert' or 'upsert', not {mode!r}")
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {batch_size}")
-    if not 1 <= max_concurrency <= MAX_CONCURRENCY:
-        raise ValueError(f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, not {max_concurrency}")
+    if max_concurrency is not None and not 1 <= max_concurrency <= MAX_CONCURRENCY:
+        raise ValueError(
+            f"max_concurrency must be None (adaptive) or 1..{MAX_CONCURRENCY}, not {max_concurrency}"
+        )
+    workers = MAX_CONCURRENCY if max_concurrency is None else max_concurrency
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     if max_rejections_listed < 0:
@@ -293,7 +297,7 @@ def sync_customers(
         dry_run=dry_run,
         key_field=key_field,
         batch_size=batch_size,
-        max_concurrency=max_concurrency,
+        max_concurrency=workers,
         max_rejections_listed=max_rejections_listed,
         report=report,
         progress=progress,
@@ -302,13 +306,14 @@ def sync_customers(
         chunk_size=chunk_size,
     )
     log.info(
-        "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%d",
+        "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%s",
         mode,
         dry_run,
         batch_size,
-        max_concurrency,
+        f"adaptive (up to {workers})" if max_concurrency is None else workers,
     )
     run.run(rows)
+    requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
     result = SyncResult(
         created=run.counts["created"],
         updated=run.counts["updated"],
@@ -318,7 +323,8 @@ def sync_customers(
         total=run.read,
         dry_run=dry_run,
         mode=mode,
-        requests={kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")},
+        requests=requests,
+        requests_per_row=round(sum(requests.values()) / run.read, 3) if run.read else 0.0,
         retries_resolved=run.resolved,
         rejections=tuple(run.rejections),
         rejections_truncated=run.rejections_truncated,
@@ -329,7 +335,7 @@ def sync_customers(
     )
     log.info(
         "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "
-        "%s requests in %.1fs",
+        "%d requests (%.3f per row) in %.1fs",
         result.total,
         result.created,
         result.updated,
@@ -337,6 +343,7 @@ def sync_customers(
         result.rejected,
         result.failed,
         sum(result.requests.values()),
+        result.requests_per_row,
         result.duration_s,
     )
     return result

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, OutcomeUnknownError, RequestRejectedError
 from airflow_bigcommerce.sync.delivery import MAX_UNKNOWN_ATTEMPTS
-from airflow_bigcommerce.sync.engine import sync_customers
+from airflow_bigcommerce.sync.engine import MAX_CONCURRENCY, sync_customers
 from airflow_bigcommerce.sync.fake import FakeCustomerClient, FakeStoreError
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
@@ -626,6 +626,43 @@ def test_result_is_json_safe_and_counts_requests() -> None:
     assert data["duration_s"] >= 0
     with pytest.raises(AttributeError):
         result.created = 5  # type: ignore[misc]
+
+
+def test_requests_per_row_is_reported_and_logged(
+    store: FakeCustomerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="airflow_bigcommerce.sync"):
+        result = sync_customers(contacts(12), store, **PER_CHUNK)
+    assert sum(result.requests.values()) == 3  # one look-up, two create batches
+    assert result.requests_per_row == 0.25
+    assert result.to_dict()["requests_per_row"] == 0.25
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Sync done")]
+    assert done == [
+        "Sync done: 12 rows, created 12, updated 0, skipped 0, rejected 0, failed 0, "
+        "3 requests (0.250 per row) in " + done[0].rsplit(" in ", 1)[1]
+    ]
+    three = sync_customers(contacts(3, start=100), store, **PER_CHUNK)
+    assert three.requests_per_row == round(2 / 3, 3) == 0.667
+    assert sync_customers([], store).requests_per_row == 0.0
+
+
+def test_adaptive_concurrency_offers_the_client_eight_workers(
+    store: FakeCustomerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Eight create batches must be in flight at once to pass the barrier: fewer workers break it.
+    in_flight = threading.Barrier(MAX_CONCURRENCY, timeout=5)
+    original = store.create_customers
+
+    def create(customers: Any) -> list[dict[str, Any]]:
+        in_flight.wait()
+        return original(customers)
+
+    store.create_customers = create  # type: ignore[method-assign]
+    with caplog.at_level("INFO", logger="airflow_bigcommerce.sync"):
+        result = sync_customers(contacts(80), store, max_concurrency=None, **PER_CHUNK)
+    assert (result.created, result.failed) == (80, 0)
+    assert store.calls["create"] == 8
+    assert any("concurrency=adaptive (up to 8)" in r.getMessage() for r in caplog.records)
 
 
 def test_concurrent_failure_still_reports_the_batches_that_finished(store: FakeCustomerClient) -> None:
