@@ -66,10 +66,10 @@ def test_creates_go_out_in_batches_of_ten(store: FakeCustomerClient, n: int, pos
 
 
 def test_batch_size_and_lookup_groups(store: FakeCustomerClient) -> None:
-    result = sync_customers(contacts(120), store, batch_size=3, chunk_size=120, **PER_CHUNK)
-    assert result.created == 120
-    assert store.calls["create"] == 40
-    assert store.calls["find"] == 3  # 50 + 50 + 20
+    result = sync_customers(contacts(600), store, batch_size=3, chunk_size=600, **PER_CHUNK)
+    assert result.created == 600
+    assert store.calls["create"] == 200
+    assert store.calls["find"] == 3  # 250 + 250 + 100: short e-mails, the count caps a group
     assert store.max_lookup_size == LOOKUP_BATCH_SIZE
 
 
@@ -150,7 +150,27 @@ def test_large_store_is_looked_up_per_chunk() -> None:
     result = sync_customers(contacts(120), store, index_limit=20, chunk_size=100)
     assert result.created == 120
     assert store.calls["list"] == 0
-    assert store.calls["find"] == 3  # chunk 1: 50 + 50, chunk 2: 20
+    assert store.calls["find"] == 2  # one per chunk: 100, then 20
+
+
+def test_upsert_looks_up_a_full_page_of_emails_per_request() -> None:
+    store = FakeCustomerClient(
+        {"email": f"person{i}@example.com", "first_name": "Old", "last_name": f"Last{i}"}
+        for i in range(1, 101)
+    )
+    result = sync_customers(contacts(1000), store, mode="upsert", **PER_CHUNK)
+    invariant(result)
+    assert (result.created, result.updated) == (900, 100)
+    assert store.calls["find"] == result.requests["lookup"] == 4  # 2 per 500-row chunk, was 20
+    assert store.max_lookup_size == LOOKUP_BATCH_SIZE == 250
+
+
+def test_long_emails_split_look_ups_by_url_length(store: FakeCustomerClient) -> None:
+    rows = [contact(i, email=f"{'x' * 200}{i}@example.com") for i in range(100)]
+    result = sync_customers(rows, store, chunk_size=100, **PER_CHUNK)
+    assert result.created == 100
+    assert store.calls["find"] == 4  # ~32 e-mails of 214 characters fill 7,000 encoded characters
+    assert store.max_lookup_size < LOOKUP_BATCH_SIZE
 
 
 def test_few_rows_skip_the_count(store: FakeCustomerClient) -> None:
