@@ -430,9 +430,11 @@ def test_lookup_failure_mid_run_keeps_earlier_lines(store: FakeCustomerClient) -
     store.find_customers_by_email = failing_second  # type: ignore[method-assign]
     buf = io.StringIO()
     with pytest.raises(OutcomeUnknownError):
-        sync_customers(contacts(6), store, report=JsonlReportWriter(buf), chunk_size=3, **PER_CHUNK)
+        sync_customers(
+            contacts(6), store, report=JsonlReportWriter(buf), chunk_size=3, batch_size=3, **PER_CHUNK
+        )
     lines = [json.loads(line) for line in buf.getvalue().splitlines()]
-    assert [line["row"] for line in lines] == ["c1", "c2", "c3"]
+    assert [line["row"] for line in lines] == ["c1", "c2", "c3"]  # the first chunk's full batch
     assert len(store.customers) == 3
 
 
