@@ -41,7 +41,13 @@ from airflow_bigcommerce.hooks.pacing import (
     wait_after_429,
 )
 from airflow_bigcommerce.masking import mask_secret
-from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, MAX_BATCH_SIZE
+from airflow_bigcommerce.sync.client import (
+    LOOKUP_BATCH_SIZE,
+    MAX_BATCH_SIZE,
+    MAX_LOOKUP_CHARS,
+    group_lookups,
+    lookup_values,
+)
 
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
 #: 429s are definite refusals (nothing was written), so they get a budget of their own.
@@ -50,8 +56,6 @@ MAX_RATE_LIMIT_WAITS = 50
 CONCURRENCY_BACKOFF_S = 0.05
 #: Methods that read: they have their own circuit, so a write outage does not stop look-ups.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Longest ``email:in`` value one look-up sends (characters), so the URL stays short.
-MAX_LOOKUP_CHARS = 3000
 #: V3 ``limit`` maximum for ``GET /v3/customers``.
 MAX_PAGE_SIZE = 250
 
@@ -476,7 +480,12 @@ class BigCommerceHook(HttpHook):
     # -- V3 ------------------------------------------------------------------------------------
 
     def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
-        """Return the customers whose e-mail is in ``emails`` (``GET /v3/customers?email:in=``)."""
+        """
+        Return the customers whose e-mail is in ``emails`` (``GET /v3/customers?email:in=``).
+
+        One request per :func:`lookup_groups` group; a further page only when a group matches more
+        than 250 customers (one e-mail per channel under Multi-Storefront).
+        """
         found: dict[int, dict[str, Any]] = {}
         for group in lookup_groups(emails):
             params = {"email:in": ",".join(group), "limit": MAX_PAGE_SIZE}
@@ -588,30 +597,14 @@ class BigCommerceHook(HttpHook):
 
 def lookup_groups(emails: Sequence[str]) -> list[list[str]]:
     """
-    Split e-mails into ``email:in`` values: at most LOOKUP_BATCH_SIZE e-mails, MAX_LOOKUP_CHARS long.
+    Split e-mails into ``email:in`` values, one ``GET`` each, grouped as the sync engine groups them.
 
-    Each e-mail goes as given and lower-cased (trimmed): the store treats e-mails case-insensitively,
-    but its filter may not. The length cap keeps the URL well under common 8 KB limits.
+    At most LOOKUP_BATCH_SIZE e-mails (their customers fit one page of 250) and MAX_LOOKUP_CHARS
+    once percent-encoded, so the URL stays under 8 KB. Each e-mail goes as given and lower-cased
+    (trimmed): the store treats e-mails case-insensitively, but its filter may not.
     """
-    groups: list[list[str]] = []
-    current: list[str] = []
-    size = count = 0
-    seen: set[str] = set()
-    for email in dict.fromkeys(e.strip() for e in emails if e and e.strip()):
-        variants = [v for v in dict.fromkeys((email, email.lower())) if v not in seen]
-        if not variants:
-            continue
-        seen.update(variants)
-        extra = sum(len(v) + 1 for v in variants)
-        if current and (count >= LOOKUP_BATCH_SIZE or size + extra > MAX_LOOKUP_CHARS):
-            groups.append(current)
-            current, size, count = [], 0, 0
-        current.extend(variants)
-        size += extra
-        count += 1
-    if current:
-        groups.append(current)
-    return groups
+    groups = group_lookups(emails, max_emails=LOOKUP_BATCH_SIZE, max_chars=MAX_LOOKUP_CHARS)
+    return [lookup_values(group) for group in groups]
 
 
 def legacy_field_specs() -> dict[str, dict[str, Any]]:

@@ -25,6 +25,8 @@ MAX_UNKNOWN_ATTEMPTS = 50
 FATAL_STATUSES = frozenset({401, 403})
 
 _CONFIRMED = "confirmed by look-up after an unknown outcome"
+#: The two writes a row can need.
+WriteKind = Literal["create", "update"]
 
 
 class Deliverer:
@@ -37,7 +39,7 @@ class Deliverer:
     transient failure of a write or a look-up settles the batch's unsettled rows as failed.
     """
 
-    def __init__(self, client: CountingClient, kind: Literal["create", "update"]) -> None:
+    def __init__(self, client: CountingClient, kind: WriteKind) -> None:
         self.client = client
         self.kind = kind
 

@@ -3,8 +3,10 @@ The sync engine: stream CRM rows into a store as customers, accounting for every
 
 Rows are read ``chunk_size`` at a time, mapped and validated, de-duplicated on the normalised e-mail
 (:mod:`.prepare`), looked up in the store (:mod:`.lookup`), then created or updated in batches of at
-most 10, the V3 limit (:mod:`.delivery`). Every input row ends as exactly one of created, updated,
-skipped, rejected (the row's data) or failed (a transient reason: a later run can deliver it).
+most 10, the V3 limit (:mod:`.delivery`). Rows that would make a chunk's last batch short wait for the
+next chunk's, so only the run's last batch of each kind is short: every write request counts against
+the store's quota. Every input row ends as exactly one of created, updated, skipped, rejected (the
+row's data) or failed (a transient reason: a later run can deliver it).
 
 Pure Python: the client is injected (``BigCommerceHook`` in production, ``FakeCustomerClient`` in
 tests), so this package imports neither Airflow nor an HTTP library.
@@ -22,7 +24,7 @@ from typing import Any, Literal
 from airflow_bigcommerce.models.contact import customer_differs, validate_field_map
 from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.delivery import Deliverer
+from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
@@ -35,6 +37,9 @@ log = logging.getLogger("airflow_bigcommerce.sync")
 
 #: Upper bound for ``max_concurrency``: more parallel writes only buy 429s under a shared store quota.
 MAX_CONCURRENCY = 8
+#: Settled report lines held back behind a row still waiting to fill a batch (the report is in input
+#: order) before that row is sent in a short batch: bounds memory when one kind of write is rare.
+MAX_HELD_LINES = 20_000
 
 
 def _client_stats(client: object) -> dict[str, int | float]:
@@ -84,7 +89,12 @@ class _Run:
         self.rejections_truncated = False
         self.failures: list[dict[str, str | None]] = []
         self.failures_truncated = False
-        self.pending_lines: list[Line] = []
+        self.settled: list[Line] = []  # not yet in the report
+        self.waiting: dict[WriteKind, list[Item]] = {"create": [], "update": []}  # in input order
+        self.deliver: dict[WriteKind, Deliverer] = {
+            kind: Deliverer(self.client, kind) for kind in ("create", "update")
+        }
+        self.max_held = max(MAX_HELD_LINES, chunk_size)
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
         if self.progress is not None:
@@ -102,12 +112,18 @@ class _Run:
             while chunk := list(itertools.islice(iterator, self.chunk_size)):
                 start = self.read + 1
                 self.read += len(chunk)
-                try:
-                    self._chunk(list(enumerate(chunk, start)), lookup, pool)
-                finally:
+                self._chunk(list(enumerate(chunk, start)), lookup, pool)
+                self._write_report()
+                if len(self.settled) > self.max_held:
+                    log.debug("%d report lines wait for a short batch: sending it now", len(self.settled))
+                    self._send(pool, last=True)
                     self._write_report()
+            self._send(pool, last=True)
         finally:
+            # On a failure too: every row settled so far, once; rows still waiting for a batch were
+            # not sent, and a retry of the run delivers them.
             pool.close()
+            self._write_report(everything=True)
             if self.report is not None:
                 self.report.flush()
         self._progress(final=True)
@@ -144,13 +160,18 @@ class _Run:
                 self._emit(item.line("updated", "dry run: would update, " + changed_reason(item.body)))
             self._progress()
             return
-        create, update = Deliverer(self.client, "create"), Deliverer(self.client, "update")
-        batches = [
-            (deliver, items[i : i + self.batch_size])
-            for deliver, items in ((create, creates), (update, updates))
-            for i in range(0, len(items), self.batch_size)
-        ]
-        for lines, resolved in pool.map(lambda job: job[0](job[1]), batches):
+        self.waiting["create"].extend(creates)
+        self.waiting["update"].extend(updates)
+        self._send(pool)
+
+    def _send(self, pool: WorkerPool, *, last: bool = False) -> None:
+        """Deliver the waiting rows in full batches; with ``last``, the short rest too."""
+        jobs: list[tuple[WriteKind, list[Item]]] = []
+        for kind, items in self.waiting.items():
+            ready = len(items) if last else len(items) - len(items) % self.batch_size
+            jobs.extend((kind, items[i : i + self.batch_size]) for i in range(0, ready, self.batch_size))
+            self.waiting[kind] = items[ready:]
+        for lines, resolved in pool.map(lambda job: self.deliver[job[0]](job[1]), jobs):
             self.resolved += resolved
             for line in lines:
                 self._emit(line)
@@ -183,7 +204,7 @@ class _Run:
 
     def _emit(self, line: Line) -> None:
         self.counts[line.outcome] += 1
-        self.pending_lines.append(line)
+        self.settled.append(line)
         if line.outcome == "rejected":
             if len(self.rejections) < self.max_rejections_listed:
                 self.rejections.append({"row": line.key, "email": line.email, "reason": line.reason})
@@ -197,10 +218,18 @@ class _Run:
         # Rows created by this run need no entry in the store index: the preparer settles every later
         # row with the same match key as a duplicate before any look-up, at no extra memory.
 
-    def _write_report(self) -> None:
-        lines, self.pending_lines = self.pending_lines, []
+    def _write_report(self, *, everything: bool = False) -> None:
+        """Write the settled lines in input order: those before the first row still waiting for a batch."""
         if self.report is None:
+            self.settled = []
             return
+        heads = [items[0].index for items in self.waiting.values() if items]
+        if everything or not heads:
+            lines, self.settled = self.settled, []
+        else:
+            first = min(heads)
+            lines = [line for line in self.settled if line.pos < first]
+            self.settled = [line for line in self.settled if line.pos >= first]
         for line in sorted(lines, key=lambda ln: ln.pos):
             self.report.write(line.key, line.email, line.outcome, line.reason, line.customer_id)
 
@@ -233,7 +262,7 @@ def sync_customers(
     dry_run: bool = False,
     key_field: str | None = "id",
     batch_size: int = 10,
-    max_concurrency: int = 1,
+    max_concurrency: int | None = 1,
     chunk_size: int = 500,
     max_rejections_listed: int = 100,
     report: ReportWriter | None = None,
@@ -257,10 +286,13 @@ def sync_customers(
         store itself would refuse cannot be known without writing, so they count as would-be writes.
     :param key_field: column identifying a row in the report and rejections; rows without it are
         named ``row N`` (1-based).
-    :param batch_size: customers per write request, 1..10.
-    :param max_concurrency: write batches (and look-ups) in flight at once, 1..8; the client must be
-        thread-safe.
-    :param chunk_size: rows read, validated and looked up together.
+    :param batch_size: customers per write request, 1..10; only the run's last create batch and last
+        update batch hold fewer (or one whose rows kept :data:`MAX_HELD_LINES` report lines waiting).
+    :param max_concurrency: write batches (and look-ups) in flight at once, 1..8; ``None`` means
+        adaptive: the client limits what is in flight, so the engine offers it
+        :data:`MAX_CONCURRENCY` workers. The client must be thread-safe.
+    :param chunk_size: rows read, validated and looked up together; up to ``batch_size - 1`` rows of
+        each kind wait for the next chunk to fill a batch.
     :param max_rejections_listed: cap of ``SyncResult.rejections`` and ``SyncResult.failures`` (the
         report lists them all).
     :param report: receives one line per input row.
@@ -273,14 +305,18 @@ def sync_customers(
         ``failed``; the run goes on with the next rows, so every row is attempted.
     :raises ValueError: an argument is out of range or ``field_map`` is invalid.
     :raises Exception: whatever a 401/403, another non-transient look-up error or ``rows`` raised;
-        the report is flushed first, with a line for every row settled until then.
+        the report is flushed first, with a line for every row settled until then (rows waiting to
+        fill a batch were not sent and have none).
     """
     if mode not in ("insert", "upsert"):
         raise ValueError(f"mode must be 'insert' or 'upsert', not {mode!r}")
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {batch_size}")
-    if not 1 <= max_concurrency <= MAX_CONCURRENCY:
-        raise ValueError(f"max_concurrency must be between 1 and {MAX_CONCURRENCY}, not {max_concurrency}")
+    if max_concurrency is not None and not 1 <= max_concurrency <= MAX_CONCURRENCY:
+        raise ValueError(
+            f"max_concurrency must be None (adaptive) or 1..{MAX_CONCURRENCY}, not {max_concurrency}"
+        )
+    workers = MAX_CONCURRENCY if max_concurrency is None else max_concurrency
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     if max_rejections_listed < 0:
@@ -293,7 +329,7 @@ def sync_customers(
         dry_run=dry_run,
         key_field=key_field,
         batch_size=batch_size,
-        max_concurrency=max_concurrency,
+        max_concurrency=workers,
         max_rejections_listed=max_rejections_listed,
         report=report,
         progress=progress,
@@ -302,13 +338,14 @@ def sync_customers(
         chunk_size=chunk_size,
     )
     log.info(
-        "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%d",
+        "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%s",
         mode,
         dry_run,
         batch_size,
-        max_concurrency,
+        f"adaptive (up to {workers})" if max_concurrency is None else workers,
     )
     run.run(rows)
+    requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
     result = SyncResult(
         created=run.counts["created"],
         updated=run.counts["updated"],
@@ -318,7 +355,8 @@ def sync_customers(
         total=run.read,
         dry_run=dry_run,
         mode=mode,
-        requests={kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")},
+        requests=requests,
+        requests_per_row=round(sum(requests.values()) / run.read, 3) if run.read else 0.0,
         retries_resolved=run.resolved,
         rejections=tuple(run.rejections),
         rejections_truncated=run.rejections_truncated,
@@ -329,7 +367,7 @@ def sync_customers(
     )
     log.info(
         "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "
-        "%s requests in %.1fs",
+        "%d requests (%.3f per row) in %.1fs",
         result.total,
         result.created,
         result.updated,
@@ -337,6 +375,7 @@ def sync_customers(
         result.rejected,
         result.failed,
         sum(result.requests.values()),
+        result.requests_per_row,
         result.duration_s,
     )
     return result

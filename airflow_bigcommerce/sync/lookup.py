@@ -3,7 +3,8 @@ Find what the store already holds for each row, by the cheaper of two strategies
 
 A small store is read whole once (at most ``index_limit`` customers) when that takes fewer requests
 than looking the run's rows up by e-mail, chunk by chunk; otherwise each chunk is looked up in
-groups of :data:`~airflow_bigcommerce.sync.client.LOOKUP_BATCH_SIZE` e-mails.
+the groups the client sends as one request each
+(:func:`~airflow_bigcommerce.sync.client.group_lookups`: up to 250 e-mails, a URL under 8 KB).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_bigcommerce.models.contact import COMPARABLE_FIELDS, match_key
-from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, TransientFailureError
+from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, TransientFailureError, group_lookups
 from airflow_bigcommerce.sync.counting import LIST_PAGE_SIZE, CountingClient
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.rows import Item
@@ -26,7 +27,11 @@ INDEX_LIMIT = 2_500
 
 
 def lookups_needed(total: int, chunk_size: int) -> int:
-    """Return the look-up requests ``total`` rows cost when looked up ``chunk_size`` at a time."""
+    """
+    Return the look-up requests ``total`` rows cost at least when looked up ``chunk_size`` at a time.
+
+    At least: long e-mails fill a group's URL before it holds LOOKUP_BATCH_SIZE of them.
+    """
     full, rest = divmod(total, chunk_size)
     return full * math.ceil(chunk_size / LOOKUP_BATCH_SIZE) + math.ceil(rest / LOOKUP_BATCH_SIZE)
 
@@ -68,10 +73,7 @@ class StoreLookup:
         """Return match key -> stored customer for the items the store holds."""
         if self.index is not None:
             return {item.mk: self.index[item.mk] for item in items if item.mk in self.index}
-        groups = [
-            [item.email for item in items[i : i + LOOKUP_BATCH_SIZE]]
-            for i in range(0, len(items), LOOKUP_BATCH_SIZE)
-        ]
+        groups = group_lookups(item.email for item in items)
         found: dict[str, Mapping[str, Any]] = {}
         for part in self.pool.map(self.client.find, groups):
             for mk, customer in part.items():

@@ -32,6 +32,8 @@ class SyncResult:
     :param mode: ``"insert"`` or ``"upsert"``.
     :param requests: client calls made, by kind (``lookup``, ``create``, ``update``, ``list``);
         the client's own retries are not in it (see ``client_stats``).
+    :param requests_per_row: ``requests`` in all divided by ``total`` (3 decimals; 0 without rows): what
+        a row costs in the store's shared quota, the figure batching and grouped look-ups bring down.
     :param retries_resolved: rows whose write had an unknown outcome that a look-up then settled.
     :param rejections: the first ``max_rejections_listed`` rejections as ``{row, email, reason}``.
     :param rejections_truncated: more rows were rejected than ``rejections`` lists.
@@ -50,6 +52,7 @@ class SyncResult:
     dry_run: bool = False
     mode: str = "insert"
     requests: dict[str, int] = field(default_factory=dict)
+    requests_per_row: float = 0.0
     retries_resolved: int = 0
     rejections: tuple[dict[str, str | None], ...] = ()
     rejections_truncated: bool = False
@@ -70,6 +73,7 @@ class SyncResult:
             "dry_run": self.dry_run,
             "mode": self.mode,
             "requests": dict(self.requests),
+            "requests_per_row": self.requests_per_row,
             "retries_resolved": self.retries_resolved,
             "rejections": [dict(r) for r in self.rejections],
             "rejections_truncated": self.rejections_truncated,

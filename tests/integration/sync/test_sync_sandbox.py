@@ -155,3 +155,30 @@ def test_operator_max_rejected_fails_after_sending_the_valid_rows(bigcommerce_sa
     with pytest.raises(BigCommerceError, match="2 rows were rejected"):
         op.execute(context={})  # type: ignore[arg-type]
     assert len(bigcommerce_sandbox.store.all_customers()) == 12
+
+
+def test_each_engine_look_up_is_one_get_with_a_url_under_8_kb(bigcommerce_sandbox: SandboxHandle) -> None:
+    bigcommerce_sandbox.store.configure(quota=0)
+    rows = contacts(1000)
+    sync_customers(rows[:300], BigCommerceHook())
+    gets_before = bigcommerce_sandbox.store.stats()["requests"].get("GET /v3/customers", 0)
+    result = sync_customers(rows, BigCommerceHook(), mode="upsert", index_limit=0)
+    gets = bigcommerce_sandbox.store.stats()["requests"]["GET /v3/customers"] - gets_before
+    assert (result.created, result.skipped) == (700, 300)
+    # Mixed-case e-mails go as given and lower-cased: ~130 fill the URL, 4 per 500-row chunk (was 20).
+    assert result.requests["lookup"] == gets == 8
+
+
+def test_an_insert_into_an_empty_store_sends_ceil_n_over_10_posts(bigcommerce_sandbox: SandboxHandle) -> None:
+    bigcommerce_sandbox.store.configure(quota=0)
+    rows: list[dict[str, Any]] = []
+    for row in contacts(2005):
+        rows.append(row)
+        if row["id"] % 37 == 0:  # a bad row now and then: no 500-row chunk holds a multiple of 10
+            rows.append({**row, "id": f"bad{row['id']}", "email": "not-an-email"})
+    result = sync_customers(rows, BigCommerceHook(), max_concurrency=None)
+    assert (result.created, result.rejected) == (2005, 55)
+    requests_seen = bigcommerce_sandbox.store.stats()["requests"]
+    assert requests_seen["POST /v3/customers"] == result.requests["create"] == 201
+    assert requests_seen["GET /v3/customers"] == 1  # the run's one fixed read: the store is empty
+    assert result.requests_per_row == round(202 / len(rows), 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -21,13 +22,21 @@ from airflow_bigcommerce.exceptions import (
 )
 from airflow_bigcommerce.hooks.bigcommerce import (
     MAX_LOOKUP_CHARS,
+    MAX_PAGE_SIZE,
     BigCommerceHook,
     legacy_field_specs,
     lookup_groups,
 )
 from airflow_bigcommerce.hooks.breaker import CircuitBreaker
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
-from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.client import (
+    LOOKUP_BATCH_SIZE,
+    CustomerClient,
+    OutcomeUnknownError,
+    RequestRejectedError,
+    group_lookups,
+    lookup_values,
+)
 
 TOKEN = "tok-unit-7f3a"
 
@@ -306,15 +315,63 @@ def test_legacy_form_methods_match_provider_info(conn_env: Callable[..., None]) 
     assert specs["timeout"]["kind"] == "integer"
 
 
-def test_lookup_groups_send_both_cases_and_cap_count_and_length() -> None:
+def encoded_email_in(group: list[str]) -> str:
+    """The ``email:in`` value as requests puts it in the URL."""
+    return urlencode({"email:in": ",".join(group)}).partition("=")[2]
+
+
+def test_lookup_groups_send_both_cases_once() -> None:
     assert lookup_groups([" A@x.io ", "a@x.io", "b@x.io", "", "A@x.io"]) == [["A@x.io", "a@x.io", "b@x.io"]]
-    many = [f"user{i}@example.com" for i in range(120)]
-    assert [len(g) for g in lookup_groups(many)] == [50, 50, 20]
-    long = [("x" * 200) + f"{i}@example.com" for i in range(40)]
-    groups = lookup_groups(long)
-    assert len(groups) > 1
-    assert all(sum(len(e) + 1 for e in g) <= MAX_LOOKUP_CHARS for g in groups)
-    assert sorted(e for g in groups for e in g) == sorted(long)
+
+
+def test_lookup_groups_cap_the_count_at_one_page_of_answers() -> None:
+    many = [f"user{i}@example.com" for i in range(600)]
+    assert [len(g) for g in lookup_groups(many)] == [250, 250, 100]
+    assert LOOKUP_BATCH_SIZE == MAX_PAGE_SIZE == 250
+
+
+def test_lookup_groups_count_the_percent_encoded_length() -> None:
+    # 30 raw characters, 48 on the wire: "+" and "@" take 3 characters each, as does each comma.
+    plus = [f"a+b+c+d+e+{i:04d}@ex.io".ljust(30, "x") for i in range(400)]
+    groups = lookup_groups(plus)
+    assert len(groups) > 2
+    assert all(len(encoded_email_in(g)) <= MAX_LOOKUP_CHARS for g in groups)
+    assert any(len(encoded_email_in(g)) > MAX_LOOKUP_CHARS - 60 for g in groups)  # groups are filled
+    assert all(sum(len(e) + 1 for e in g) < MAX_LOOKUP_CHARS * 0.7 for g in groups)  # raw would mislead
+    assert [e for g in groups for e in g] == plus
+    unicode = [f"jörg.müller{i}@bücher.example" for i in range(300)]
+    assert all(len(encoded_email_in(g)) <= MAX_LOOKUP_CHARS for g in lookup_groups(unicode))
+
+
+def test_lookup_urls_stay_under_8_kb_even_for_the_longest_e_mails() -> None:
+    # Mixed case sends two values per e-mail; 250 characters is the V3 maximum for an e-mail.
+    cases: list[list[str]] = [
+        [f"First.Last{i}@Example.COM" for i in range(1000)],
+        [("X" * 230) + f"{i:05d}@Ex.io" for i in range(100)],
+        [f"Ünïcödé.{i}@Exämple.com" for i in range(500)],
+    ]
+    base = "https://api.bigcommerce.com/stores/abcdefghij/v3/customers"
+    for emails in cases:
+        for group in lookup_groups(emails):
+            params = {"email:in": ",".join(group), "limit": MAX_PAGE_SIZE, "page": 99}
+            url = requests.Request("GET", base, params=params).prepare().url
+            assert url is not None
+            assert len(url) < 7300 < 8192
+
+
+def test_engine_groups_go_out_as_one_request_each(conn_env: Callable[..., None]) -> None:
+    emails = [f"First.Last{i}@Example.COM" for i in range(500)] + [f"p{i}@x.io" for i in range(500)]
+    engine_groups = group_lookups(emails)
+    assert len(engine_groups) > 2
+    assert [len(lookup_groups(group)) for group in engine_groups] == [1] * len(engine_groups)
+    assert lookup_groups(emails) == [lookup_values(group) for group in engine_groups]
+    page = response(
+        200, {"data": [{"id": 1, "email": "p1@x.io"}], "meta": {"pagination": {"total_pages": 1}}}
+    )
+    hook, session, _ = scripted_hook([page])
+    assert hook.find_customers_by_email(engine_groups[-1]) == [{"id": 1, "email": "p1@x.io"}]
+    assert len(session.calls) == 1
+    assert session.calls[0][2]["params"]["limit"] == 250
 
 
 # -- outages: the hook's breaker and retry budget ------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, OutcomeUnknownError, RequestRejectedError
 from airflow_bigcommerce.sync.delivery import MAX_UNKNOWN_ATTEMPTS
-from airflow_bigcommerce.sync.engine import sync_customers
+from airflow_bigcommerce.sync.engine import MAX_CONCURRENCY, sync_customers
 from airflow_bigcommerce.sync.fake import FakeCustomerClient, FakeStoreError
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
@@ -66,10 +66,10 @@ def test_creates_go_out_in_batches_of_ten(store: FakeCustomerClient, n: int, pos
 
 
 def test_batch_size_and_lookup_groups(store: FakeCustomerClient) -> None:
-    result = sync_customers(contacts(120), store, batch_size=3, chunk_size=120, **PER_CHUNK)
-    assert result.created == 120
-    assert store.calls["create"] == 40
-    assert store.calls["find"] == 3  # 50 + 50 + 20
+    result = sync_customers(contacts(600), store, batch_size=3, chunk_size=600, **PER_CHUNK)
+    assert result.created == 600
+    assert store.calls["create"] == 200
+    assert store.calls["find"] == 3  # 250 + 250 + 100: short e-mails, the count caps a group
     assert store.max_lookup_size == LOOKUP_BATCH_SIZE
 
 
@@ -150,7 +150,27 @@ def test_large_store_is_looked_up_per_chunk() -> None:
     result = sync_customers(contacts(120), store, index_limit=20, chunk_size=100)
     assert result.created == 120
     assert store.calls["list"] == 0
-    assert store.calls["find"] == 3  # chunk 1: 50 + 50, chunk 2: 20
+    assert store.calls["find"] == 2  # one per chunk: 100, then 20
+
+
+def test_upsert_looks_up_a_full_page_of_emails_per_request() -> None:
+    store = FakeCustomerClient(
+        {"email": f"person{i}@example.com", "first_name": "Old", "last_name": f"Last{i}"}
+        for i in range(1, 101)
+    )
+    result = sync_customers(contacts(1000), store, mode="upsert", **PER_CHUNK)
+    invariant(result)
+    assert (result.created, result.updated) == (900, 100)
+    assert store.calls["find"] == result.requests["lookup"] == 4  # 2 per 500-row chunk, was 20
+    assert store.max_lookup_size == LOOKUP_BATCH_SIZE == 250
+
+
+def test_long_emails_split_look_ups_by_url_length(store: FakeCustomerClient) -> None:
+    rows = [contact(i, email=f"{'x' * 200}{i}@example.com") for i in range(100)]
+    result = sync_customers(rows, store, chunk_size=100, **PER_CHUNK)
+    assert result.created == 100
+    assert store.calls["find"] == 4  # ~32 e-mails of 214 characters fill 7,000 encoded characters
+    assert store.max_lookup_size < LOOKUP_BATCH_SIZE
 
 
 def test_few_rows_skip_the_count(store: FakeCustomerClient) -> None:
@@ -410,9 +430,11 @@ def test_lookup_failure_mid_run_keeps_earlier_lines(store: FakeCustomerClient) -
     store.find_customers_by_email = failing_second  # type: ignore[method-assign]
     buf = io.StringIO()
     with pytest.raises(OutcomeUnknownError):
-        sync_customers(contacts(6), store, report=JsonlReportWriter(buf), chunk_size=3, **PER_CHUNK)
+        sync_customers(
+            contacts(6), store, report=JsonlReportWriter(buf), chunk_size=3, batch_size=3, **PER_CHUNK
+        )
     lines = [json.loads(line) for line in buf.getvalue().splitlines()]
-    assert [line["row"] for line in lines] == ["c1", "c2", "c3"]
+    assert [line["row"] for line in lines] == ["c1", "c2", "c3"]  # the first chunk's full batch
     assert len(store.customers) == 3
 
 
@@ -626,6 +648,43 @@ def test_result_is_json_safe_and_counts_requests() -> None:
     assert data["duration_s"] >= 0
     with pytest.raises(AttributeError):
         result.created = 5  # type: ignore[misc]
+
+
+def test_requests_per_row_is_reported_and_logged(
+    store: FakeCustomerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="airflow_bigcommerce.sync"):
+        result = sync_customers(contacts(12), store, **PER_CHUNK)
+    assert sum(result.requests.values()) == 3  # one look-up, two create batches
+    assert result.requests_per_row == 0.25
+    assert result.to_dict()["requests_per_row"] == 0.25
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Sync done")]
+    assert done == [
+        "Sync done: 12 rows, created 12, updated 0, skipped 0, rejected 0, failed 0, "
+        "3 requests (0.250 per row) in " + done[0].rsplit(" in ", 1)[1]
+    ]
+    three = sync_customers(contacts(3, start=100), store, **PER_CHUNK)
+    assert three.requests_per_row == round(2 / 3, 3) == 0.667
+    assert sync_customers([], store).requests_per_row == 0.0
+
+
+def test_adaptive_concurrency_offers_the_client_eight_workers(
+    store: FakeCustomerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Eight create batches must be in flight at once to pass the barrier: fewer workers break it.
+    in_flight = threading.Barrier(MAX_CONCURRENCY, timeout=5)
+    original = store.create_customers
+
+    def create(customers: Any) -> list[dict[str, Any]]:
+        in_flight.wait()
+        return original(customers)
+
+    store.create_customers = create  # type: ignore[method-assign]
+    with caplog.at_level("INFO", logger="airflow_bigcommerce.sync"):
+        result = sync_customers(contacts(80), store, max_concurrency=None, **PER_CHUNK)
+    assert (result.created, result.failed) == (80, 0)
+    assert store.calls["create"] == 8
+    assert any("concurrency=adaptive (up to 8)" in r.getMessage() for r in caplog.records)
 
 
 def test_concurrent_failure_still_reports_the_batches_that_finished(store: FakeCustomerClient) -> None:
