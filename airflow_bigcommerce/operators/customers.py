@@ -377,7 +377,6 @@ class SyncCustomersOperator(BaseOperator):
         """Read the contacts, sync them, log and return the summary."""
         from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
-        from airflow_bigcommerce.hooks.concurrency import MAX_IN_FLIGHT
         from airflow_bigcommerce.models.contact import validate_field_map
         from airflow_bigcommerce.sync.engine import sync_customers
         from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -407,8 +406,7 @@ class SyncCustomersOperator(BaseOperator):
                 dry_run=dry_run,
                 key_field=self.key_field,
                 batch_size=self.batch_size,
-                # the hook limits requests in flight; the engine only needs enough workers
-                max_concurrency=self.max_concurrency or MAX_IN_FLIGHT,
+                max_concurrency=self.max_concurrency,  # None: the hook adapts what is in flight
                 report=report,
                 progress=ProgressReporter(self.log.info, total=total),
                 total=total,
