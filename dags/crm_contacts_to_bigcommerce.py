@@ -29,7 +29,12 @@ from __future__ import annotations
 from datetime import timezone
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
+
+try:
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow < 3.2
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef,unused-ignore]
 
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
 

@@ -382,7 +382,7 @@ class SyncCustomersOperator(BaseOperator):
 
     def _stream_sql(self) -> Iterator[Mapping[str, Any]]:
         """Yield rows of ``sql`` as dicts, ``fetch_size`` at a time (never the whole result)."""
-        from airflow.sdk import BaseHook
+        from airflow_bigcommerce.compat import BaseHook
 
         connection = BaseHook.get_connection(str(self.sql_conn_id))
         sql_hook = connection.get_hook(hook_params=self.sql_hook_params)  # type: ignore[no-untyped-call]
