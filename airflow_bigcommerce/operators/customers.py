@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
+from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+    from airflow_bigcommerce.lineage import Lineage
 
 IfExists = Literal["fail", "skip"]
 SyncMode = Literal["insert", "upsert"]
@@ -86,6 +89,11 @@ class CreateCustomerOperator(BaseOperator):
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"authentication": "json"}
     ui_color = "#34313f"
+    operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink())
+    #: Set by ``execute`` for the extra links and lineage: the store, the customer's id, 1 if created.
+    bigcommerce_store_hash: str | None = None
+    bigcommerce_customer_id: int | None = None
+    bigcommerce_rows_written: int = 0
     #: How often a write whose outcome stayed unknown is checked and resent before giving up.
     max_unknown_outcomes = 3
 
@@ -161,10 +169,21 @@ class CreateCustomerOperator(BaseOperator):
                 "Invalid customer payload: " + format_validation_error(exc, record=str(self.email)[:250])
             ) from None
         hook = BigCommerceHook(bigcommerce_conn_id=self.bigcommerce_conn_id)
+        self.bigcommerce_store_hash = hook.store_hash
         created, result = self._create_once(hook, customer.to_payload(), customer.email)
+        self.bigcommerce_customer_id = result.get("id")
+        self.bigcommerce_rows_written = int(created)
         verb = "Created" if created else "Found existing"
         self.log.info("%s customer id=%s for %s", verb, result.get("id"), customer.email)
         return _without_secrets(result)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
+        """Report the store's customers as this task's output (one row written if it created one)."""
+        from airflow_bigcommerce.lineage import customers_lineage
+
+        return customers_lineage(
+            store_hash=self.bigcommerce_store_hash, rows_written=self.bigcommerce_rows_written
+        )
 
     def _create_once(
         self, hook: BigCommerceHook, payload: dict[str, Any], email: str
@@ -260,6 +279,10 @@ class SyncCustomersOperator(BaseOperator):
         "field_map": "json",
     }
     ui_color = "#34313f"
+    operator_extra_links = (BigCommerceCustomersLink(),)
+    #: Set by ``execute`` for the extra link and lineage: the store written to, customers created + updated.
+    bigcommerce_store_hash: str | None = None
+    bigcommerce_rows_written: int = 0
 
     def __init__(
         self,
@@ -328,6 +351,7 @@ class SyncCustomersOperator(BaseOperator):
         field_map = validate_field_map(self.field_map)
         hook = BigCommerceHook(bigcommerce_conn_id=self.bigcommerce_conn_id)
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
+        self.bigcommerce_store_hash = hook.store_hash
         rows, total = self._rows()
         with ExitStack() as stack:
             report = None
@@ -347,6 +371,7 @@ class SyncCustomersOperator(BaseOperator):
                 total=total,
             )
         summary = result.to_dict()
+        self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self.log.info(
             "Sync %s: %s created, %s updated, %s skipped, %s rejected of %s rows in %.1f s%s",
             "dry run" if dry_run else "done",
@@ -368,6 +393,18 @@ class SyncCustomersOperator(BaseOperator):
                 "every valid row was sent. See the log or the report for the reasons."
             )
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
+        """Report the SQL source's tables as inputs (none for XCom contacts) and the store's customers out."""
+        from airflow_bigcommerce.lineage import customers_lineage
+
+        return customers_lineage(
+            store_hash=self.bigcommerce_store_hash,
+            rows_written=self.bigcommerce_rows_written,
+            sql_conn_id=self.sql_conn_id if self.sql is not None else None,
+            sql=self.sql,
+            sql_hook_params=self.sql_hook_params,
+        )
 
     def _rows(self) -> tuple[Iterator[Mapping[str, Any]], int | None]:
         """Return the contact rows and, when cheap to know, how many there are."""
