@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compatibility run: for each Airflow version, a fresh venv in .venv-compat/<version> (uv, the shared
 # wheel cache), the unit tests and one end-to-end `airflow dags test` of the example DAG against the
-# sandbox; then the unit tests of the floor and the latest Airflow on the oldest and newest Python.
+# sandbox; then the unit tests of the floor Airflow on its oldest Python (3.10 for this provider) and of
+# the latest on 3.13 and its newest, 3.14 (a run is skipped, with a message, if the interpreter is missing).
 #
 #   tools/test-compat.sh [--install-only] [AIRFLOW_VERSION ...]   (default: every supported version)
 #
@@ -14,7 +15,7 @@ SUPPORTED=(3.0.6 3.1.8 3.2.2 3.3.2)
 UV=${UV:-.venv/bin/uv}
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 COMPAT_E2E=${COMPAT_E2E:-tests/e2e/test_lineage.py}
-COMPAT_PYTHONS=${COMPAT_PYTHONS:-3.0.6:3.10 3.3.2:3.13}
+COMPAT_PYTHONS=${COMPAT_PYTHONS:-3.0.6:3.10 3.3.2:3.13 3.3.2:3.14}
 ROOT=.venv-compat
 INSTALL_ONLY=0
 if [[ ${1:-} == --install-only ]]; then INSTALL_ONLY=1; shift; fi
