@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Airflow versions `make test-compat` tests (the latest patch of each supported minor); the first is the floor.
+AIRFLOW_VERSIONS ?= 3.0.6 3.1.8 3.2.2 3.3.2
+AIRFLOW_FLOOR := 3.0.6
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: venv test lint format typecheck demo ui bench clean browser
+.PHONY: venv test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +50,20 @@ test: $(STAMP) browser
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Per Airflow version: a fresh .venv-compat/<version>, unit tests, one e2e `airflow dags test` (see the script).
+test-compat: $(STAMP)
+	UV=$(UV) PYTHON=$(PYTHON) tools/test-compat.sh $(AIRFLOW_VERSIONS)
+
+# What CI runs: the floor version only (plus its oldest-Python unit run).
+test-compat-floor:
+	$(MAKE) test-compat AIRFLOW_VERSIONS=$(AIRFLOW_FLOOR)
+
+# sdist and wheel in dist/, checked as PyPI would (twine check --strict).
+dist: $(STAMP)
+	rm -rf dist
+	$(UV) build --quiet --out-dir dist
+	$(BIN)/twine check --strict dist/*
+
 demo: $(STAMP)
 	$(BIN)/python -m airflow_bigcommerce.demo
 
@@ -58,4 +75,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_conditions.py
 
 clean:
-	rm -rf $(VENV) .demo .artifacts
+	rm -rf $(VENV) .venv-compat .demo .artifacts dist

@@ -32,6 +32,20 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "BigCommerce", "python-modules": ["airflow_bigcommerce.hooks.bigcommerce"]}
         ],
+        # bigcommerce://{store_hash}/customers is a first-class asset: normalised by Airflow, and an
+        # OpenLineage dataset (namespace bigcommerce://{store_hash}, name customers) like the operators'.
+        "asset-uris": [
+            {
+                "schemes": ["bigcommerce"],
+                "handler": "airflow_bigcommerce.lineage.sanitize_uri",
+                "factory": "airflow_bigcommerce.lineage.create_asset",
+                "to_openlineage_converter": "airflow_bigcommerce.lineage.convert_asset_to_openlineage",
+            }
+        ],
+        "extra-links": [
+            "airflow_bigcommerce.links.BigCommerceCustomersLink",
+            "airflow_bigcommerce.links.BigCommerceCustomerLink",
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_bigcommerce.hooks.bigcommerce.BigCommerceHook",

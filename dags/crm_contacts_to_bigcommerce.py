@@ -42,7 +42,12 @@ import os
 from datetime import timedelta, timezone
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
+
+try:
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow < 3.2
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef,unused-ignore]
 
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
 from airflow_bigcommerce.sync.report import default_report_dir

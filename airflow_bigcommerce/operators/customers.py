@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
+from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+    from airflow_bigcommerce.lineage import Lineage
     from airflow_bigcommerce.sync.result import SyncResult
 
 IfExists = Literal["fail", "skip"]
@@ -94,6 +97,11 @@ class CreateCustomerOperator(BaseOperator):
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"authentication": "json"}
     ui_color = "#34313f"
+    operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink())
+    #: Set by ``execute`` for the extra links and lineage: the store, the customer's id, 1 if created.
+    bigcommerce_store_hash: str | None = None
+    bigcommerce_customer_id: int | None = None
+    bigcommerce_rows_written: int = 0
     #: Safety net on sends whose outcome stayed unknown; the hook's retry budget (time) ends sooner.
     max_unknown_outcomes = 50
 
@@ -174,10 +182,21 @@ class CreateCustomerOperator(BaseOperator):
         hook = BigCommerceHook(
             bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
         )
+        self.bigcommerce_store_hash = hook.store_hash
         created, result = self._create_once(hook, customer.to_payload(), customer.email)
+        self.bigcommerce_customer_id = result.get("id")
+        self.bigcommerce_rows_written = int(created)
         verb = "Created" if created else "Found existing"
         self.log.info("%s customer id=%s for %s", verb, result.get("id"), customer.email)
         return _without_secrets(result)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
+        """Report the store's customers as this task's output (one row written if it created one)."""
+        from airflow_bigcommerce.lineage import customers_lineage
+
+        return customers_lineage(
+            store_hash=self.bigcommerce_store_hash, rows_written=self.bigcommerce_rows_written
+        )
 
     def _create_once(
         self, hook: BigCommerceHook, payload: dict[str, Any], email: str
@@ -313,6 +332,10 @@ class SyncCustomersOperator(BaseOperator):
         "field_map": "json",
     }
     ui_color = "#34313f"
+    operator_extra_links = (BigCommerceCustomersLink(),)
+    #: Set by ``execute`` for the extra link and lineage: the store written to, customers created + updated.
+    bigcommerce_store_hash: str | None = None
+    bigcommerce_rows_written: int = 0
 
     def __init__(
         self,
@@ -393,6 +416,7 @@ class SyncCustomersOperator(BaseOperator):
             quota_reserve=self.quota_reserve,
         )
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
+        self.bigcommerce_store_hash = hook.store_hash
         rows, total = self._rows()
         with ExitStack() as stack:
             report = None
@@ -412,6 +436,7 @@ class SyncCustomersOperator(BaseOperator):
                 total=total,
             )
         summary = result.to_dict()
+        self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self.log.info(
             "Sync %s: %s created, %s updated, %s skipped, %s rejected, %s failed of %s rows in %.1f s%s",
             "dry run" if dry_run else "done",
@@ -439,6 +464,18 @@ class SyncCustomersOperator(BaseOperator):
             )
         return summary
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
+        """Report the SQL source's tables as inputs (none for XCom contacts) and the store's customers out."""
+        from airflow_bigcommerce.lineage import customers_lineage
+
+        return customers_lineage(
+            store_hash=self.bigcommerce_store_hash,
+            rows_written=self.bigcommerce_rows_written,
+            sql_conn_id=self.sql_conn_id if self.sql is not None else None,
+            sql=self.sql,
+            sql_hook_params=self.sql_hook_params,
+        )
+
     def _rows(self) -> tuple[Iterator[Mapping[str, Any]], int | None]:
         """Return the contact rows and, when cheap to know, how many there are."""
         if self.sql is None:
@@ -452,7 +489,7 @@ class SyncCustomersOperator(BaseOperator):
 
     def _stream_sql(self) -> Iterator[Mapping[str, Any]]:
         """Yield rows of ``sql`` as dicts, ``fetch_size`` at a time (never the whole result)."""
-        from airflow.sdk import BaseHook
+        from airflow_bigcommerce.compat import BaseHook
 
         connection = BaseHook.get_connection(str(self.sql_conn_id))
         sql_hook = connection.get_hook(hook_params=self.sql_hook_params)  # type: ignore[no-untyped-call]

@@ -182,6 +182,7 @@ class PayloadHook:
     """Stands in for the hook: the payload it gets must be one the V2 model accepts."""
 
     payloads: list[dict[str, Any]] = []
+    store_hash = "abc123"
 
     def __init__(self, **_: Any) -> None:
         pass

@@ -25,6 +25,7 @@ class FakeSyncHook(FakeCustomerClient):
         super().__init__()
         self.kwargs = kwargs
         self.settings = object()
+        self.store_hash = "fake"
         for kind, fault, times in FakeSyncHook.script:
             self.fail_next(kind, fault, times)  # type: ignore[arg-type]
         FakeSyncHook.last = self

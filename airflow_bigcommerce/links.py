@@ -1,0 +1,55 @@
+"""
+Extra links from a task instance to the store's control panel: the customer list, the created customer.
+
+Airflow 3 computes a link on the worker when the task finishes (``get_link`` on the executed
+operator) and stores it in XCom, where the task instance view reads it. ``execute`` therefore
+records on the operator what the link needs (``bigcommerce_store_hash``, and for
+``CreateCustomerOperator`` ``bigcommerce_customer_id``); a task that failed before reaching the
+store has no link (an empty string, which the UI does not show).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+# BaseOperatorLink is in airflow.sdk from Airflow 3.0 on (unlike BaseHook, see compat.py).
+from airflow.sdk import BaseOperatorLink
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import TaskInstanceKey
+
+#: The store's control panel; ``{store_hash}`` is the connection's store hash.
+CONTROL_PANEL = "https://store-{store_hash}.mybigcommerce.com/manage"
+
+
+def customers_url(store_hash: str) -> str:
+    """Return the control panel's customer list of a store."""
+    return CONTROL_PANEL.format(store_hash=store_hash) + "/customers"
+
+
+def customer_url(store_hash: str, customer_id: int | str) -> str:
+    """Return the control panel's page of one customer."""
+    return f"{customers_url(store_hash)}/{customer_id}/edit"
+
+
+class BigCommerceCustomersLink(BaseOperatorLink):
+    """Link "BigCommerce customers": the store's customer list in its control panel."""
+
+    name = "BigCommerce customers"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        """Return the customer list of the store the task wrote to, or ``""`` before it reached one."""
+        store_hash = getattr(operator, "bigcommerce_store_hash", None)
+        return customers_url(store_hash) if store_hash else ""
+
+
+class BigCommerceCustomerLink(BaseOperatorLink):
+    """Link "BigCommerce customer": the control-panel page of the customer a task created."""
+
+    name = "BigCommerce customer"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        """Return the created (or, with ``if_exists="skip"``, existing) customer's page, or ``""``."""
+        store_hash = getattr(operator, "bigcommerce_store_hash", None)
+        customer_id = getattr(operator, "bigcommerce_customer_id", None)
+        return customer_url(store_hash, customer_id) if store_hash and customer_id is not None else ""
