@@ -26,7 +26,8 @@ from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 pytestmark = pytest.mark.reliability
 
 N_CONTACTS = 1_000
-#: Service time per request, so a 1,000-contact run lasts long enough for an outage in its middle.
+#: Service time per request: with two in flight, a 1,000-contact run lasts long enough for an outage
+#: in its middle.
 LATENCY_MS = 25
 
 
@@ -100,8 +101,9 @@ def test_writes_down_20_s_in_the_middle_are_ridden_out(
     with run_sandbox(quota=0, latency_ms=LATENCY_MS) as sandbox:
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
-        sandbox.store.configure(outage_s=20, outage_start_s=0.8, outage_kind="writes")
-        state, summary, lines, _ = sync(plan.rows, tmp_path / "report.jsonl")
+        sandbox.store.configure(outage_s=20, outage_start_s=0.5, outage_kind="writes")
+        # two requests in flight: the run lasts well past the outage's start (~1.5 s without it)
+        state, summary, lines, _ = sync(plan.rows, tmp_path / "report.jsonl", max_concurrency=2)
         stats = sandbox.store.stats()
         record(
             "writes down 20 s in the middle",
@@ -131,7 +133,9 @@ def test_writes_down_longer_than_the_budget_fail_the_task_and_the_retry_finishes
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
         sandbox.store.configure(outage_s=3600, outage_start_s=0.5, outage_kind="writes")
-        state, summary, lines, message = sync(plan.rows, tmp_path / "first.jsonl", retry_budget_s=5)
+        state, summary, lines, message = sync(
+            plan.rows, tmp_path / "first.jsonl", retry_budget_s=5, max_concurrency=2
+        )
         first = outcomes(lines)
         in_store_before = sandbox.store.stats()["customers"]
         outage_answers = sandbox.store.stats()["outage_answers"]
