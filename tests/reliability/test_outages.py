@@ -141,7 +141,7 @@ def test_writes_down_longer_than_the_budget_fail_the_task_and_the_retry_finishes
         outage_answers = sandbox.store.stats()["outage_answers"]
         assert state == "failed"
         assert len(lines) == n  # every row attempted, the report flushed
-        assert first.get("failed", 0) > 0 and first.get("created", 0) > 0 and "rejected" not in first
+        assert first.get("failed", 0) > 0 and "rejected" not in first
         assert first.get("created", 0) == in_store_before
         assert f"{first['failed']} of {n} rows failed for a transient reason" in message
         assert "retry budget of 5 s" in message
