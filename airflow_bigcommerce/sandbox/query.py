@@ -131,3 +131,13 @@ def v3_list_query(query: Mapping[str, str]) -> ListQuery:
         return True
 
     return ListQuery(page, limit, keep, include)
+
+
+def int_set(query: Mapping[str, str], name: str) -> set[int] | None:
+    """Return the integers of a V3 ``<field>:in`` filter (None if absent); 422 naming it if not integers."""
+    if name not in query:
+        return None
+    try:
+        return {int(part) for part in query[name].split(",") if part.strip()}
+    except ValueError:
+        raise v3_error(422, "The filter(s) are invalid", {name: "must be a list of integers"}) from None
