@@ -16,7 +16,7 @@ from typing import Any
 from airflow_bigcommerce.sandbox.book import CustomerBook
 from airflow_bigcommerce.sandbox.customer import COUNTRIES, Customer
 from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
-from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set
+from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set, path_id
 from airflow_bigcommerce.sandbox.schemas import (
     V3_VALIDATION_TITLE,
     V2AddressCreate,
@@ -42,14 +42,14 @@ ADDRESS_FIELDS = (
     "phone",
     "address_type",
 )
-#: A subdivision code instead of a name: ``TX``, ``tx``, ``US-TX``, ``GB-ENG``.
-_STATE_CODE = re.compile(r"^(?:[A-Za-z]{2}-)?[A-Za-z0-9]{2,3}$")
+#: A subdivision code instead of a name: ``TX``, ``tx``, ``NSW``, ``US-TX``, ``GB-ENG`` (not ``Goa``).
+_STATE_CODE = re.compile(r"^(?:[A-Za-z]{2}|[A-Z]{3}|[A-Za-z]{2}-[A-Za-z0-9]{1,3})$")
 _STATE_MESSAGE = "state_or_province must be the full state or province name, not a code."
 
 
 def state_problem(state: str | None) -> str | None:
     """Return why ``state`` is refused (a subdivision code rather than a full name), else None."""
-    if state and _STATE_CODE.match(state.strip()) and not state.strip().isdigit():
+    if state and _STATE_CODE.match(state.strip()):
         return _STATE_MESSAGE
     return None
 
@@ -225,14 +225,15 @@ class Addresses:
 
     # -- V2 --------------------------------------------------------------------------------------------
     def _v2_customer(self, customer_id: str) -> Customer:
-        customer = self.book.customer(int(customer_id)) if customer_id.isdigit() else None
+        number = path_id(customer_id)
+        customer = None if number is None else self.book.customer(number)
         if customer is None:
             raise v2_error(404, "The requested resource was not found.")
         return customer
 
     def _v2_address(self, customer: Customer, address_id: str) -> dict[str, Any]:
         for address in customer.addresses:
-            if address_id.isdigit() and address["id"] == int(address_id):
+            if address["id"] == path_id(address_id):
                 return address
         raise v2_error(404, "The requested resource was not found.")
 

@@ -45,7 +45,7 @@ async def read_json(request: Request, version: str) -> Any:
     limit = request.app.state.store.config.max_body_bytes
     declared = request.headers.get("content-length", "")
     too_large = ApiError(413, "The request payload is too large.", version=version)
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airflow_bigcommerce.sandbox.errors import v3_error
+from airflow_bigcommerce.sandbox.query import path_id
 from airflow_bigcommerce.sandbox.schemas import V3ChannelSettings, parse_v3_body
 
 DEFAULT_CHANNEL = 1
@@ -26,9 +27,10 @@ def _defaults(channel_id: int) -> dict[str, Any]:
 
 
 def _channel(channel_id: str) -> int:
-    if not channel_id.isdigit() or not 1 <= int(channel_id) <= 2**31 - 1:
+    number = path_id(channel_id)
+    if number is None or not 1 <= number <= 2**31 - 1:
         raise v3_error(404, "The channel was not found.")
-    return int(channel_id)
+    return number
 
 
 class Channels:

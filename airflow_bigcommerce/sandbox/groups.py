@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airflow_bigcommerce.sandbox.errors import v2_error
-from airflow_bigcommerce.sandbox.query import int_param
+from airflow_bigcommerce.sandbox.query import int_param, path_id
 from airflow_bigcommerce.sandbox.schemas import V2GroupCreate, parse_v2_body
 
 NOT_ON_PLAN = "Customer groups are not available on this store's plan (they need Plus or higher)."
@@ -64,7 +64,7 @@ class Groups:
         """Return one group; 404 if there is none with that id."""
         self._check_plan()
         with self.lock:
-            group = self._groups.get(int(group_id)) if group_id.isdigit() else None
+            group = self._groups.get(path_id(group_id) or 0)
             if group is None:
                 raise v2_error(404, "The requested resource was not found.")
             return dict(group)

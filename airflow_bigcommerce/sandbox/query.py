@@ -141,3 +141,8 @@ def int_set(query: Mapping[str, str], name: str) -> set[int] | None:
         return {int(part) for part in query[name].split(",") if part.strip()}
     except ValueError:
         raise v3_error(422, "The filter(s) are invalid", {name: "must be a list of integers"}) from None
+
+
+def path_id(text: str) -> int | None:
+    """Return a path segment as an id, or None unless it is ASCII digits ("²" is a digit to Python)."""
+    return int(text) if text.isascii() and text.isdigit() else None

@@ -38,7 +38,7 @@ from airflow_bigcommerce.sandbox.faults import FaultPlan
 from airflow_bigcommerce.sandbox.groups import Groups
 from airflow_bigcommerce.sandbox.outage import affects
 from airflow_bigcommerce.sandbox.persistence import SqliteState
-from airflow_bigcommerce.sandbox.query import int_set, parse_when, v2_list_query, v3_list_query
+from airflow_bigcommerce.sandbox.query import int_set, parse_when, path_id, v2_list_query, v3_list_query
 from airflow_bigcommerce.sandbox.ratelimit import UNLIMITED, RateDecision, RateLimiter
 from airflow_bigcommerce.sandbox.schemas import (
     V3_VALIDATION_TITLE,
@@ -365,7 +365,7 @@ class SandboxStore:
     def v2_get_customer(self, customer_id: str) -> dict[str, Any]:
         """Return one V2 customer; 404 if there is none with that id."""
         with self.lock:
-            customer = self._customers.get(int(customer_id)) if customer_id.isdigit() else None
+            customer = self._customers.get(path_id(customer_id) or 0)
             if customer is None:
                 raise v2_error(404, "The requested resource was not found.")
             return customer.to_v2(self.store_hash)
@@ -375,7 +375,7 @@ class SandboxStore:
         payload = parse_v2_body(body, V2CustomerUpdate)
         check_v2_passwords(payload.authentication)
         with self.lock:
-            current = self._customers.get(int(customer_id)) if customer_id.isdigit() else None
+            current = self._customers.get(path_id(customer_id) or 0)
             if current is None:
                 raise v2_error(404, "The requested resource was not found.")
             if payload.email is not None and self._email_taken(
@@ -393,7 +393,7 @@ class SandboxStore:
     def v2_delete_customer(self, customer_id: str) -> None:
         """Delete one customer (and its addresses and attribute values); 404 if unknown."""
         with self.lock:
-            customer = self._customers.get(int(customer_id)) if customer_id.isdigit() else None
+            customer = self._customers.get(path_id(customer_id) or 0)
             if customer is None:
                 raise v2_error(404, "The requested resource was not found.")
             self._remove([customer.id])
@@ -578,7 +578,7 @@ class SandboxStore:
             raise v3_error(409, f"The email address {model.email} is already in use.")
         try:
             moments = {k: parse_when(str(v)) for k, v in dates.items()}
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             raise v3_error(422, V3_VALIDATION_TITLE, {f"{index}.date_created": "bad date"}) from None
         moment = moments.get("date_created", self._now())
         customer = customer_from_v3(model, moment, self._next)

@@ -16,7 +16,7 @@ from typing import Any
 from airflow_bigcommerce.sandbox.addresses import refuse_unfiltered_delete
 from airflow_bigcommerce.sandbox.customer import iso, normalize_email
 from airflow_bigcommerce.sandbox.errors import v3_error
-from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set, parse_when
+from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set, parse_when, path_id
 from airflow_bigcommerce.sandbox.schemas import V3SubscriberPost, V3SubscriberPut, parse_v3_body
 
 _TEXT_FILTERS = ("first_name", "last_name", "source")
@@ -145,7 +145,7 @@ class Subscribers:
             return {"data": dict(self._items[new_id]), "meta": {}}
 
     def _find(self, subscriber_id: str) -> dict[str, Any]:
-        item = self._items.get(int(subscriber_id)) if subscriber_id.isdigit() else None
+        item = self._items.get(path_id(subscriber_id) or 0)
         if item is None:
             raise v3_error(404, "The subscriber was not found.")
         return item
@@ -173,7 +173,7 @@ class Subscribers:
     def delete_one(self, subscriber_id: str) -> None:
         """Delete one subscriber by id (204 even if it is already gone, as the spec lists only 204)."""
         with self.lock:
-            if subscriber_id.isdigit() and self._items.pop(int(subscriber_id), None) is not None:
+            if self._items.pop(path_id(subscriber_id) or 0, None) is not None:
                 self._changed()
 
     def delete(self, query: Mapping[str, str]) -> None:

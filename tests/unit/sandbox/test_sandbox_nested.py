@@ -116,7 +116,7 @@ def test_addresses_exact_duplicate_is_left_out(store: SandboxStore) -> None:
     assert len(store.addresses.search({"customer_id:in": str(customer["id"])})["data"]) == 2
 
 
-@pytest.mark.parametrize("state", ["TX", "tx", "US-TX"])
+@pytest.mark.parametrize("state", ["TX", "tx", "NSW", "US-TX", "GB-ENG"])
 def test_addresses_refuse_state_codes(store: SandboxStore, state: str) -> None:
     (customer,) = store.v3_create_customers([person(1)])
     error = raises(422, store.addresses.create, [address(customer["id"], state_or_province=state)])
