@@ -14,17 +14,18 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from airflow_bigcommerce.sandbox.addresses import refuse_unfiltered_delete
 from airflow_bigcommerce.sandbox.concurrency import endpoint_key
 from airflow_bigcommerce.sandbox.errors import ApiError, v3_error, version_of_path
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
+from airflow_bigcommerce.sandbox.nested_routes import add_nested_routes
 from airflow_bigcommerce.sandbox.ratelimit import RateDecision
+from airflow_bigcommerce.sandbox.routing import Store, read_json
 from airflow_bigcommerce.sandbox.store import SandboxStore
 
 ADMIN_PREFIX = "/__sandbox"
@@ -34,47 +35,6 @@ MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream sent an invalid 
 
 #: What a staged outage answers: platform trouble sits in front of the API, so one V3-shaped body.
 OUTAGE_ERROR = v3_error(503, "Service Unavailable")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-async def read_json(request: Request, version: str) -> Any:
-    """Read and decode the JSON body, refusing bodies over the configured size (413) and bad JSON."""
-    limit = request.app.state.store.config.max_body_bytes
-    declared = request.headers.get("content-length", "")
-    too_large = ApiError(413, "The request payload is too large.", version=version)
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    try:
-        return json.loads(bytes(body), parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        if version == "v2":
-            raise ApiError(400, "The request body is not valid JSON.", version="v2") from None
-        raise ApiError(
-            422,
-            "JSON data is missing or invalid",
-            version="v3",
-            errors={"body": "The body is not valid JSON."},
-        ) from None
-
-
-async def authorized(
-    request: Request, store_hash: str, x_auth_token: Annotated[str | None, Header()] = None
-) -> SandboxStore:
-    """Check the store hash and the ``X-Auth-Token`` in one place; return the store."""
-    store: SandboxStore = request.app.state.store
-    store.authorize(store_hash, x_auth_token, version_of_path(request.url.path))
-    return store
-
-
-Store = Annotated[SandboxStore, Depends(authorized)]
 
 
 def _api_router() -> APIRouter:
@@ -119,9 +79,7 @@ def _api_router() -> APIRouter:
         store.v2_delete_customers(dict(request.query_params))
         return Response(status_code=204)
 
-    _v2_addresses(router)
-    _v2_groups(router)
-    _v3_nested(router)
+    add_nested_routes(router)
 
     @router.get("/v3/customers")
     async def v3_list(store: Store, request: Request) -> dict[str, Any]:
@@ -136,148 +94,6 @@ def _api_router() -> APIRouter:
         return {"data": store.v3_update_customers(await read_json(request, "v3")), "meta": {}}
 
     return router
-
-
-def _v2_addresses(router: APIRouter) -> None:
-    """V2 ``/customers/{id}/addresses``: what the ``bigcommerce`` client's ``addresses()`` calls."""
-
-    @router.get("/v2/customers/{customer_id}/addresses", response_model=None)
-    async def list_(store: Store, customer_id: str, request: Request) -> Any:
-        found = store.addresses.v2_list(customer_id, dict(request.query_params))
-        return found if found else Response(status_code=204)
-
-    @router.get("/v2/customers/{customer_id}/addresses/{address_id}")
-    async def get(store: Store, customer_id: str, address_id: str) -> dict[str, Any]:
-        return store.addresses.v2_get(customer_id, address_id)
-
-    @router.post("/v2/customers/{customer_id}/addresses", status_code=201)
-    async def create(store: Store, customer_id: str, request: Request) -> dict[str, Any]:
-        return store.addresses.v2_create(customer_id, await read_json(request, "v2"))
-
-    @router.put("/v2/customers/{customer_id}/addresses/{address_id}")
-    async def update(store: Store, customer_id: str, address_id: str, request: Request) -> dict[str, Any]:
-        return store.addresses.v2_update(customer_id, address_id, await read_json(request, "v2"))
-
-    @router.delete("/v2/customers/{customer_id}/addresses/{address_id}", status_code=204)
-    async def delete(store: Store, customer_id: str, address_id: str) -> Response:
-        store.addresses.v2_delete(customer_id, address_id)
-        return Response(status_code=204)
-
-    @router.delete("/v2/customers/{customer_id}/addresses", status_code=204)
-    async def delete_all(store: Store, customer_id: str) -> Response:
-        raise refuse_unfiltered_delete("addresses of the customer", "v2")
-
-
-def _v2_groups(router: APIRouter) -> None:
-    """V2 ``/customer_groups`` (bare arrays, 204 past the last page; 403 without the feature)."""
-
-    @router.get("/v2/customer_groups/count")
-    async def count(store: Store) -> dict[str, int]:
-        return {"count": store.groups.count()}
-
-    @router.get("/v2/customer_groups", response_model=None)
-    async def list_(store: Store, request: Request) -> Any:
-        found = store.groups.search(dict(request.query_params))
-        return found if found else Response(status_code=204)
-
-    @router.get("/v2/customer_groups/{group_id}")
-    async def get(store: Store, group_id: str) -> dict[str, Any]:
-        return store.groups.get(group_id)
-
-    @router.post("/v2/customer_groups", status_code=201)
-    async def create(store: Store, request: Request) -> dict[str, Any]:
-        return store.groups.create(await read_json(request, "v2"))
-
-
-def _v3_nested(router: APIRouter) -> None:
-    """V3 addresses, attributes, attribute values, subscribers and channel settings."""
-
-    def query(request: Request) -> dict[str, str]:
-        return dict(request.query_params)
-
-    def wrap(data: Any) -> dict[str, Any]:
-        return {"data": data, "meta": {}}
-
-    @router.get("/v3/customers/addresses")
-    async def addresses(store: Store, request: Request) -> dict[str, Any]:
-        return store.addresses.search(query(request))
-
-    @router.post("/v3/customers/addresses")
-    async def add_addresses(store: Store, request: Request) -> dict[str, Any]:
-        return wrap(store.addresses.create(await read_json(request, "v3")))
-
-    @router.put("/v3/customers/addresses")
-    async def put_addresses(store: Store, request: Request) -> dict[str, Any]:
-        return wrap(store.addresses.update(await read_json(request, "v3")))
-
-    @router.delete("/v3/customers/addresses", status_code=204)
-    async def delete_addresses(store: Store, request: Request) -> Response:
-        store.addresses.delete(query(request))
-        return Response(status_code=204)
-
-    @router.get("/v3/customers/attributes")
-    async def attributes(store: Store, request: Request) -> dict[str, Any]:
-        return store.attributes.search(query(request))
-
-    @router.post("/v3/customers/attributes")
-    async def add_attributes(store: Store, request: Request) -> dict[str, Any]:
-        return wrap(store.attributes.create(await read_json(request, "v3")))
-
-    @router.put("/v3/customers/attributes")
-    async def put_attributes(store: Store, request: Request) -> dict[str, Any]:
-        return wrap(store.attributes.rename(await read_json(request, "v3")))
-
-    @router.delete("/v3/customers/attributes", status_code=204)
-    async def delete_attributes(store: Store, request: Request) -> Response:
-        store.attributes.delete(query(request))
-        return Response(status_code=204)
-
-    @router.get("/v3/customers/attribute-values")
-    async def values(store: Store, request: Request) -> dict[str, Any]:
-        return store.attributes.values(query(request))
-
-    @router.put("/v3/customers/attribute-values")
-    async def put_values(store: Store, request: Request) -> dict[str, Any]:
-        return wrap(store.attributes.upsert_values(await read_json(request, "v3")))
-
-    @router.delete("/v3/customers/attribute-values", status_code=204)
-    async def delete_values(store: Store, request: Request) -> Response:
-        store.attributes.delete_values(query(request))
-        return Response(status_code=204)
-
-    @router.get("/v3/customers/subscribers")
-    async def subscribers(store: Store, request: Request) -> dict[str, Any]:
-        return store.subscribers.search(query(request))
-
-    @router.post("/v3/customers/subscribers")
-    async def subscribe(store: Store, request: Request) -> dict[str, Any]:
-        return store.subscribers.create(await read_json(request, "v3"))
-
-    @router.delete("/v3/customers/subscribers", status_code=204)
-    async def unsubscribe_many(store: Store, request: Request) -> Response:
-        store.subscribers.delete(query(request))
-        return Response(status_code=204)
-
-    @router.get("/v3/customers/subscribers/{subscriber_id}")
-    async def subscriber(store: Store, subscriber_id: str) -> dict[str, Any]:
-        return store.subscribers.get(subscriber_id)
-
-    @router.put("/v3/customers/subscribers/{subscriber_id}")
-    async def put_subscriber(store: Store, subscriber_id: str, request: Request) -> dict[str, Any]:
-        return store.subscribers.update(subscriber_id, await read_json(request, "v3"))
-
-    @router.delete("/v3/customers/subscribers/{subscriber_id}", status_code=204)
-    async def unsubscribe(store: Store, subscriber_id: str) -> Response:
-        store.subscribers.delete_one(subscriber_id)
-        return Response(status_code=204)
-
-    @router.get("/v3/customers/settings/channels/{channel_id}")
-    async def channel(store: Store, channel_id: str) -> dict[str, Any]:
-        return store.channels.get(channel_id)
-
-    @router.put("/v3/customers/settings/channels/{channel_id}")
-    async def put_channel(store: Store, channel_id: str, request: Request) -> dict[str, Any]:
-        return store.channels.put(channel_id, await read_json(request, "v3"))
 
 
 def _admin_router() -> APIRouter:
