@@ -67,6 +67,13 @@ def address_record(address_id: int, customer_id: int, fields: Mapping[str, Any])
     return {"id": address_id, "customer_id": customer_id, **data}
 
 
+def _text_set(query: Mapping[str, str], name: str) -> set[str] | None:
+    """Return the lower-cased values of a comma-list text filter, or None if absent."""
+    if name not in query:
+        return None
+    return {part.strip().lower() for part in query[name].split(",") if part.strip()}
+
+
 def _identity(address: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(address.get(name, "") for name in ADDRESS_FIELDS)
 
@@ -123,18 +130,28 @@ class Addresses:
 
     # -- V3 --------------------------------------------------------------------------------------------
     def search(self, query: Mapping[str, str]) -> dict[str, Any]:
-        """List addresses filtered by ``customer_id:in`` / ``id:in``, paged as V3 lists are."""
+        """List addresses by ``customer_id:in``, ``id:in``, ``company:in``, ``name:in`` ("first last")."""
         page = int_param(query, "page", 1, 1, None, "v3")
         limit = int_param(query, "limit", 50, 1, 250, "v3")
         customer_ids = int_set(query, "customer_id:in")
         ids = int_set(query, "id:in")
+        texts = {name: _text_set(query, name) for name in ("company:in", "name:in")}
+
+        def keep(a: Mapping[str, Any]) -> bool:
+            company, name = texts["company:in"], texts["name:in"]
+            return (
+                (ids is None or a["id"] in ids)
+                and (company is None or a["company"].lower() in company)
+                and (name is None or f"{a['first_name']} {a['last_name']}".lower() in name)
+            )
+
         with self.book.lock:
             found = [
                 dict(a)
                 for c in self.book.customers()
                 if customer_ids is None or c.id in customer_ids
                 for a in c.addresses
-                if ids is None or a["id"] in ids
+                if keep(a)
             ]
         window = ListQuery(page, limit, lambda _: True)
         data = window.window(found)

@@ -47,17 +47,24 @@ class Groups:
             raise v2_error(403, NOT_ON_PLAN)
 
     def search(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
-        """List groups by id, ``name`` exact and case-insensitive, ``page`` / ``limit`` (≤ 250)."""
+        """List groups by id: ``name`` (exact, case-insensitive), ``name:like``, ``is_default``, paged."""
         self._check_plan()
         page = int_param(query, "page", 1, 1, None, "v2")
         limit = int_param(query, "limit", 50, 1, 250, "v2")
-        name = query.get("name")
+        name, like = query.get("name"), query.get("name:like", "").strip().lower()
+        default = query.get("is_default", "").strip().lower()
+        if default not in ("", "true", "false", "1", "0"):
+            raise v2_error(400, "The query parameter 'is_default' must be true or false.")
+
+        def keep(group: Mapping[str, Any]) -> bool:
+            if name is not None and group["name"].lower() != name.strip().lower():
+                return False
+            if default and group["is_default"] != (default in ("true", "1")):
+                return False
+            return like in group["name"].lower()
+
         with self.lock:
-            found = [
-                dict(g)
-                for _, g in sorted(self._groups.items())
-                if name is None or g["name"].lower() == name.strip().lower()
-            ]
+            found = [dict(g) for _, g in sorted(self._groups.items()) if keep(g)]
         return found[(page - 1) * limit : page * limit]
 
     def get(self, group_id: str) -> dict[str, Any]:

@@ -422,3 +422,30 @@ def test_sqlite_keeps_nested_data(tmp_path: Path) -> None:
     assert again.count() == 1
     assert again.attributes.create([{"name": "next", "type": "date"}])[0]["id"] == tier["id"] + 1
     again.close()
+
+
+def test_full_state_names_of_three_letters_are_kept(store: SandboxStore) -> None:
+    (customer,) = store.v3_create_customers([person(1)])
+    (created,) = store.addresses.create([address(customer["id"], state_or_province="Goa", country_code="IN")])
+    assert created["state_or_province"] == "Goa"
+
+
+def test_address_text_filters(store: SandboxStore) -> None:
+    (customer,) = store.v3_create_customers([person(1)])
+    store.addresses.create(
+        [address(customer["id"], company="Acme"), address(customer["id"], first_name="Bo")]
+    )
+    assert [a["company"] for a in store.addresses.search({"company:in": "acme,other"})["data"]] == ["Acme"]
+    assert [a["first_name"] for a in store.addresses.search({"name:in": "Bo Lee"})["data"]] == ["Bo"]
+
+
+def test_group_filters(store: SandboxStore) -> None:
+    store.seed_groups(
+        [{"name": "Wholesale EU"}, {"name": "Wholesale US", "is_default": True}, {"name": "Retail"}]
+    )
+    assert [g["name"] for g in store.groups.search({"name:like": "wholesale"})] == [
+        "Wholesale EU",
+        "Wholesale US",
+    ]
+    assert [g["name"] for g in store.groups.search({"is_default": "true"})] == ["Wholesale US"]
+    raises(400, store.groups.search, {"is_default": "maybe"})
