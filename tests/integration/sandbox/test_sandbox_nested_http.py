@@ -290,7 +290,11 @@ NESTED_PATHS = [
     "/v2/customer_groups/%C2%B2",
 ]
 JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
@@ -330,3 +334,33 @@ def test_no_request_gets_a_5xx(api: Client, path: str, method: str, body: Any, q
     api.sandbox.store.seed([person(1, addresses=[address()])], allow_duplicates=True)
     answer = api.call(method, path, json=body, params=query)
     assert answer.status_code < 500, answer.text
+
+
+def test_admin_seed_routes_take_nested_data(api: Client) -> None:
+    assert api.admin("POST", "/attributes", json={"attributes": "nope"}).status_code == 400
+    (crm,) = api.admin(
+        "POST", "/attributes", json={"attributes": [{"name": "crm_id", "type": "string"}]}
+    ).json()["data"]
+    seeded = api.admin(
+        "POST",
+        "/seed",
+        json={
+            "customers": [
+                person(
+                    1,
+                    addresses=[address()],
+                    attributes=[{"attribute_id": crm["id"], "attribute_value": "C-1"}],
+                    channel_ids=[1],
+                )
+            ]
+        },
+    )
+    assert seeded.status_code == 200, seeded.text
+    (customer,) = api.admin("GET", "/customers").json()["data"]
+    assert customer["addresses"][0]["state_or_province"] == "Texas"
+    assert customer["attributes"][0]["attribute_value"] == "C-1"
+    assert customer["channel_ids"] == [1]
+    assert [a["name"] for a in api.admin("GET", "/attributes").json()["data"]] == ["crm_id"]
+    api.sandbox.store.configure(customer_groups_enabled=False)
+    assert api.admin("POST", "/groups", json=[{"name": "Wholesale"}]).status_code == 200
+    assert api.admin("PUT", "/config", json={"msf": "yes"}).status_code == 400
