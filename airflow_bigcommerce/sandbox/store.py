@@ -512,14 +512,16 @@ class SandboxStore:
                 if current is None:
                     errors[f"{index}.id"] = f"Customer with id {item.id} was not found."
                     return False
-                if item.email is None:
+                moves = self.config.msf and "channel_ids" in item.model_fields_set
+                if item.email is None and not moves:
                     return True
-                key = normalize_email(item.email)
+                email = item.email or current.email
+                key = normalize_email(email)
                 channels = item.channel_ids if "channel_ids" in item.model_fields_set else current.channel_ids
-                free = not self._email_taken(item.email, channels, other_than=item.id)
+                free = not self._email_taken(email, channels, other_than=item.id)
                 free = free and claimed.get(key, item.id) == item.id
                 if not free:
-                    duplicates.append(item.email)
+                    duplicates.append(email)
                 claimed[key] = item.id
                 return free
 

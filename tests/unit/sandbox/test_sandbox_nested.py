@@ -449,3 +449,14 @@ def test_group_filters(store: SandboxStore) -> None:
     ]
     assert [g["name"] for g in store.groups.search({"is_default": "true"})] == ["Wholesale US"]
     raises(400, store.groups.search, {"is_default": "maybe"})
+
+
+def test_msf_update_onto_a_shared_channel_is_refused() -> None:
+    store = SandboxStore(config=SandboxConfig(msf=True))
+    (first,) = store.v3_create_customers([person(1, channel_ids=[2])])
+    (second,) = store.v3_create_customers([person(1, channel_ids=[3])])
+    error = raises(422, store.v3_update_customers, [{"id": second["id"], "channel_ids": [2, 3]}])
+    assert "user1@example.com" in error.body()["errors"][".customer_update"]
+    (moved,) = store.v3_update_customers([{"id": second["id"], "channel_ids": [4]}])
+    assert moved["channel_ids"] == [4]
+    assert first["channel_ids"] == [2]
