@@ -129,7 +129,7 @@ def test_v2_addresses_and_customer_edits(api: Client) -> None:
         "phone": "",
     }
     added = api.call("POST", f"/v2/customers/{cid}/addresses", json=body)
-    assert added.status_code == 201, added.text
+    assert added.status_code == 200, added.text
     aid = added.json()["id"]
     assert (
         api.call("PUT", f"/v2/customers/{cid}/addresses/{aid}", json={"zip": "78702"}).json()["zip"]
@@ -187,7 +187,7 @@ def test_customer_groups(api: Client) -> None:
     assert api.call("GET", "/v2/customer_groups").status_code == 204
     assert api.admin("POST", "/groups", json={"groups": [{"name": "Wholesale"}]}).status_code == 200
     created = api.call("POST", "/v2/customer_groups", json={"name": "Retail"})
-    assert created.status_code == 201
+    assert created.status_code == 200
     named = api.call("GET", "/v2/customer_groups", params={"name": "wholesale"})
     assert [g["name"] for g in named.json()] == ["Wholesale"]
     assert api.call("GET", f"/v2/customer_groups/{created.json()['id']}").json()["name"] == "Retail"
