@@ -4,6 +4,9 @@ Real-store conditions: ``--outage-s 20 [--outage-start-s 5] [--outage-kind write
 [--outage-headers]`` stages an outage counted from start-up; ``--concurrency-limit "PUT /v3/customers=3"``
 (repeatable, on top of BigCommerce's documented caps, ``=0`` lifts one) and ``--no-concurrency-limits``
 (start from none); ``--competitor-rps 6`` lets another app spend 6 requests per second of the quota.
+
+Store kinds: ``--msf`` (Multi-Storefront: e-mails unique per channel) and ``--no-customer-groups``
+(a plan below Plus: the V2 customer group endpoints answer 403).
 """
 
 from __future__ import annotations
@@ -67,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--competitor-rps", type=float, default=0.0, help="requests/s another app spends of the quota"
     )
+    parser.add_argument(
+        "--msf", action="store_true", help="Multi-Storefront: e-mails unique per channel, not per store"
+    )
+    parser.add_argument(
+        "--no-customer-groups",
+        action="store_true",
+        help="model a plan below Plus: the V2 customer group endpoints answer 403",
+    )
     parser.add_argument("--log-level", default="warning")
     return parser
 
@@ -97,6 +108,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         outage_headers=args.outage_headers,
         concurrency_limits=limits,
         competitor_rps=args.competitor_rps,
+        msf=args.msf,
+        customer_groups_enabled=not args.no_customer_groups,
     )
 
 

@@ -14,7 +14,7 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from airflow_bigcommerce.sandbox.concurrency import endpoint_key
 from airflow_bigcommerce.sandbox.errors import ApiError, v3_error, version_of_path
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
+from airflow_bigcommerce.sandbox.nested_routes import add_nested_routes
 from airflow_bigcommerce.sandbox.ratelimit import RateDecision
+from airflow_bigcommerce.sandbox.routing import Store, read_json
 from airflow_bigcommerce.sandbox.store import SandboxStore
 
 ADMIN_PREFIX = "/__sandbox"
@@ -33,47 +35,6 @@ MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream sent an invalid 
 
 #: What a staged outage answers: platform trouble sits in front of the API, so one V3-shaped body.
 OUTAGE_ERROR = v3_error(503, "Service Unavailable")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-async def read_json(request: Request, version: str) -> Any:
-    """Read and decode the JSON body, refusing bodies over the configured size (413) and bad JSON."""
-    limit = request.app.state.store.config.max_body_bytes
-    declared = request.headers.get("content-length", "")
-    too_large = ApiError(413, "The request payload is too large.", version=version)
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    try:
-        return json.loads(bytes(body), parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        if version == "v2":
-            raise ApiError(400, "The request body is not valid JSON.", version="v2") from None
-        raise ApiError(
-            422,
-            "JSON data is missing or invalid",
-            version="v3",
-            errors={"body": "The body is not valid JSON."},
-        ) from None
-
-
-async def authorized(
-    request: Request, store_hash: str, x_auth_token: Annotated[str | None, Header()] = None
-) -> SandboxStore:
-    """Check the store hash and the ``X-Auth-Token`` in one place; return the store."""
-    store: SandboxStore = request.app.state.store
-    store.authorize(store_hash, x_auth_token, version_of_path(request.url.path))
-    return store
-
-
-Store = Annotated[SandboxStore, Depends(authorized)]
 
 
 def _api_router() -> APIRouter:
@@ -103,6 +64,22 @@ def _api_router() -> APIRouter:
     @router.post("/v2/customers", status_code=201)
     async def v2_create(store: Store, request: Request) -> dict[str, Any]:
         return store.v2_create_customer(await read_json(request, "v2"))
+
+    @router.put("/v2/customers/{customer_id}")
+    async def v2_update(store: Store, customer_id: str, request: Request) -> dict[str, Any]:
+        return store.v2_update_customer(customer_id, await read_json(request, "v2"))
+
+    @router.delete("/v2/customers/{customer_id}", status_code=204)
+    async def v2_delete(store: Store, customer_id: str) -> Response:
+        store.v2_delete_customer(customer_id)
+        return Response(status_code=204)
+
+    @router.delete("/v2/customers", status_code=204)
+    async def v2_delete_many(store: Store, request: Request) -> Response:
+        store.v2_delete_customers(dict(request.query_params))
+        return Response(status_code=204)
+
+    add_nested_routes(router)
 
     @router.get("/v3/customers")
     async def v3_list(store: Store, request: Request) -> dict[str, Any]:
@@ -139,6 +116,26 @@ def _admin_router() -> APIRouter:
         created = store_of(request).seed(customers, allow_duplicates=bool(options.get("allow_duplicates")))
         return {"data": created}
 
+    @router.post("/attributes")
+    async def seed_attributes(request: Request, payload: Annotated[Any, Body()]) -> dict[str, Any]:
+        return {"data": store_of(request).seed_attributes(_listed(payload, "attributes"))}
+
+    @router.get("/attributes")
+    async def list_attributes(request: Request) -> dict[str, Any]:
+        return {"data": store_of(request).attributes.everything()}
+
+    @router.post("/groups")
+    async def seed_groups(request: Request, payload: Annotated[Any, Body()]) -> dict[str, Any]:
+        return {"data": store_of(request).seed_groups(_listed(payload, "groups"))}
+
+    @router.get("/groups")
+    async def list_groups(request: Request) -> dict[str, Any]:
+        return {"data": store_of(request).groups.everything()}
+
+    @router.get("/subscribers")
+    async def list_subscribers(request: Request) -> dict[str, Any]:
+        return {"data": store_of(request).subscribers.everything()}
+
     @router.get("/customers")
     async def customers(request: Request) -> dict[str, Any]:
         return {"data": store_of(request).all_customers()}
@@ -170,6 +167,14 @@ def _admin_router() -> APIRouter:
         return store.settings()
 
     return router
+
+
+def _listed(payload: Any, name: str) -> list[dict[str, Any]]:
+    """Accept ``[...]`` or ``{name: [...]}`` of objects from an admin seed route; 400 otherwise."""
+    items = payload.get(name) if isinstance(payload, dict) else payload
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ApiError(400, f"Send a list of {name} or {{'{name}': [...]}}.", version="v3")
+    return items
 
 
 def _json_message(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[Message, Message]:

@@ -47,6 +47,10 @@ class SandboxConfig:
     outage_headers: bool = False
     concurrency_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY_LIMITS))
     competitor_rps: float = 0.0
+    #: Multi-Storefront: e-mails unique per channel instead of per store (``channels.py``).
+    msf: bool = False
+    #: False models a plan below Plus: the V2 customer group endpoints answer 403.
+    customer_groups_enabled: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-safe data."""
@@ -65,7 +69,7 @@ _NUMBERS: dict[str, type[int] | type[float]] = {
 }
 #: Upper bounds that keep the clock arithmetic finite (an outage of ~4 months, a busy app).
 _MAXIMA: dict[str, float] = {"outage_s": 1e7, "outage_start_s": 1e7, "competitor_rps": 1e5}
-_FLAGS = frozenset({"non_atomic_batches", "outage_headers"})
+_FLAGS = frozenset({"non_atomic_batches", "outage_headers", "msf", "customer_groups_enabled"})
 
 
 def checked_changes(changes: dict[str, Any]) -> dict[str, Any]:

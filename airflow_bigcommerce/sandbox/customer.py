@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_bigcommerce.sandbox.schemas import (
     V2CustomerCreate,
+    V2CustomerUpdate,
     V3AddressPost,
     V3Attribute,
     V3CustomerPost,
@@ -187,6 +188,30 @@ def customer_from_v3(item: V3CustomerPost, moment: datetime, next_id: Callable[[
     return customer
 
 
+def v2_updated(current: Customer, payload: V2CustomerUpdate, now: datetime) -> Customer:
+    """Return a copy of ``current`` with a V2 ``customer_Put`` applied (only the fields it sets)."""
+    changes: dict[str, Any] = {}
+    for name in ("email", "first_name", "last_name", "company", "phone", "notes", "tax_exempt_category"):
+        value = getattr(payload, name)
+        if value is not None:
+            changes[name] = value
+    if payload.customer_group_id is not None:
+        changes["customer_group_id"] = payload.customer_group_id
+    if payload.registration_ip_address is not None:
+        changes["registration_ip_address"] = payload.registration_ip_address
+    if payload.store_credit is not None:
+        changes["store_credit"] = float(payload.store_credit)
+    auth = payload.authentication
+    if payload.reset_pass_on_login is not None:
+        changes["force_password_reset"] = payload.reset_pass_on_login
+    if auth is not None and auth.force_reset is not None:
+        changes["force_password_reset"] = auth.force_reset
+    if auth is not None and auth.password:
+        changes["password_digest"] = _digest(auth.password)
+    changes["date_modified"] = max(now, current.date_modified + timedelta(microseconds=1))
+    return dataclasses.replace(current, **changes)
+
+
 def customer_updated(current: Customer, item: V3CustomerPut, now: datetime) -> Customer:
     """Return a copy of ``current`` with a ``customer_Put`` applied; ``date_modified`` always moves on."""
     customer = dataclasses.replace(
@@ -254,7 +279,8 @@ def _apply(customer: Customer, item: V3CustomerPost | V3CustomerPut) -> None:
     if item.store_credit_amounts is not None:
         customer.store_credit = sum(credit.amount for credit in item.store_credit_amounts)
     if item.form_fields is not None:
-        customer.form_fields = [f.model_dump() for f in item.form_fields]
+        # customer_Full's form_fields items require customer_id.
+        customer.form_fields = [{**f.model_dump(), "customer_id": customer.id} for f in item.form_fields]
     if item.authentication is not None:
         if item.authentication.force_password_reset is not None:
             customer.force_password_reset = item.authentication.force_password_reset

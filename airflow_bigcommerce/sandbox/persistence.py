@@ -1,10 +1,15 @@
-"""Write-through SQLite persistence of customers and id counters, so a restarted sandbox keeps its data."""
+"""Write-through SQLite persistence, so a restarted sandbox keeps its data.
+
+Customers (with their addresses and attribute values) have a row each; store-wide collections
+(attribute definitions, groups, subscribers, channel settings) one JSON row per collection.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from airflow_bigcommerce.sandbox.customer import Customer
 
@@ -21,6 +26,7 @@ class SqliteState:
             "CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, data TEXT NOT NULL)"
         )
         self._conn.execute("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS extras (name TEXT PRIMARY KEY, data TEXT NOT NULL)")
 
     def load(self) -> tuple[list[Customer], dict[str, int]]:
         """Return every stored customer (by id) and the counters."""
@@ -38,12 +44,31 @@ class SqliteState:
             )
             self._conn.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?)", list(counters.items()))
 
+    def delete(self, ids: Iterable[int]) -> None:
+        """Delete the customers with these ids."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("DELETE FROM customers WHERE id = ?", [(i,) for i in ids])
+
+    def load_extra(self, name: str) -> list[dict[str, Any]]:
+        """Return the records of a store-wide collection (attributes, groups, subscribers, channels)."""
+        row = self._conn.execute("SELECT data FROM extras WHERE name = ?", (name,)).fetchone()
+        return list(json.loads(row[0])) if row else []
+
+    def save_extra(self, name: str, records: list[dict[str, Any]], counters: Mapping[str, int]) -> None:
+        """Replace a store-wide collection and the counters in one transaction."""
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute("INSERT OR REPLACE INTO extras VALUES (?, ?)", (name, json.dumps(records)))
+            self._conn.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?)", list(counters.items()))
+
     def clear(self) -> None:
         """Delete every customer and counter."""
         with self._conn:
             self._conn.execute("BEGIN")
             self._conn.execute("DELETE FROM customers")
             self._conn.execute("DELETE FROM counters")
+            self._conn.execute("DELETE FROM extras")
 
     def close(self) -> None:
         """Close the file."""

@@ -131,3 +131,18 @@ def v3_list_query(query: Mapping[str, str]) -> ListQuery:
         return True
 
     return ListQuery(page, limit, keep, include)
+
+
+def int_set(query: Mapping[str, str], name: str) -> set[int] | None:
+    """Return the integers of a V3 ``<field>:in`` filter (None if absent); 422 naming it if not integers."""
+    if name not in query:
+        return None
+    try:
+        return {int(part) for part in query[name].split(",") if part.strip()}
+    except ValueError:
+        raise v3_error(422, "The filter(s) are invalid", {name: "must be a list of integers"}) from None
+
+
+def path_id(text: str) -> int | None:
+    """Return a path segment as an id, or None unless it is ASCII digits ("²" is a digit to Python)."""
+    return int(text) if text.isascii() and text.isdigit() else None

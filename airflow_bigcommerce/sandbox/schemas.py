@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,11 +25,25 @@ V2_READ_ONLY = ("id", "date_created", "date_modified", "accepts_marketing", "add
 V3_VALIDATION_TITLE = "JSON data is missing or invalid"
 
 Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+M2 = TypeVar("M2", bound=BaseModel)
 
 
 def _check_email(value: str | None) -> str | None:
     if value is not None and not EMAIL_RE.match(value.strip()):
         raise ValueError("must be a valid email address")
+    return value
+
+
+def _check_credit(value: str | float | None) -> str | int | float | None:
+    """Accept the documented "Float, Float as String, Integer" forms of V2 ``store_credit`` only."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError("must be a non-negative number")
     return value
 
 
@@ -63,19 +77,7 @@ class V2CustomerCreate(_Strict):
 
     _email = field_validator("email")(_check_email)
 
-    @field_validator("store_credit")
-    @classmethod
-    def _numeric_credit(cls, value: str | float | None) -> str | int | float | None:
-        """Accept the documented "Float, Float as String, Integer" forms only."""
-        if value is None:
-            return None
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError("must be a number") from None
-        if not number.is_finite() or number < 0:
-            raise ValueError("must be a non-negative number")
-        return value
+    _credit = field_validator("store_credit")(_check_credit)
 
 
 class V3Authentication(_Strict):
@@ -236,3 +238,234 @@ def parse_v3_items(
                 errors.setdefault(key, message)
             parsed.append((None, errors))
     return parsed
+
+
+# -- nested resources (customers.v3.yml, customers.v2.yml, subscribers.v3.yml) -------------------------
+#: Items per call of the nested V3 batch endpoints (addresses, attributes, attribute values).
+MAX_NESTED_BATCH = 10
+
+
+class V3AddressCreate(_Strict):
+    """``address_Post``: required names, street, city, country, state and postal code (may be "")."""
+
+    customer_id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    first_name: str = Field(min_length=1, max_length=255)
+    last_name: str = Field(min_length=1, max_length=255)
+    company: str | None = Field(None, max_length=255)
+    address1: str = Field(max_length=255)
+    address2: str | None = Field(None, max_length=255)
+    city: str = Field(max_length=100)
+    state_or_province: str = Field(max_length=100)
+    postal_code: str = Field(max_length=30)
+    country_code: str = Field(min_length=2, max_length=2)
+    phone: str | None = Field(None, max_length=50)
+    address_type: Literal["residential", "commercial"] | None = None
+    form_fields: list[V3FormField] | None = None
+
+
+class V3AddressUpdate(_Strict):
+    """``address_Put``: ``id`` plus the fields to change."""
+
+    id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    first_name: str | None = Field(None, min_length=1, max_length=255)
+    last_name: str | None = Field(None, min_length=1, max_length=255)
+    company: str | None = Field(None, max_length=255)
+    address1: str | None = Field(None, max_length=255)
+    address2: str | None = Field(None, max_length=255)
+    city: str | None = Field(None, max_length=100)
+    state_or_province: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=30)
+    country_code: str | None = Field(None, min_length=2, max_length=2)
+    phone: str | None = Field(None, max_length=50)
+    address_type: Literal["residential", "commercial"] | None = None
+    form_fields: list[V3FormField] | None = None
+
+
+class V3AttributePost(_Strict):
+    """``attribute_Post``: a name and a type fixed for the attribute's life."""
+
+    name: str = Field(min_length=1, max_length=255)
+    type: Literal["string", "number", "date"]
+
+
+class V3AttributePut(_Strict):
+    """``attribute_Put``: only the name can change ("Once the data type is set, it can not be changed")."""
+
+    id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    name: str = Field(min_length=1, max_length=255)
+
+
+class V3AttributeValue(_Strict):
+    """``attributeValue_Base``: one upserted value, always a string whatever the attribute's type."""
+
+    id: Int32 | None = None
+    attribute_id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    value: str = Field(max_length=255)
+    customer_id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+Consent = Literal["marketing_newsletter", "abandoned_cart"]
+
+
+class V3SubscriberPost(_Strict):
+    """``subscriber_Base`` as POST takes it: ``email`` required."""
+
+    email: str = Field(min_length=3, max_length=255)
+    first_name: str | None = Field(None, max_length=255)
+    last_name: str | None = Field(None, max_length=255)
+    source: str | None = Field(None, max_length=255)
+    order_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = None
+    channel_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = None
+    consents: list[Consent] | None = None
+
+    _email = field_validator("email")(_check_email)
+
+
+class V3SubscriberPut(_Strict):
+    """``subscriber_Base`` as PUT takes it: every field optional."""
+
+    email: str | None = Field(None, min_length=3, max_length=255)
+    first_name: str | None = Field(None, max_length=255)
+    last_name: str | None = Field(None, max_length=255)
+    source: str | None = Field(None, max_length=255)
+    order_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = None
+    channel_id: Annotated[int, Field(ge=1, le=INT32_MAX)] | None = None
+    consents: list[Consent] | None = None
+
+    _email = field_validator("email")(_check_email)
+
+
+class V3ChannelSettings(_Strict):
+    """``CustomerChannelSettingsObject`` as PUT takes it."""
+
+    class Privacy(_Strict):
+        """``privacy_settings``."""
+
+        ask_shopper_for_tracking_consent: bool | None = None
+        policy_url: str | None = None
+
+    class Groups(_Strict):
+        """``customer_group_settings``."""
+
+        guest_customer_group_id: Int32 | None = None
+        default_customer_group_id: Int32 | None = None
+
+    privacy_settings: Privacy | None = None
+    customer_group_settings: Groups | None = None
+    allow_global_logins: bool | None = None
+
+
+class V2CustomerUpdate(_Strict):
+    """V2 ``customer_Put``: every ``customer_Base`` field optional."""
+
+    email: str | None = Field(None, min_length=3, max_length=255)
+    first_name: str | None = Field(None, min_length=1, max_length=100)
+    last_name: str | None = Field(None, min_length=1, max_length=100)
+    company: str | None = Field(None, max_length=255)
+    phone: str | None = Field(None, max_length=50)
+    store_credit: str | int | float | None = None
+    registration_ip_address: str | None = Field(None, max_length=30)
+    customer_group_id: Int32 | None = None
+    notes: str | None = Field(None, max_length=65535)
+    tax_exempt_category: str | None = Field(None, max_length=255)
+    reset_pass_on_login: bool | None = None
+    authentication: V2Authentication | None = Field(None, alias="_authentication")
+
+    _email = field_validator("email")(_check_email)
+    _credit = field_validator("store_credit")(_check_credit)
+
+
+class V2AddressCreate(_Strict):
+    """V2 ``customerAddress_Base``: V2 names (street_1, zip, state, full country name)."""
+
+    first_name: str = Field(min_length=1, max_length=255)
+    last_name: str = Field(min_length=1, max_length=255)
+    company: str | None = Field(None, max_length=255)
+    street_1: str = Field(max_length=255)
+    street_2: str | None = Field(None, max_length=255)
+    city: str = Field(max_length=100)
+    state: str = Field(max_length=100)
+    zip: str = Field(max_length=30)
+    country: str = Field(min_length=1, max_length=100)
+    phone: str = Field(max_length=50)
+    address_type: Literal["residential", "commercial"] | None = None
+
+
+class V2AddressUpdate(_Strict):
+    """V2 address PUT: the ``customerAddress_Base`` fields, all optional."""
+
+    first_name: str | None = Field(None, min_length=1, max_length=255)
+    last_name: str | None = Field(None, min_length=1, max_length=255)
+    company: str | None = Field(None, max_length=255)
+    street_1: str | None = Field(None, max_length=255)
+    street_2: str | None = Field(None, max_length=255)
+    city: str | None = Field(None, max_length=100)
+    state: str | None = Field(None, max_length=100)
+    zip: str | None = Field(None, max_length=30)
+    country: str | None = Field(None, min_length=1, max_length=100)
+    phone: str | None = Field(None, max_length=50)
+    address_type: Literal["residential", "commercial"] | None = None
+
+
+class V2GroupCreate(_Strict):
+    """V2 ``customerGroup_Post_Put``: a name; rules and category access kept as given."""
+
+    name: str = Field(min_length=1, max_length=255)
+    is_default: bool | None = None
+    category_access: dict[str, Any] | None = None
+    discount_rules: list[dict[str, Any]] | None = None
+
+
+def parse_v2_body(body: Any, model: type[M2]) -> M2:
+    """Validate a V2 JSON object against ``model``; raise the 400 naming the first offending field."""
+    if not isinstance(body, dict):
+        raise v2_error(400, "The request body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _v2_from_validation(exc) from None
+
+
+def parse_v3_body(body: Any, model: type[M2]) -> M2:
+    """Validate one V3 JSON object against ``model``; raise the 422 keyed by field."""
+    if not isinstance(body, dict):
+        raise v3_error(422, V3_VALIDATION_TITLE, {"body": "The request body must be a JSON object."})
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise v3_error(422, V3_VALIDATION_TITLE, _v3_errors(exc, ())) from None
+
+
+def parse_v3_batch(body: Any, model: type[M2], limit: int = MAX_NESTED_BATCH) -> list[M2]:
+    """Validate a whole V3 array of ``model`` (1..limit); any bad item rejects the call with a 422."""
+    if not isinstance(body, list) or not body:
+        raise v3_error(422, V3_VALIDATION_TITLE, {"body": "The request body must be a non-empty JSON array."})
+    if len(body) > limit:
+        raise v3_error(
+            413,
+            f"The request payload is too large. The maximum number of items allowed in the array is {limit}.",
+        )
+    items: list[M2] = []
+    errors: dict[str, str] = {}
+    for index, raw in enumerate(body):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            errors.update(_v3_errors(exc, (index,)))
+    if errors:
+        raise v3_error(422, V3_VALIDATION_TITLE, errors)
+    return items
+
+
+def _v3_errors(exc: ValidationError, prefix: tuple[int, ...]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        key = _loc((*prefix, *error["loc"])) or "body"
+        if error["type"] == "extra_forbidden":
+            message = f"Additional properties are not allowed ('{error['loc'][-1]}' was unexpected)"
+        elif error["type"] == "missing":
+            message = "This field is required."
+        else:
+            message = error["msg"]
+        errors.setdefault(key, message)
+    return errors

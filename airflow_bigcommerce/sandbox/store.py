@@ -20,6 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from airflow_bigcommerce.sandbox.addresses import Addresses, refuse_unfiltered_delete, state_problem
+from airflow_bigcommerce.sandbox.attributes import Attributes
+from airflow_bigcommerce.sandbox.channels import Channels
 from airflow_bigcommerce.sandbox.config import SandboxConfig, checked_changes
 from airflow_bigcommerce.sandbox.customer import (
     Customer,
@@ -28,21 +31,26 @@ from airflow_bigcommerce.sandbox.customer import (
     customer_updated,
     normalize_email,
     utcnow,
+    v2_updated,
 )
 from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
 from airflow_bigcommerce.sandbox.faults import FaultPlan
+from airflow_bigcommerce.sandbox.groups import Groups
 from airflow_bigcommerce.sandbox.outage import affects
 from airflow_bigcommerce.sandbox.persistence import SqliteState
-from airflow_bigcommerce.sandbox.query import parse_when, v2_list_query, v3_list_query
+from airflow_bigcommerce.sandbox.query import int_set, parse_when, path_id, v2_list_query, v3_list_query
 from airflow_bigcommerce.sandbox.ratelimit import UNLIMITED, RateDecision, RateLimiter
 from airflow_bigcommerce.sandbox.schemas import (
     V3_VALIDATION_TITLE,
+    V2CustomerUpdate,
     V3CustomerPost,
     V3CustomerPut,
     check_v2_passwords,
+    parse_v2_body,
     parse_v2_create,
     parse_v3_items,
 )
+from airflow_bigcommerce.sandbox.subscribers import Subscribers
 from airflow_bigcommerce.sandbox.traffic import TrafficControl
 
 __all__ = ["UNLIMITED", "Customer", "RateDecision", "RateLimiter", "SandboxConfig", "SandboxStore"]
@@ -50,7 +58,9 @@ __all__ = ["UNLIMITED", "Customer", "RateDecision", "RateLimiter", "SandboxConfi
 M = TypeVar("M", bound=BaseModel)
 
 #: The id sequences: customers, and the addresses and attributes created with them.
-_ID_KINDS = ("customer", "address", "attribute")
+_ID_KINDS = ("customer", "address", "attribute", "attribute_definition", "group", "subscriber")
+#: Customer fields that ``PUT /v3/customers`` refuses ("Subresource updates are not supported").
+_SUBRESOURCES = ("addresses", "attributes")
 
 
 def _copy(config: SandboxConfig) -> SandboxConfig:
@@ -87,11 +97,51 @@ class SandboxStore:
         self._customers: dict[int, Customer] = {}
         self._by_email: dict[str, int] = {}
         self._counters = dict.fromkeys(_ID_KINDS, 0)
+        self.addresses = Addresses(self)
+        self.attributes = Attributes(self, self._saver("attributes"))
+        self.groups = Groups(
+            self.lock, self.next_id, lambda: self.config.customer_groups_enabled, self._saver("groups")
+        )
+        self.channels = Channels(self.lock, self._saver("channels"))
+        self.subscribers = Subscribers(self.lock, self.next_id, self.now, self._saver("subscribers"))
         if self._db is not None:
             customers, counters = self._db.load()
             self._counters.update(counters)
             for customer in customers:
                 self._index(customer)
+            self.attributes.load(self._db.load_extra("attributes"))
+            self.groups.load(self._db.load_extra("groups"))
+            self.channels.load(self._db.load_extra("channels"))
+            self.subscribers.load(self._db.load_extra("subscribers"))
+
+    # -- the customer book (what addresses.py and attributes.py use) ---------------------------------
+    def customer(self, customer_id: int) -> Customer | None:
+        """Return the stored customer with that id, if any."""
+        return self._customers.get(customer_id)
+
+    def customers(self) -> list[Customer]:
+        """Return every customer, ordered by id."""
+        return self._sorted()
+
+    def next_id(self, kind: str) -> int:
+        """Hand out the next id of ``kind``."""
+        with self.lock:
+            return self._next(kind)
+
+    def commit(self, customers: Iterable[Customer]) -> None:
+        """Store new or changed customers and persist them."""
+        self._commit(customers)
+
+    def now(self) -> datetime:
+        """Return the store's current time."""
+        return self._now()
+
+    def _saver(self, name: str) -> Callable[[list[dict[str, Any]]], None]:
+        def save(records: list[dict[str, Any]]) -> None:
+            if self._db is not None:
+                self._db.save_extra(name, records, self._counters)
+
+        return save
 
     # -- housekeeping -------------------------------------------------------------------------------
     def _index(self, customer: Customer) -> None:
@@ -118,6 +168,36 @@ class SandboxStore:
         if self._db is not None and changed:
             self._db.save(changed, self._counters)
 
+    def _email_taken(self, email: str, channel_ids: list[int] | None, other_than: int | None = None) -> bool:
+        """Whether ``email`` is in use: per store, or with ``msf`` on a channel these logins share."""
+        key = normalize_email(email)
+        if not self.config.msf:
+            return self._by_email.get(key, other_than) != other_than
+        return any(
+            c.id != other_than
+            and normalize_email(c.email) == key
+            and self.channels.overlap(c.channel_ids, channel_ids)
+            for c in self._customers.values()
+        )
+
+    def _claims_clash(
+        self, claimed: list[tuple[str, list[int] | None]], email: str, channel_ids: list[int] | None
+    ) -> bool:
+        """Whether an earlier item of the same batch already claims ``email`` (on a shared channel)."""
+        key = normalize_email(email)
+        return any(
+            k == key and (not self.config.msf or self.channels.overlap(ch, channel_ids)) for k, ch in claimed
+        )
+
+    def _inline_problems(self, index: int, item: V3CustomerPost) -> dict[str, str]:
+        """Errors of a new customer's inline addresses (state codes) and attributes (unknown, bad value)."""
+        errors = self.attributes.inline_problems(f"{index}.attributes", item.attributes or [])
+        for number, address in enumerate(item.addresses or []):
+            problem = state_problem(address.state_or_province)
+            if problem:
+                errors[f"{index}.addresses.{number}.state_or_province"] = problem
+        return errors
+
     def _sorted(self, keep: Callable[[Customer], bool] = lambda _: True) -> list[Customer]:
         return [c for c in sorted(self._customers.values(), key=lambda c: c.id) if keep(c)]
 
@@ -140,6 +220,8 @@ class SandboxStore:
             self._customers.clear()
             self._by_email.clear()
             self._counters = dict.fromkeys(_ID_KINDS, 0)
+            for registry in (self.attributes, self.groups, self.channels, self.subscribers):
+                registry.clear()
             if self._db is not None:
                 self._db.clear()
             self.config = _copy(self.default_config)
@@ -263,7 +345,7 @@ class SandboxStore:
         payload = parse_v2_create(body)
         check_v2_passwords(payload.authentication)
         with self.lock:
-            if normalize_email(payload.email) in self._by_email:
+            if self._email_taken(payload.email, None):
                 raise v2_error(
                     409,
                     f"The email address '{payload.email}' is already in use by another customer.",
@@ -283,10 +365,67 @@ class SandboxStore:
     def v2_get_customer(self, customer_id: str) -> dict[str, Any]:
         """Return one V2 customer; 404 if there is none with that id."""
         with self.lock:
-            customer = self._customers.get(int(customer_id)) if customer_id.isdigit() else None
+            customer = self._customers.get(path_id(customer_id) or 0)
             if customer is None:
                 raise v2_error(404, "The requested resource was not found.")
             return customer.to_v2(self.store_hash)
+
+    def v2_update_customer(self, customer_id: str, body: Any) -> dict[str, Any]:
+        """Apply a V2 ``customer_Put`` to one customer; 404 if unknown, 409 if the new e-mail is in use."""
+        payload = parse_v2_body(body, V2CustomerUpdate)
+        check_v2_passwords(payload.authentication)
+        with self.lock:
+            current = self._customers.get(path_id(customer_id) or 0)
+            if current is None:
+                raise v2_error(404, "The requested resource was not found.")
+            if payload.email is not None and self._email_taken(
+                payload.email, current.channel_ids, current.id
+            ):
+                raise v2_error(
+                    409,
+                    f"The email address '{payload.email}' is already in use by another customer.",
+                    conflict_reason="Another customer with the same email address already exists.",
+                )
+            customer = v2_updated(current, payload, self._now())
+            self._commit([customer])
+            return customer.to_v2(self.store_hash)
+
+    def v2_delete_customer(self, customer_id: str) -> None:
+        """Delete one customer (and its addresses and attribute values); 404 if unknown."""
+        with self.lock:
+            customer = self._customers.get(path_id(customer_id) or 0)
+            if customer is None:
+                raise v2_error(404, "The requested resource was not found.")
+            self._remove([customer.id])
+
+    def v2_delete_customers(self, query: Mapping[str, str]) -> None:
+        """Delete the customers named by ``id:in``; refuse the unfiltered delete (it empties the store)."""
+        ids = int_set(query, "id:in") if "id:in" in query else None
+        if not ids:
+            raise refuse_unfiltered_delete("customers", "v2")
+        with self.lock:
+            self._remove([i for i in ids if i in self._customers])
+
+    def _remove(self, ids: list[int]) -> None:
+        for customer_id in ids:
+            customer = self._customers.pop(customer_id)
+            key = normalize_email(customer.email)
+            if self._by_email.get(key) == customer_id:
+                del self._by_email[key]
+                others = [c.id for c in self._sorted() if normalize_email(c.email) == key]
+                if others:
+                    self._by_email[key] = others[0]
+        if self._db is not None and ids:
+            self._db.delete(ids)
+
+    def seed_attributes(self, attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Create attribute definitions (``[{"name", "type"}]``) directly: no quota, no faults."""
+        return self.attributes.create(attributes)
+
+    def seed_groups(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Create customer groups (``[{"name", ...}]``) directly, even with groups disabled."""
+        with self.lock:
+            return [self.groups.create(group, admin=True) for group in groups]
 
     def count(self) -> int:
         """Return the number of customers."""
@@ -334,15 +473,17 @@ class SandboxStore:
         with self.lock:
             moment = self._now()
             duplicates: list[str] = []
-            claimed: set[str] = set()
+            claimed: list[tuple[str, list[int] | None]] = []
 
             def vet(index: int, item: V3CustomerPost, errors: dict[str, str]) -> bool:
-                key = normalize_email(item.email)
-                free = key not in self._by_email and key not in claimed
+                problems = self._inline_problems(index, item)
+                errors.update(problems)
+                free = not self._email_taken(item.email, item.channel_ids)
+                free = free and not self._claims_clash(claimed, item.email, item.channel_ids)
                 if not free:
                     duplicates.append(item.email)
-                claimed.add(key)
-                return free
+                claimed.append((normalize_email(item.email), item.channel_ids))
+                return free and not problems
 
             saved_counters = dict(self._counters)
             built, errors, first_bad = self._vet_batch(
@@ -360,21 +501,27 @@ class SandboxStore:
 
     def v3_update_customers(self, body: Any) -> list[dict[str, Any]]:
         """Update a batch of 1..10 ``customer_Put`` by id; 422 for an unknown id or an e-mail in use."""
+        _refuse_subresources(body)
         parsed = parse_v3_items(body, V3CustomerPut)
         with self.lock:
             duplicates: list[str] = []
             claimed: dict[str, int] = {}
 
             def vet(index: int, item: V3CustomerPut, errors: dict[str, str]) -> bool:
-                if item.id not in self._customers:
+                current = self._customers.get(item.id)
+                if current is None:
                     errors[f"{index}.id"] = f"Customer with id {item.id} was not found."
                     return False
-                if item.email is None:
+                moves = self.config.msf and "channel_ids" in item.model_fields_set
+                if item.email is None and not moves:
                     return True
-                key = normalize_email(item.email)
-                free = self._by_email.get(key, item.id) == item.id and claimed.get(key, item.id) == item.id
+                email = item.email or current.email
+                key = normalize_email(email)
+                channels = item.channel_ids if "channel_ids" in item.model_fields_set else current.channel_ids
+                free = not self._email_taken(email, channels, other_than=item.id)
+                free = free and claimed.get(key, item.id) == item.id
                 if not free:
-                    duplicates.append(item.email)
+                    duplicates.append(email)
                 claimed[key] = item.id
                 return free
 
@@ -426,11 +573,14 @@ class SandboxStore:
         ((model, errors),) = parse_v3_items([item], V3CustomerPost)
         if not isinstance(model, V3CustomerPost):
             raise v3_error(422, V3_VALIDATION_TITLE, {f"{index}{k[1:]}": v for k, v in errors.items()})
-        if not allow_duplicates and normalize_email(model.email) in self._by_email:
+        problems = self._inline_problems(index, model)
+        if problems:
+            raise v3_error(422, V3_VALIDATION_TITLE, problems)
+        if not allow_duplicates and self._email_taken(model.email, model.channel_ids):
             raise v3_error(409, f"The email address {model.email} is already in use.")
         try:
             moments = {k: parse_when(str(v)) for k, v in dates.items()}
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             raise v3_error(422, V3_VALIDATION_TITLE, {f"{index}.date_created": "bad date"}) from None
         moment = moments.get("date_created", self._now())
         customer = customer_from_v3(model, moment, self._next)
@@ -447,3 +597,18 @@ class SandboxStore:
         key = normalize_email(email)
         with self.lock:
             return [c.to_v3() for c in self._customers.values() if normalize_email(c.email) == key]
+
+
+def _refuse_subresources(body: Any) -> None:
+    """Refuse ``addresses``/``attributes`` in ``PUT /v3/customers``, as BigCommerce does."""
+    if not isinstance(body, list):
+        return
+    errors = {
+        f"{index}.{name}": "Subresource updates are not supported; use the addresses or attribute-values API."
+        for index, item in enumerate(body)
+        if isinstance(item, dict)
+        for name in _SUBRESOURCES
+        if name in item
+    }
+    if errors:
+        raise v3_error(422, "Subresource updates are not supported.", errors)

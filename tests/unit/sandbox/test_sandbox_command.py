@@ -101,3 +101,11 @@ def test_cli_refuses_bad_conditions(flags: list[str], capsys: pytest.CaptureFixt
         main([*flags, "--port", "0"])
     assert info.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_cli_store_kinds() -> None:
+    default = config_from_args(build_parser().parse_args([]))
+    assert (default.msf, default.customer_groups_enabled) == (False, True)
+    kinds = config_from_args(build_parser().parse_args(["--msf", "--no-customer-groups"]))
+    assert (kinds.msf, kinds.customer_groups_enabled) == (True, False)
+    assert command(msf=True)[-1] == "--msf"
