@@ -16,8 +16,8 @@ knows nothing about the requests themselves.
 - **an error** (5xx, no answer): x0.5.
 - **a 429 with requests left** (the endpoint's concurrency cap): that endpoint's own limit drops to
   one below what it had in flight, and grows back by one per quiet spell of 1.5-3 s (other tasks may
-  share the per-store cap), never above its documented cap; a regrowth the store refuses at once
-  doubles the spell (up to 30 s), so tasks sharing a cap probe it rarely.
+  share the per-store cap), never above its documented cap; every refusal after the first doubles
+  the spell (up to 30 s), so tasks sharing a cap probe it rarely.
 
 Pure decisions in :class:`AimdLimit` (clock-free) and a thread-safe gate around them.
 """
@@ -45,7 +45,7 @@ LATENCY_SMOOTHING = 0.2
 #: long without a refusal (jittered up to twice as long, so two tasks do not grow in step): the cap is
 #: per store, other tasks may be using the rest, and each probe beyond it costs a 429.
 ENDPOINT_REGROW_S = 1.5
-#: Longest quiet spell: each regrowth the store refuses at once doubles it, up to this.
+#: Longest quiet spell: each refusal after an endpoint's first doubles it, up to this.
 ENDPOINT_REGROW_MAX_S = 30.0
 #: Requests in flight per store that BigCommerce documents for some endpoints ("METHOD path").
 DOCUMENTED_CAPS: Mapping[str, int] = {
@@ -124,16 +124,16 @@ class _Endpoint:
     latency: _Latency = field(default_factory=_Latency)
     #: When the limit may grow back by one (after a refusal), or ``None`` when it is at the cap.
     regrow_at: float | None = None
-    #: The quiet spell before a regrowth; it doubles each time a regrowth was refused at once.
+    #: The quiet spell before a regrowth; it doubles with every refusal after the first.
     quiet_s: float = ENDPOINT_REGROW_S
-    grew_at: float | None = None
+    refusals: int = 0
 
     def refused(self, in_flight: int, now: float, jitter: float) -> None:
         """Lower the limit below what was in flight when the endpoint refused a request."""
-        if self.grew_at is not None and now - self.grew_at < self.quiet_s:
-            # Growing back was refused: someone else holds the rest of the cap; probe less often.
+        if self.refusals:
+            # Refused again: other tasks hold the rest of the per-store cap; probe it less often.
             self.quiet_s = min(self.quiet_s * 2, ENDPOINT_REGROW_MAX_S)
-        self.grew_at = None
+        self.refusals += 1
         self.limit = max(1, min(self.limit, in_flight - 1))
         self.regrow_at = now + self.quiet_s * (1.0 + jitter)
 
@@ -141,7 +141,6 @@ class _Endpoint:
         """Grow back by one after a quiet spell without refusals."""
         if self.regrow_at is not None and now >= self.regrow_at:
             self.limit = min(self.cap, self.limit + 1)
-            self.grew_at = now
             self.regrow_at = None if self.limit >= self.cap else now + self.quiet_s * (1.0 + jitter)
 
 

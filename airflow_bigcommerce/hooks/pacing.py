@@ -29,8 +29,6 @@ HEADER_RETRY_AFTER = "x-retry-after"
 RESET_MARGIN_S = 0.005
 #: Fewest requests left at which the fair-share rule applies (several senders' requests in flight).
 FAIR_SHARE_MIN = 16
-#: Requests another sender may have in flight (our own adaptive maximum).
-OTHERS_IN_FLIGHT = 8
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,7 @@ class RateLimitPacer:
         ours = self._answered_in_window + self._in_flight
         self.share = 1.0 if spent <= 0 else min(1.0, ours / spent)
         spare = estimate - self.reserve
-        if 0 < spare <= fair_share_zone(self._quota, self.share) and self.share < 1.0:
+        if 0 < spare <= fair_share_zone(self._quota) and self.share < 1.0:
             return self.reserve + math.ceil(spare * self.share)
         return estimate
 
@@ -203,14 +201,6 @@ class RateLimitPacer:
             self._reset_at = max(self._reset_at, self._clock() + seconds)
 
 
-def fair_share_zone(quota: int, share: float = 1.0) -> int:
-    """
-    Return how many requests before a window's end the pacer starts claiming only its share.
-
-    A quarter of the quota, or what the other senders may have in flight if that is more (up to
-    :data:`OTHERS_IN_FLIGHT` each, about ``1 / share - 1`` of them), so their requests cannot overrun
-    it; never more than half the quota, so a new sender's first, low share estimate holds it back
-    only near the end.
-    """
-    others = min(quota // 2, math.ceil(OTHERS_IN_FLIGHT * (1 / max(share, 0.01) - 1)))
-    return min(quota, max(FAIR_SHARE_MIN, quota // 4, others))
+def fair_share_zone(quota: int) -> int:
+    """Return how many requests before a window's end the pacer starts claiming only its share."""
+    return max(FAIR_SHARE_MIN, quota // 4)

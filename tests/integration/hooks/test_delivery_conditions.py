@@ -41,14 +41,14 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxHandle]:
 def run_tasks(jobs: list[dict[str, Any]]) -> list[tuple[BigCommerceHook, Any]]:
     """Run one sync per job at once, each with its own hook (its own pacer and limits)."""
     results: list[tuple[BigCommerceHook, Any]] = [None] * len(jobs)  # type: ignore[list-item]
+    hooks = [BigCommerceHook(**job.get("hook", {})) for job in jobs]
+    for hook in hooks:
+        hook.get_conn()  # built up front, as each Airflow task builds its own before it syncs
 
     def work(i: int) -> None:
-        job = dict(jobs[i])
-        hook = BigCommerceHook(**job.pop("hook", {}))
-        results[i] = (
-            hook,
-            sync_customers(job.pop("rows"), hook, field_map=FIELD_MAP, max_concurrency=8, **job),
-        )
+        job = {k: v for k, v in jobs[i].items() if k != "hook"}
+        result = sync_customers(job.pop("rows"), hooks[i], field_map=FIELD_MAP, max_concurrency=None, **job)
+        results[i] = (hooks[i], result)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
     for t in threads:

@@ -86,15 +86,16 @@ def test_a_429_with_requests_left_lowers_that_endpoint_only_and_it_regrows_after
     assert s.endpoint(PUT).limit == 3  # never above the documented cap
 
 
-def test_a_regrowth_refused_at_once_doubles_the_quiet_spell() -> None:
+def test_every_refusal_after_the_first_doubles_the_quiet_spell() -> None:
     s = state()
     s.total.limit = MAX_IN_FLIGHT
     fill(s, PUT)
     s.finish(PUT, "concurrency", now=0.0)
+    assert s.endpoint(PUT).quiet_s == ENDPOINT_REGROW_S
     s.finish(PUT, "ok", 0.04, now=ENDPOINT_REGROW_S)  # grows back to 3 ...
     assert s.endpoint(PUT).limit == 3
     s.start(PUT)
-    s.finish(PUT, "concurrency", now=ENDPOINT_REGROW_S + 0.1)  # ... and is refused at once
+    s.finish(PUT, "concurrency", now=ENDPOINT_REGROW_S + 0.1)  # ... and is refused again
     assert s.endpoint(PUT).quiet_s == 2 * ENDPOINT_REGROW_S
     s.finish(PUT, "ok", 0.04, now=ENDPOINT_REGROW_S + 0.1 + ENDPOINT_REGROW_S)
     assert s.endpoint(PUT).limit == 1  # waits the doubled spell now
