@@ -40,6 +40,7 @@ from airflow_bigcommerce.hooks.pacing import (
     backoff_seconds,
     wait_after_429,
 )
+from airflow_bigcommerce.hooks.parts import StorePartsMixin
 from airflow_bigcommerce.masking import mask_secret
 from airflow_bigcommerce.sync.client import (
     LOOKUP_BATCH_SIZE,
@@ -84,7 +85,7 @@ def _parse_json(response: requests.Response) -> Any:
         return NOT_JSON
 
 
-class BigCommerceHook(HttpHook):
+class BigCommerceHook(StorePartsMixin, HttpHook):
     """
     Talk to one BigCommerce store: auth headers, pacing from rate-limit headers, safe retries.
 
@@ -479,16 +480,21 @@ class BigCommerceHook(HttpHook):
 
     # -- V3 ------------------------------------------------------------------------------------
 
-    def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
+    def find_customers_by_email(
+        self, emails: Sequence[str], include: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
         """
         Return the customers whose e-mail is in ``emails`` (``GET /v3/customers?email:in=``).
 
         One request per :func:`lookup_groups` group; a further page only when a group matches more
         than 250 customers (one e-mail per channel under Multi-Storefront).
+
+        :param include: sub-resources to include, e.g. ``("addresses", "attributes")``.
         """
         found: dict[int, dict[str, Any]] = {}
+        extra = {"include": ",".join(include)} if include else {}
         for group in lookup_groups(emails):
-            params = {"email:in": ",".join(group), "limit": MAX_PAGE_SIZE}
+            params = {"email:in": ",".join(group), "limit": MAX_PAGE_SIZE, **extra}
             for customer in self._paged("v3/customers", params):
                 found.setdefault(int(customer.get("id") or 0), customer)
         return list(found.values())
