@@ -53,6 +53,7 @@ _TARGET_ORDER = (
     "customer_group_id",
     "password",
     "force_password_reset",
+    "accepts_product_review_abandoned_cart_emails",
 )
 #: customer fields a CRM column may map to
 TARGET_FIELDS: frozenset[str] = frozenset(_TARGET_ORDER)
@@ -85,10 +86,15 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
     Check a CRM-column -> customer-field map once, before any row is read.
 
     :param field_map: CRM column -> target field; ``None`` maps each target field from the column of
-        the same name.
-    :return: the map ordered by target field (so rows report problems in a stable order).
-    :raises ValueError: a target not in :data:`TARGET_FIELDS`, two columns on one target, no e-mail.
+        the same name. Besides :data:`TARGET_FIELDS`, the targets of a contact's parts
+        (:mod:`airflow_bigcommerce.models.parts`: ``address.<field>``, ``attribute.<name>``,
+        ``customer_group``, ``newsletter``) are accepted.
+    :return: the map ordered by target field (so rows report problems in a stable order), the
+        parts' targets last, in the order given.
+    :raises ValueError: an unknown target, two columns on one target, no e-mail.
     """
+    from airflow_bigcommerce.models.parts import check_part_target, is_part_target
+
     if field_map is None:
         return {target: target for target in _TARGET_ORDER}
     if not isinstance(field_map, Mapping):
@@ -99,10 +105,13 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
     for column, target in field_map.items():
         if not isinstance(column, str) or not column:
             raise ValueError(f"field_map: CRM column names must be non-empty strings, got {column!r}")
-        if not isinstance(target, str) or target not in TARGET_FIELDS:
+        if isinstance(target, str) and is_part_target(target):
+            check_part_target(column, target)
+        elif not isinstance(target, str) or target not in TARGET_FIELDS:
             raise ValueError(
                 f"field_map: column {column!r} maps to unknown customer field {target!r};"
-                f" expected one of {', '.join(_TARGET_ORDER)}"
+                f" expected one of {', '.join(_TARGET_ORDER)}, or address.<field>, attribute.<name>,"
+                " customer_group, newsletter"
             )
         if target in column_of:
             raise ValueError(
@@ -112,7 +121,14 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
         column_of[target] = column
     if "email" not in column_of:
         raise ValueError("field_map: no column maps to 'email' (required: it is the match key)")
-    return {column_of[target]: target for target in _TARGET_ORDER if target in column_of}
+    if "customer_group" in column_of and "customer_group_id" in column_of:
+        raise ValueError(
+            f"field_map: columns {column_of['customer_group_id']!r} and {column_of['customer_group']!r}"
+            " both set the customer group (map customer_group_id or customer_group, not both)"
+        )
+    ordered = {column_of[target]: target for target in _TARGET_ORDER if target in column_of}
+    ordered.update((column, target) for target, column in column_of.items() if is_part_target(target))
+    return ordered
 
 
 def match_key(email: str) -> str:
@@ -225,6 +241,7 @@ _CONVERTERS: dict[str, Callable[[object], object]] = {
     "customer_group_id": _customer_group_id,
     "password": _password,
     "force_password_reset": _flag,
+    "accepts_product_review_abandoned_cart_emails": _flag,
 }
 
 
@@ -242,11 +259,14 @@ def map_contact(row: Mapping[str, Any], field_map: Mapping[str, str]) -> dict[st
     """
     payload: dict[str, Any] = {}
     for column, target in field_map.items():
+        converter = _CONVERTERS.get(target)
+        if converter is None:  # a part's target (models.parts maps those)
+            continue
         value = row.get(column)
         if value is None:
             continue
         try:
-            cleaned = _CONVERTERS[target](value)
+            cleaned = converter(value)
         except ValueError as exc:
             raise ContactRejected(target, str(exc)) from None
         if cleaned is not None and cleaned != "":

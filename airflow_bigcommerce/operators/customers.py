@@ -288,7 +288,10 @@ class SyncCustomersOperator(BaseOperator):
     :param sql_hook_params: extra arguments for the SQL hook.
     :param field_map: CRM column -> customer field (``email``, ``first_name``, ``last_name``,
         ``company``, ``phone``, ``notes``, ``tax_exempt_category``, ``customer_group_id``,
-        ``password``, ``force_password_reset``); default: columns named like the fields (templated).
+        ``password``, ``force_password_reset``, ``accepts_product_review_abandoned_cart_emails``) or
+        part of the contact: ``address.<field>`` (one sync-managed address), ``attribute.<name>``
+        (a customer attribute's value), ``customer_group`` (a group name), ``newsletter`` (opt-in);
+        default: columns named like the customer fields (templated).
     :param key_field: column identifying a row in reports (default ``"id"``; row number if absent).
     :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
     :param dry_run: look up and report what would happen, write nothing (templated).
@@ -307,6 +310,13 @@ class SyncCustomersOperator(BaseOperator):
     :param retry_budget_s: how long the run keeps trying while the store's writes or reads fail (an
         outage), with backoff and one probe at a time, before it settles the rows as failed;
         overrides the connection's ``retry_budget_s`` extra (default 300).
+    :param channel_id: Multi-Storefront channel to sync to: a customer exists when it can log in
+        there (``channel_ids`` holds it, or is null and the channel allows global logins); new
+        customers get ``origin_channel_id`` and, where the channel has no global logins,
+        ``channel_ids=[channel_id]``. Existing customers' ``channel_ids`` are never changed.
+        ``None`` (default): the store's own behaviour.
+    :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
+        string) instead of failing at start.
     :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
     :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``failed``, ``total``,
         ``rejections`` and ``failures``: capped lists of ``{row, email, reason}``, ...), pushed to XCom.
@@ -356,10 +366,16 @@ class SyncCustomersOperator(BaseOperator):
         quota_reserve: int = 0,
         fetch_size: int = 1000,
         retry_budget_s: float | None = None,
+        channel_id: int | None = None,
+        create_attributes: bool = False,
         bigcommerce_conn_id: str = "bigcommerce_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if channel_id is not None and (
+            isinstance(channel_id, bool) or not isinstance(channel_id, int) or channel_id < 1
+        ):
+            raise ValueError(f"channel_id must be a channel's id (1 or more) or None, got {channel_id!r}")
         if (contacts is None) == (sql is None):
             raise ValueError("Give exactly one source: contacts=... or sql_conn_id=... with sql=...")
         if sql is not None and not sql_conn_id:
@@ -394,6 +410,8 @@ class SyncCustomersOperator(BaseOperator):
         self.quota_reserve = quota_reserve
         self.fetch_size = fetch_size
         self.retry_budget_s = retry_budget_s
+        self.channel_id = channel_id
+        self.create_attributes = create_attributes
         self.bigcommerce_conn_id = bigcommerce_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -434,6 +452,8 @@ class SyncCustomersOperator(BaseOperator):
                 report=report,
                 progress=ProgressReporter(self.log.info, total=total),
                 total=total,
+                channel_id=self.channel_id,
+                create_attributes=self.create_attributes,
             )
         summary = result.to_dict()
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
@@ -449,6 +469,8 @@ class SyncCustomersOperator(BaseOperator):
             result.duration_s,
             f"; report at {self.report_path}" if self.report_path else "",
         )
+        for part, counts in result.parts.items():
+            self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
         for rejection in summary.get("rejections", [])[:20]:
             self.log.warning(
                 "Rejected row %s (%s): %s", rejection["row"], rejection["email"], rejection["reason"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.contact import match_key
@@ -18,6 +18,9 @@ from airflow_bigcommerce.sync.rows import as_id
 
 #: Page size used to read the whole store (the V3 maximum).
 LIST_PAGE_SIZE = 250
+#: Key of what :meth:`CountingClient.find` returns for an e-mail that several customers on the run's
+#: channel share (Multi-Storefront): their ids. Such a row is ambiguous, never guessed.
+AMBIGUOUS = "__ambiguous_ids__"
 
 
 class CountingClient:
@@ -27,22 +30,54 @@ class CountingClient:
         self.client = client
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        #: Sub-resources look-ups include (``addresses``, ``attributes``) when parts are mapped.
+        self.include: tuple[str, ...] = ()
+        #: Which found customers count (a channel's logins); ``None``: all of them.
+        self.visible: Callable[[Mapping[str, Any]], bool] | None = None
 
     def _count(self, kind: str, n: int = 1) -> None:
         with self._lock:
             self.counts[kind] += n
 
     def find(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Look e-mails up; return match key -> customer (lowest id wins, should the store hold two)."""
+        """
+        Look e-mails up; return match key -> customer (lowest id wins, should the store hold two).
+
+        With :attr:`visible` set (a channel), only customers who can log in there count, and an
+        e-mail two of them share maps to ``{AMBIGUOUS: [ids]}``.
+        """
         self._count("lookup")
+        if self.include:
+            answer = self.client.find_customers_by_email(list(emails), include=self.include)  # type: ignore[call-arg]
+        else:
+            answer = self.client.find_customers_by_email(list(emails))
         found: dict[str, dict[str, Any]] = {}
-        for customer in sorted(
-            self.client.find_customers_by_email(list(emails)), key=lambda c: as_id(c.get("id")) or 0
-        ):
+        for customer in sorted(answer, key=lambda c: as_id(c.get("id")) or 0):
             email = customer.get("email")
-            if isinstance(email, str):
-                found.setdefault(match_key(email), customer)
+            if not isinstance(email, str) or (self.visible is not None and not self.visible(customer)):
+                continue
+            mk = match_key(email)
+            first = found.get(mk)
+            if first is None:
+                found[mk] = customer
+            elif self.visible is not None:
+                ids = first.get(AMBIGUOUS) or [as_id(first.get("id"))]
+                found[mk] = {AMBIGUOUS: [*ids, as_id(customer.get("id"))]}
         return found
+
+    def tally(self, kind: str, n: int) -> None:
+        """Count ``n`` requests of ``kind`` made through the client directly (pages of a listing)."""
+        self._count(kind, n)
+
+    def part(self, kind: str, method: str, *args: Any) -> Any:
+        """Call one of the client's part methods (``sync.client.PartsClient``), counted as ``kind``."""
+        call = getattr(self.client, method, None)
+        if not callable(call):
+            raise TypeError(
+                f"{type(self.client).__name__} has no {method}(): it cannot sync a contact's parts"
+            )
+        self._count(kind)
+        return call(*args)
 
     def write(
         self, kind: Literal["create", "update"], bodies: list[Mapping[str, Any]]
@@ -68,7 +103,11 @@ class CountingClient:
         """Yield every customer; the pages read are counted even if the caller stops early."""
         n = 0
         try:
-            for customer in self.client.iter_customers(LIST_PAGE_SIZE):
+            if self.include:
+                pages = self.client.iter_customers(LIST_PAGE_SIZE, params={"include": ",".join(self.include)})  # type: ignore[call-arg]
+            else:
+                pages = self.client.iter_customers(LIST_PAGE_SIZE)
+            for customer in pages:
                 n += 1
                 yield customer
         finally:

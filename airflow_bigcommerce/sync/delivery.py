@@ -127,12 +127,16 @@ class Deliverer:
     ) -> tuple[list[Line], list[Item]]:
         """Settle the rows the store's answer lists; return them and the rows it leaves out."""
         ids: dict[str, int | None] = {}
+        answered: dict[str, Mapping[str, Any]] = {}
         for customer in response or ():
             if isinstance(customer, Mapping) and isinstance(customer.get("email"), str):
                 ids[match_key(customer["email"])] = as_id(customer.get("id"))
+                answered[match_key(customer["email"])] = customer
         listed = [item for item in batch if item.mk in ids]
         missing = [item for item in batch if item.mk not in ids]
         if self.kind == "create":
+            for item in listed:
+                item.created = answered[item.mk]  # with its addresses' ids, for the parts that follow
             return [item.line("created", None, ids[item.mk]) for item in listed], missing
         return [item.line("updated", changed_reason(item.body)) for item in listed], missing
 
@@ -148,6 +152,7 @@ class Deliverer:
             named_in_use = in_use and not item.unknown and item.mk in in_use
             if named_in_use or (item.unknown and not _looks_like_ours(item, current)):
                 return item.exists(cid)
+            item.created = current
             return item.line("created", confirmed, cid)
         try:
             pending = customer_differs(item.target, current)
@@ -164,6 +169,7 @@ class Deliverer:
                 cid = as_id(current.get("id"))
                 if item.unknown and _looks_like_ours(item, current):
                     # our own earlier send, whose answer was lost, got there after all
+                    item.created = current
                     return item.line("created", _CONFIRMED, cid)
                 return item.exists(cid)
             # The store says the e-mail is taken, yet a look-up cannot see it (e.g. a filter that

@@ -22,16 +22,25 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.contact import customer_differs, validate_field_map
+from airflow_bigcommerce.models.parts import PartMap
 from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient, TransientFailureError
-from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.counting import AMBIGUOUS, CountingClient
 from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
+from airflow_bigcommerce.sync.outcome import combine, part_status
+from airflow_bigcommerce.sync.part_delivery import PartDeliverer
+from airflow_bigcommerce.sync.parts import plan_existing, plan_new
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
 from airflow_bigcommerce.sync.report import ReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
 from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, failure_reason
+from airflow_bigcommerce.sync.store_setup import StoreContext, resolve_store
+from airflow_bigcommerce.sync.subscribers import SubscriberBook
+
+#: The jobs a batch can be: a customer write (and its parts after it), or only the parts.
+JobKind = Literal["create", "update", "parts"]
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
@@ -68,9 +77,18 @@ class _Run:
         total: int | None,
         index_limit: int,
         chunk_size: int,
+        channel_id: int | None = None,
+        create_attributes: bool = False,
     ) -> None:
         self.raw_client = client
         self.client = CountingClient(client)
+        self.field_map = field_map
+        self.key_field = key_field
+        self.part_map = PartMap.from_field_map(field_map)
+        self.channel_id = channel_id
+        self.create_attributes = create_attributes
+        self.context = StoreContext()
+        self.subscribers: SubscriberBook | None = None
         self.prepare = RowPreparer(field_map, key_field)
         self.mode = mode
         self.dry_run = dry_run
@@ -90,17 +108,44 @@ class _Run:
         self.failures: list[dict[str, str | None]] = []
         self.failures_truncated = False
         self.settled: list[Line] = []  # not yet in the report
-        self.waiting: dict[WriteKind, list[Item]] = {"create": [], "update": []}  # in input order
+        self.waiting: dict[JobKind, list[Item]] = {"create": [], "update": [], "parts": []}  # input order
         self.deliver: dict[WriteKind, Deliverer] = {
             kind: Deliverer(self.client, kind) for kind in ("create", "update")
         }
+        self.parts: PartDeliverer | None = None
+        self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
+        self.part_counts: dict[str, Counter[str]] = {}
         self.max_held = max(MAX_HELD_LINES, chunk_size)
+
+    def _open_store(self) -> None:
+        """Resolve names and the channel once, and tell the client what look-ups must include."""
+        if not self.part_map and self.channel_id is None:
+            return
+        self.context = resolve_store(
+            self.client,
+            self.part_map,
+            channel_id=self.channel_id,
+            create_attributes=self.create_attributes,
+            dry_run=self.dry_run,
+        )
+        self.prepare = RowPreparer(self.field_map, self.key_field, self.context)
+        if self.part_map.needs_store_parts:
+            self.client.include = ("addresses", "attributes")
+        if self.channel_id is not None:
+            self.client.visible = self.context.on_channel
+            self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
+        if self.part_map.newsletter is not None:
+            self.subscribers = SubscriberBook.open(self.client, total=self.expected_total)
+        self.parts = PartDeliverer(
+            self.client, self.context, self.subscribers, mode=self.mode, dry_run=self.dry_run
+        )
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
         if self.progress is not None:
             self.progress.start()
         pool = WorkerPool(self.max_concurrency)
         try:
+            self._open_store()
             lookup = StoreLookup.open(
                 self.client,
                 pool,
@@ -149,62 +194,171 @@ class _Run:
             return
         creates: list[Item] = []
         updates: list[Item] = []
+        parts_only: list[Item] = []
         for item in fresh:
-            line = self._classify(item, found.get(item.mk), creates, updates)
+            line = self._classify(item, found.get(item.mk), creates, updates, parts_only)
             if line is not None:
                 self._emit(line)
         if self.dry_run:
-            for item in creates:
-                self._emit(item.line("created", "dry run: would create"))
-            for item in updates:
-                self._emit(item.line("updated", "dry run: would update, " + changed_reason(item.body)))
-            self._progress()
+            self._dry_run(creates, updates, parts_only)
             return
         self.waiting["create"].extend(creates)
         self.waiting["update"].extend(updates)
+        self.waiting["parts"].extend(parts_only)
         self._send(pool)
+
+    def _dry_run(self, creates: list[Item], updates: list[Item], parts_only: list[Item]) -> None:
+        """Report what each row would change, part by part, reading but writing nothing."""
+        lines = [item.line("created", "dry run: would create") for item in creates]
+        lines += [
+            item.line("updated", "dry run: would update, " + changed_reason(item.body)) for item in updates
+        ]
+        lines += [self.base_lines.pop(item.index) for item in parts_only]
+        items = [*creates, *updates, *parts_only]
+        if self.parts is not None:
+            for item in items:
+                item.customer_id = item.customer_id or 0  # a would-be customer: parts are planned only
+            outcomes = self.parts(items)
+            by_index = {line.pos: line for line in lines}
+            for item in items:
+                base = by_index[item.index]
+                parts = {**self._settled_parts(item, base), **outcomes.get(item.index, {})}
+                line = combine(base, parts)
+                if line.outcome == "updated" and base.outcome == "skipped":
+                    line = line._replace(
+                        reason="dry run: would change " + (line.reason or "")[len("changed: ") :]
+                    )
+                self._emit(line)
+        else:
+            for line in lines:
+                self._emit(line)
+        self._progress()
 
     def _send(self, pool: WorkerPool, *, last: bool = False) -> None:
         """Deliver the waiting rows in full batches; with ``last``, the short rest too."""
-        jobs: list[tuple[WriteKind, list[Item]]] = []
+        jobs: list[tuple[JobKind, list[Item]]] = []
         for kind, items in self.waiting.items():
             ready = len(items) if last else len(items) - len(items) % self.batch_size
             jobs.extend((kind, items[i : i + self.batch_size]) for i in range(0, ready, self.batch_size))
             self.waiting[kind] = items[ready:]
-        for lines, resolved in pool.map(lambda job: self.deliver[job[0]](job[1]), jobs):
+        for lines, resolved in pool.map(self._job, jobs):
             self.resolved += resolved
             for line in lines:
                 self._emit(line)
             self._progress()
 
-    def _classify(
-        self, item: Item, existing: Mapping[str, Any] | None, creates: list[Item], updates: list[Item]
+    def _job(self, job: tuple[JobKind, list[Item]]) -> tuple[list[Line], int]:
+        """Deliver one batch in a worker: its customer write, then the parts of the rows it settled."""
+        kind, items = job
+        if kind == "parts":
+            lines, resolved = [self.base_lines.pop(item.index) for item in items], 0
+        else:
+            lines, resolved = self.deliver[kind](items)
+        if self.parts is None:
+            return lines, resolved
+        by_index = {item.index: item for item in items}
+        ready: list[Item] = []
+        for line in lines:
+            item = by_index[line.pos]
+            # a create answered "skipped" (the e-mail was taken meanwhile): not ours, parts left alone
+            settled = line.outcome in ("created", "updated") or (
+                line.outcome == "skipped" and kind == "parts"
+            )
+            if item.plan is not None and settled and line.customer_id:
+                item.customer_id = line.customer_id
+                ready.append(item)
+        outcomes = self.parts(ready) if ready else {}
+        return [
+            combine(line, {**self._settled_parts(by_index[line.pos], line), **outcomes.get(line.pos, {})})
+            if by_index[line.pos].parts is not None
+            else line
+            for line in lines
+        ], resolved
+
+    def _settled_parts(self, item: Item, line: Line) -> dict[str, str]:
+        """Return the parts settled without a request: the plan's, and group and attributes on a create."""
+        if item.parts is None:
+            return {}
+        settled = dict(item.plan.outcomes) if item.plan is not None else {}
+        if line.outcome not in ("created", "updated", "skipped"):
+            return {}
+        created = line.outcome == "created"
+        if item.parts.group is not None:
+            if created:
+                settled["group"] = "created" if not self.dry_run else "would set"
+            elif "customer_group_id" in item.body and item.body is not item.target:
+                settled["group"] = "updated" if not self.dry_run else "would update"
+            else:
+                settled.setdefault("group", "unchanged")
+        if created and item.parts.attributes:
+            settled["attributes"] = "created" if not self.dry_run else "would create"
+        return settled
+
+    def _classify(  # noqa: PLR0911 - one return per way a row settles
+        self,
+        item: Item,
+        existing: Mapping[str, Any] | None,
+        creates: list[Item],
+        updates: list[Item],
+        parts_only: list[Item],
     ) -> Line | None:
         """Settle a row the store holds (insert: skip; upsert: skip if unchanged) or queue its write."""
         if existing is None:
+            if item.parts is not None:
+                inline, item.plan = plan_new(item.parts, self.context)
+                item.body = {**item.target, **inline, **self._channel_fields()}
+            elif self.channel_id is not None:
+                item.body = {**item.target, **self._channel_fields()}
             creates.append(item)
             return None
+        if AMBIGUOUS in existing:
+            ids = ", ".join(str(i) for i in existing[AMBIGUOUS])
+            return item.line(
+                "rejected",
+                f"ambiguous: customers {ids} can all log in on channel {self.channel_id} with this e-mail",
+            )
         cid = as_id(existing.get("id"))
-        if self.mode == "insert":
-            return item.exists(cid)
         try:
-            changed = customer_differs(item.target, existing)
+            plan = (
+                None if item.parts is None else plan_existing(item.parts, existing, self.context, self.mode)
+            )
+            changed = {} if self.mode == "insert" else customer_differs(item.target, existing)
         except Exception as exc:
             return item.line(
                 "rejected", f"could not compare with the stored customer: {type(exc).__name__}", cid
             )
-        if not changed:
-            return item.line("skipped", "unchanged", cid)
+        item.plan = plan
         item.customer_id = cid
-        item.body = {"id": cid, **changed}
-        updates.append(item)
-        return None
+        if changed:
+            item.body = {"id": cid, **changed}
+            updates.append(item)
+            return None
+        base = item.exists(cid) if self.mode == "insert" else item.line("skipped", "unchanged", cid)
+        if plan is not None and plan.pending():
+            self.base_lines[item.index] = base
+            parts_only.append(item)
+            return None
+        if item.parts is not None:
+            return combine(base, self._settled_parts(item, base))
+        return base
+
+    def _channel_fields(self) -> dict[str, Any]:
+        """Return what a new customer carries on a channel: where it signed up, and where it may log in."""
+        if self.channel_id is None:
+            return {}
+        fields: dict[str, Any] = {"origin_channel_id": self.channel_id}
+        if not self.context.global_logins:
+            fields["channel_ids"] = [self.channel_id]
+        return fields
 
     # ----------------------------------------------------------------- bookkeeping
 
     def _emit(self, line: Line) -> None:
         self.counts[line.outcome] += 1
         self.settled.append(line)
+        for name, text in (line.parts or {}).items():
+            if name != "customer":
+                self.part_counts.setdefault(name, Counter())[part_status(text)] += 1
         if line.outcome == "rejected":
             if len(self.rejections) < self.max_rejections_listed:
                 self.rejections.append({"row": line.key, "email": line.email, "reason": line.reason})
@@ -231,7 +385,12 @@ class _Run:
             lines = [line for line in self.settled if line.pos < first]
             self.settled = [line for line in self.settled if line.pos >= first]
         for line in sorted(lines, key=lambda ln: ln.pos):
-            self.report.write(line.key, line.email, line.outcome, line.reason, line.customer_id)
+            if line.parts:
+                self.report.write(
+                    line.key, line.email, line.outcome, line.reason, line.customer_id, parts=line.parts
+                )
+            else:
+                self.report.write(line.key, line.email, line.outcome, line.reason, line.customer_id)
 
     def _progress(self, *, final: bool = False) -> None:
         """Hand the counters to the reporter: throttled while running, always at the end."""
@@ -269,6 +428,8 @@ def sync_customers(
     progress: ProgressReporter | None = None,
     total: int | None = None,
     index_limit: int = INDEX_LIMIT,
+    channel_id: int | None = None,
+    create_attributes: bool = False,
 ) -> SyncResult:
     """
     Create (``insert``) or create-and-update (``upsert``) store customers from CRM rows.
@@ -300,10 +461,15 @@ def sync_customers(
     :param total: expected row count, for the progress ETA and to pick the cheaper look-up strategy.
     :param index_limit: stores with at most this many customers are read whole once instead of
         looked up per chunk (when that costs fewer requests); 0 always looks up per chunk.
+    :param channel_id: a Multi-Storefront channel: a customer exists when it can log in there, and
+        new customers are created on it (see ``sync.store_setup.StoreContext.on_channel``).
+    :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
+        ``string``) instead of failing at start.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
         client could not deliver for a transient reason (its ``TransientFailureError``) are
         ``failed``; the run goes on with the next rows, so every row is attempted.
-    :raises ValueError: an argument is out of range or ``field_map`` is invalid.
+    :raises ValueError: an argument is out of range or ``field_map`` is invalid;
+        ``StoreSetupError`` (a ``ValueError``) when the store lacks what ``field_map`` names.
     :raises Exception: whatever a 401/403, another non-transient look-up error or ``rows`` raised;
         the report is flushed first, with a line for every row settled until then (rows waiting to
         fill a batch were not sent and have none).
@@ -336,6 +502,8 @@ def sync_customers(
         total=total,
         index_limit=index_limit,
         chunk_size=chunk_size,
+        channel_id=channel_id,
+        create_attributes=create_attributes,
     )
     log.info(
         "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%s",
@@ -346,6 +514,7 @@ def sync_customers(
     )
     run.run(rows)
     requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
+    requests.update((kind, n) for kind, n in sorted(run.client.counts.items()) if kind not in requests)
     result = SyncResult(
         created=run.counts["created"],
         updated=run.counts["updated"],
@@ -364,6 +533,7 @@ def sync_customers(
         failures_truncated=run.failures_truncated,
         duration_s=round(time.monotonic() - started, 3),
         client_stats=_client_stats(client),
+        parts={name: dict(sorted(c.items())) for name, c in sorted(run.part_counts.items())},
     )
     log.info(
         "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "

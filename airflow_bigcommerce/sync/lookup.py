@@ -96,7 +96,7 @@ def _load_index(
     if count > index_limit or (budget is not None and pages > budget):
         log.info("Store holds %d customers: looking contacts up per chunk", count)
         return None
-    keep = {"id", "email", *COMPARABLE_FIELDS}
+    keep = {"id", "email", *COMPARABLE_FIELDS, *client.include}
     index: dict[str, dict[str, Any]] = {}
     if count:
         for customer in client.iter_all():

@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
+from airflow_bigcommerce.models.parts import GROUP_TARGET, PartMap, PartRejected, map_parts
 from airflow_bigcommerce.sync.rows import Item, Line, clip
+from airflow_bigcommerce.sync.store_setup import StoreContext
+
+#: Group names listed in an unknown group's rejection, at most.
+_GROUPS_LISTED = 10
 
 
 class RowPreparer:
@@ -23,11 +28,16 @@ class RowPreparer:
 
     :param field_map: a validated CRM column -> customer field map.
     :param key_field: the column naming a row in the report; rows without it are ``row N``.
+    :param context: what the run resolved in the store (group ids), when ``field_map`` maps parts.
     """
 
-    def __init__(self, field_map: dict[str, str], key_field: str | None) -> None:
+    def __init__(
+        self, field_map: dict[str, str], key_field: str | None, context: StoreContext | None = None
+    ) -> None:
         self.field_map = field_map
         self.key_field = key_field
+        self.part_map = PartMap.from_field_map(field_map)
+        self.context = context or StoreContext()
         self.email_column = next(col for col, target in field_map.items() if target == "email")
         self.seen: dict[str, str] = {}  # match key -> row key of its first row in this run
 
@@ -41,7 +51,14 @@ class RowPreparer:
             payload = map_contact(row, self.field_map)
             email = payload["email"]
             mk = match_key(email)
-        except ContactRejected as exc:
+            parts = None
+            if self.part_map:
+                parts = map_parts(
+                    row, self.part_map, first_name=payload["first_name"], last_name=payload["last_name"]
+                )
+                if parts.group is not None:
+                    payload["customer_group_id"] = self._group_id(parts.group)
+        except (ContactRejected, PartRejected) as exc:
             return Line(index, key, self._raw_email(row), "rejected", clip(str(exc), 1000))
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             return Line(
@@ -52,7 +69,17 @@ class RowPreparer:
             ref = first if first.startswith("row ") else f"row {first}"
             return Line(index, key, clip(email), "skipped", f"duplicate of {ref} in this run")
         self.seen[mk] = key
-        return Item(index, key, email, mk, payload, payload)
+        return Item(index, key, email, mk, payload, payload, parts=parts)
+
+    def _group_id(self, name: str) -> int:
+        gid = self.context.group_id(name)
+        if gid is None:
+            names = self.context.group_names
+            listed = ", ".join(names[:_GROUPS_LISTED]) + (", ..." if len(names) > _GROUPS_LISTED else "")
+            raise PartRejected(
+                GROUP_TARGET, f"the store has no group of that name (it has: {listed or 'none'})"
+            )
+        return gid
 
     def _row_key(self, index: int, row: Mapping[str, Any]) -> str:
         if self.key_field is not None:

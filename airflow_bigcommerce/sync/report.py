@@ -1,16 +1,17 @@
 """
 The per-row report of a sync run: one JSON line per input row, so every row can be accounted for.
 
-A line is ``{"row", "email", "outcome", "reason", "customer_id"}``; payloads and passwords never
-appear. The operator opens the destination (a local path or an ``ObjectStoragePath``) and hands
-a text file object to :class:`JsonlReportWriter`.
+A line is ``{"row", "email", "outcome", "reason", "customer_id"}``, plus ``"parts"`` (part ->
+outcome, e.g. ``{"customer": "created", "address": "skipped: no city"}``) when ``field_map`` maps a
+contact's parts; payloads and passwords never appear. The operator opens the destination (a local
+path or an ``ObjectStoragePath``) and hands a text file object to :class:`JsonlReportWriter`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -23,9 +24,15 @@ class ReportWriter(Protocol):
     """Receives one call of :meth:`write` per input row; :meth:`flush` when the run ends or fails."""
 
     def write(
-        self, row: str, email: str | None, outcome: str, reason: str | None, customer_id: int | None
+        self,
+        row: str,
+        email: str | None,
+        outcome: str,
+        reason: str | None,
+        customer_id: int | None,
+        parts: Mapping[str, str] | None = None,
     ) -> None:
-        """Record what happened to one input row."""
+        """Record what happened to one input row (``parts``: each part's outcome, when mapped)."""
         ...
 
     def flush(self) -> None:
@@ -50,7 +57,13 @@ class JsonlReportWriter:
         self.lines = 0
 
     def write(
-        self, row: str, email: str | None, outcome: str, reason: str | None, customer_id: int | None
+        self,
+        row: str,
+        email: str | None,
+        outcome: str,
+        reason: str | None,
+        customer_id: int | None,
+        parts: Mapping[str, str] | None = None,
     ) -> None:
         """Append one line."""
         record: dict[str, Any] = {
@@ -60,6 +73,8 @@ class JsonlReportWriter:
             "reason": reason,
             "customer_id": customer_id,
         }
+        if parts:
+            record["parts"] = dict(parts)
         text = json.dumps(record, ensure_ascii=False, default=str)
         # Characters that ``str.splitlines()`` and some editors treat as line breaks stay escaped, so
         # one row is always one line.

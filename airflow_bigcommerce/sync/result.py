@@ -30,7 +30,9 @@ class SyncResult:
     :param total: input rows read.
     :param dry_run: look-ups were made, but nothing was written.
     :param mode: ``"insert"`` or ``"upsert"``.
-    :param requests: client calls made, by kind (``lookup``, ``create``, ``update``, ``list``);
+    :param requests: client calls made, by kind (``lookup``, ``create``, ``update``, ``list``, and for
+        mapped parts ``setup``, ``address_create``, ``address_update``, ``address_lookup``,
+        ``attribute_values``, ``subscriber_lookup``, ``subscriber_create``, ``subscriber_update``);
         the client's own retries are not in it (see ``client_stats``).
     :param requests_per_row: ``requests`` in all divided by ``total`` (3 decimals; 0 without rows): what
         a row costs in the store's shared quota, the figure batching and grouped look-ups bring down.
@@ -41,6 +43,8 @@ class SyncResult:
     :param failures_truncated: more rows failed than ``failures`` lists.
     :param duration_s: wall-clock seconds the run took.
     :param client_stats: the client's optional ``stats`` counters (e.g. ``429s``, ``retries``), if any.
+    :param parts: per mapped part (``address``, ``attributes``, ``group``, ``newsletter``), how many
+        rows ended how (``created``, ``updated``, ``unchanged``, ``skipped``, ``failed``, ...).
     """
 
     created: int = 0
@@ -60,6 +64,7 @@ class SyncResult:
     failures_truncated: bool = False
     duration_s: float = 0.0
     client_stats: dict[str, int | float] = field(default_factory=dict)
+    parts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON types (what the operator pushes to XCom)."""
@@ -81,4 +86,5 @@ class SyncResult:
             "failures_truncated": self.failures_truncated,
             "duration_s": self.duration_s,
             "client_stats": dict(self.client_stats),
+            "parts": {name: dict(counts) for name, counts in self.parts.items()},
         }

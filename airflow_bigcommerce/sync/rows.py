@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_bigcommerce.sync.result import Outcome
+
+if TYPE_CHECKING:
+    from airflow_bigcommerce.models.parts import ContactParts
+    from airflow_bigcommerce.sync.parts import PartPlan
 
 #: Row keys, e-mails and reasons are clipped to this many characters in results, report and logs.
 CLIP = 320
@@ -46,6 +50,7 @@ class Line(NamedTuple):
     outcome: Outcome
     reason: str | None = None
     customer_id: int | None = None
+    parts: Mapping[str, str] | None = None  # part -> outcome, when field_map maps parts
 
 
 @dataclass(slots=True)
@@ -60,6 +65,9 @@ class Item:
     body: Mapping[str, Any]  # what is sent: the payload (create) or {"id", **changed} (update)
     customer_id: int | None = None
     unknown: int = 0  # sends whose outcome stayed unknown
+    parts: ContactParts | None = None  # the contact's mapped parts, when field_map maps any
+    plan: PartPlan | None = None  # what its parts need beyond the customer write
+    created: Mapping[str, Any] | None = None  # the customer as the create answered (its address ids)
 
     def line(self, outcome: Outcome, reason: str | None = None, customer_id: int | None = None) -> Line:
         """Settle this row."""

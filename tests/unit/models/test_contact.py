@@ -51,6 +51,7 @@ def test_target_and_comparable_fields() -> None:
         "customer_group_id",
         "password",
         "force_password_reset",
+        "accepts_product_review_abandoned_cart_emails",
     } == TARGET_FIELDS
     assert set(COMPARABLE_FIELDS) == TARGET_FIELDS - {"email", "password", "force_password_reset"}
     assert len(COMPARABLE_FIELDS) == len(set(COMPARABLE_FIELDS))

@@ -1,0 +1,387 @@
+"""
+Deliver the parts of up to one batch of contacts whose customers exist, and settle each part.
+
+Runs in a worker thread after the customer write (or instead of it, when only parts changed), in
+the order a customer's parts depend on it: addresses, attribute values (with the id of the sync's
+address), newsletter consent. Every request goes through the client's one delivery policy. The
+exactly-once rules are the customer's: an address ``POST`` whose answer was lost is resolved by
+looking the customers' addresses up, a subscriber ``POST`` by looking the e-mail up; ``PUT``s
+(addresses by id, attribute values, subscribers) are idempotent. A part that fails does not undo
+the parts before it; its outcome says ``failed`` (transient) or ``rejected`` (the store refused it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from airflow_bigcommerce.models.address import address_key
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
+from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.parts import Mode, PartPlan
+from airflow_bigcommerce.sync.rows import Item, as_id, clip, failure_reason
+from airflow_bigcommerce.sync.store_setup import StoreContext
+from airflow_bigcommerce.sync.subscribers import NEWSLETTER_CONSENT, SubscriberBook, consents_of
+
+#: Items per address or attribute-value request (the API's limit).
+PART_BATCH = 10
+#: Sends of one address POST or subscriber POST whose outcome stayed unknown before it is failed.
+MAX_UNKNOWN_SENDS = 3
+#: Statuses that concern the whole run (bad token, missing scope): raised, never settled per row.
+FATAL_STATUSES = frozenset({401, 403})
+
+Outcomes = dict[str, str]
+
+
+def _reason(exc: RequestRejectedError) -> str:
+    parts = [f"{k}: {v}" for k, v in exc.errors.items()] or [exc.title or str(exc) or "refused"]
+    return clip(f"{'; '.join(parts)} (HTTP {exc.status})", 500)
+
+
+class PartDeliverer:
+    """
+    Settle every pending part of a group of items (each with ``customer_id`` and ``plan``).
+
+    :param dry_run: read (subscribers) but write nothing; outcomes say ``would ...``.
+    """
+
+    def __init__(
+        self,
+        client: CountingClient,
+        context: StoreContext,
+        subscribers: SubscriberBook | None,
+        *,
+        mode: Mode,
+        dry_run: bool,
+    ) -> None:
+        self.client = client
+        self.context = context
+        self.subscribers = subscribers
+        self.mode = mode
+        self.dry_run = dry_run
+
+    def __call__(self, items: Sequence[Item]) -> dict[int, Outcomes]:
+        """Return item index -> part outcomes (each part's, for the parts this step settled)."""
+        out: dict[int, Outcomes] = {item.index: {} for item in items}
+        work = [item for item in items if item.plan is not None and item.customer_id is not None]
+        if self.dry_run:
+            for item in work:
+                self._dry(item, out[item.index])
+            return out
+        self._inline_addresses(work, out)
+        self._post_addresses([i for i in work if _plan(i).address_post], out)
+        self._put_addresses([i for i in work if _plan(i).address_put], out)
+        self._attribute_values(work, out)
+        for item in work:
+            if _plan(item).newsletter is not None:
+                out[item.index]["newsletter"] = self._newsletter(item)
+        return out
+
+    # ----------------------------------------------------------------- dry run
+
+    def _dry(self, item: Item, outcomes: Outcomes) -> None:
+        plan = _plan(item)
+        if plan.inline_address is not None or plan.address_post:
+            outcomes["address"] = "would create"
+        elif plan.address_put:
+            outcomes["address"] = "would update: " + ", ".join(sorted(plan.address_put[1]))
+        elif plan.address_record is not None:
+            outcomes["address"] = "unchanged (would record its id)"
+        if plan.attribute_values:
+            outcomes["attributes"] = "would write " + str(len(plan.attribute_values))
+        if plan.newsletter is not None:
+            outcomes["newsletter"] = self._newsletter(item)
+
+    # ----------------------------------------------------------------- addresses
+
+    def _inline_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
+        """Find the ids of the addresses new customers were created with, to record them."""
+        new = [item for item in items if _plan(item).inline_address is not None]
+        unknown: list[Item] = []
+        for item in new:
+            address_id = _matching_id(_addresses_of(item.created), _plan(item).inline_address or {})
+            if address_id is None:
+                unknown.append(item)
+            else:
+                _plan(item).address_record = address_id
+                out[item.index]["address"] = "created"
+        if not unknown:
+            return
+        try:
+            by_customer = self._addresses_of([int(i.customer_id or 0) for i in unknown])
+        except TransientFailureError as exc:
+            for item in unknown:
+                out[item.index]["address"] = failure_reason(
+                    "failed: created, but its id could not be read", exc
+                )
+            return
+        for item in unknown:
+            address_id = _matching_id(
+                by_customer.get(int(item.customer_id or 0), []), _plan(item).inline_address or {}
+            )
+            if address_id is None:
+                out[item.index]["address"] = (
+                    "failed: the store did not keep the address sent with the customer"
+                )
+            else:
+                _plan(item).address_record = address_id
+                out[item.index]["address"] = "created"
+
+    def _addresses_of(self, customer_ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
+        return _by_customer(self.client.part("address_lookup", "find_addresses", customer_ids))
+
+    def _post_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
+        for start in range(0, len(items), PART_BATCH):
+            self._post_batch(items[start : start + PART_BATCH], out, sends=0)
+
+    def _post_batch(self, batch: list[Item], out: dict[int, Outcomes], sends: int) -> None:
+        bodies = [{**(_plan(i).address_post or {}), "customer_id": i.customer_id} for i in batch]
+        try:
+            answer = self.client.part("address_create", "create_addresses", bodies)
+        except TransientFailureError as exc:
+            for item in batch:
+                out[item.index]["address"] = failure_reason("failed: create failed", exc)
+            return
+        except RequestRejectedError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise
+            if len(batch) == 1:
+                out[batch[0].index]["address"] = "rejected: " + _reason(exc)
+                return
+            for item in batch:  # a refused batch may hold one bad address: each on its own
+                self._post_batch([item], out, sends)
+            return
+        except OutcomeUnknownError:
+            answer = []
+        missing = _settle_listed(batch, _by_customer(answer), out)
+        if missing:
+            self._confirm_posted(missing, out, sends)
+
+    def _confirm_posted(self, missing: list[Item], out: dict[int, Outcomes], sends: int) -> None:
+        """Look up addresses an answer left out (folded as exact duplicates, or the answer was lost)."""
+        try:
+            by_customer = self._addresses_of([int(i.customer_id or 0) for i in missing])
+        except TransientFailureError as exc:
+            for item in missing:
+                out[item.index]["address"] = failure_reason("failed: outcome unknown", exc)
+            return
+        again: list[Item] = []
+        for item in _settle_listed(missing, by_customer, out):
+            if sends + 1 >= MAX_UNKNOWN_SENDS:
+                out[item.index]["address"] = f"failed: outcome still unknown after {sends + 1} sends"
+            else:
+                again.append(item)
+        if again:
+            self._post_batch(again, out, sends + 1)
+
+    def _put_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
+        for start in range(0, len(items), PART_BATCH):
+            self._put_batch(items[start : start + PART_BATCH], out)
+
+    def _put_batch(self, batch: list[Item], out: dict[int, Outcomes]) -> None:
+        bodies = []
+        for item in batch:
+            address_id, changes = _plan(item).address_put or (0, {})
+            bodies.append({"id": address_id, **changes})
+        try:
+            self.client.part("address_update", "update_addresses", bodies)
+        except (TransientFailureError, OutcomeUnknownError) as exc:
+            for item in batch:
+                out[item.index]["address"] = failure_reason("failed: update failed", exc)
+            return
+        except RequestRejectedError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise
+            if len(batch) == 1:
+                out[batch[0].index]["address"] = "rejected: " + _reason(exc)
+            else:
+                for item in batch:
+                    self._put_batch([item], out)
+            return
+        for item in batch:
+            changed = ", ".join(sorted((_plan(item).address_put or (0, {}))[1]))
+            out[item.index]["address"] = f"updated: {changed}"
+
+    # ----------------------------------------------------------------- attribute values
+
+    def _attribute_values(self, items: list[Item], out: dict[int, Outcomes]) -> None:
+        """Write every pending value (and the ids of the sync's addresses) in requests of up to 10."""
+        values: list[tuple[Item, str, dict[str, Any]]] = []
+        record_id = self.context.address_attribute_id
+        for item in items:
+            plan = _plan(item)
+            for aid, value in plan.attribute_values.items():
+                values.append(
+                    (
+                        item,
+                        "attributes",
+                        {"attribute_id": aid, "value": value, "customer_id": item.customer_id},
+                    )
+                )
+            if plan.address_record is not None and record_id is not None:
+                body = {
+                    "attribute_id": record_id,
+                    "value": str(plan.address_record),
+                    "customer_id": item.customer_id,
+                }
+                values.append((item, "address", body))
+        for start in range(0, len(values), PART_BATCH):
+            self._values_batch(values[start : start + PART_BATCH], out)
+        for item in items:
+            plan = _plan(item)
+            outcomes = out[item.index]
+            if plan.attribute_values and "attributes" not in outcomes:
+                outcomes["attributes"] = "created" if item.created is not None else "updated"
+            if plan.address_record is not None and "address" not in outcomes:
+                outcomes["address"] = "unchanged (its id recorded)"
+
+    def _values_batch(self, batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes]) -> None:
+        for attempt in range(2):  # an upsert: a lost answer is safely sent once more
+            try:
+                self.client.part(
+                    "attribute_values", "upsert_attribute_values", [body for _, _, body in batch]
+                )
+                return
+            except OutcomeUnknownError as exc:
+                if attempt:
+                    self._fail_values(batch, out, failure_reason("failed: outcome unknown", exc))
+            except TransientFailureError as exc:
+                self._fail_values(batch, out, failure_reason("failed: write failed", exc))
+                return
+            except RequestRejectedError as exc:
+                if exc.status in FATAL_STATUSES:
+                    raise
+                if len(batch) == 1:
+                    item, part, _ = batch[0]
+                    what = (
+                        "rejected: " if part == "attributes" else "rejected: its id could not be recorded: "
+                    )
+                    out[item.index].setdefault(part, what + _reason(exc))
+                else:
+                    for one in batch:
+                        self._values_batch([one], out)
+                return
+
+    @staticmethod
+    def _fail_values(
+        batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes], reason: str
+    ) -> None:
+        for item, part, _ in batch:
+            text = (
+                reason
+                if part == "attributes"
+                else reason.replace("failed: ", "failed: its id not recorded: ", 1)
+            )
+            out[item.index][part] = text  # overrides "created": the record did not land
+
+    # ----------------------------------------------------------------- newsletter
+
+    def _newsletter(self, item: Item) -> str:
+        """Bring the e-mail's ``marketing_newsletter`` consent to what the CRM says."""
+        if self.subscribers is None:
+            return "failed: no subscriber look-up"
+        wanted = bool(_plan(item).newsletter)
+        try:
+            current = self.subscribers.get(item.email)
+            return self._consent(item, current, wanted, sends=0)
+        except TransientFailureError as exc:
+            return failure_reason("failed", exc)
+        except RequestRejectedError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise
+            return "rejected: " + _reason(exc)
+
+    def _consent(self, item: Item, current: Mapping[str, Any] | None, wanted: bool, sends: int) -> str:
+        consents = consents_of(current)
+        has = NEWSLETTER_CONSENT in consents
+        if has == wanted:
+            return "unchanged"
+        if current is not None and self.mode == "insert":
+            return "skipped: insert mode changes no stored consent"
+        verb = "subscribed" if wanted else "unsubscribed"
+        if self.dry_run:
+            return "would " + verb.removesuffix("d")
+        if current is None:  # wanted, not a subscriber yet
+            return self._subscribe(item, sends)
+        new = [*consents, NEWSLETTER_CONSENT] if wanted else [c for c in consents if c != NEWSLETTER_CONSENT]
+        sid = int(current["id"])
+        updated = self.client.part("subscriber_update", "update_subscriber", sid, {"consents": new})
+        self._remember(item, {**current, **(updated or {}), "consents": new})
+        return verb
+
+    def _subscribe(self, item: Item, sends: int) -> str:
+        body: dict[str, Any] = {"email": item.email, "consents": [NEWSLETTER_CONSENT]}
+        for name in ("first_name", "last_name"):
+            if isinstance(item.target.get(name), str):
+                body[name] = item.target[name]
+        if self.context.channel_id is not None:
+            body["channel_id"] = self.context.channel_id
+        lookup: Callable[[], Mapping[str, Any] | None] = lambda: self.subscribers.lookup(item.email)  # type: ignore[union-attr]  # noqa: E731
+        try:
+            created = self.client.part("subscriber_create", "create_subscriber", body)
+        except OutcomeUnknownError:
+            found = lookup()
+            if found is not None and NEWSLETTER_CONSENT in consents_of(found):
+                self._remember(item, found)
+                return "subscribed"
+            if sends + 1 >= MAX_UNKNOWN_SENDS:
+                return f"failed: outcome still unknown after {sends + 1} sends"
+            return self._consent(item, found, True, sends + 1)
+        except RequestRejectedError as exc:
+            if exc.status != 409:
+                raise
+            found = lookup()  # subscribed meanwhile (or the index was stale)
+            if found is None:
+                return "rejected: " + _reason(exc)
+            return self._consent(item, found, True, sends + 1)
+        self._remember(item, created or body)
+        return "subscribed"
+
+    def _remember(self, item: Item, subscriber: Mapping[str, Any]) -> None:
+        if self.subscribers is not None:
+            self.subscribers.remember(item.email, subscriber)
+
+
+def _by_customer(addresses: Sequence[Mapping[str, Any]]) -> dict[int, list[Mapping[str, Any]]]:
+    found: dict[int, list[Mapping[str, Any]]] = {}
+    for address in addresses:
+        cid = as_id(address.get("customer_id"))
+        if cid is not None:
+            found.setdefault(cid, []).append(address)
+    return found
+
+
+def _settle_listed(
+    items: list[Item], by_customer: Mapping[int, list[Mapping[str, Any]]], out: dict[int, Outcomes]
+) -> list[Item]:
+    """Settle the items whose posted address is among their customer's; return the others."""
+    missing: list[Item] = []
+    for item in items:
+        address_id = _matching_id(
+            by_customer.get(int(item.customer_id or 0), []), _plan(item).address_post or {}
+        )
+        if address_id is None:
+            missing.append(item)
+        else:
+            _plan(item).address_record = address_id
+            out[item.index]["address"] = "created"
+    return missing
+
+
+def _plan(item: Item) -> PartPlan:
+    assert item.plan is not None
+    return item.plan
+
+
+def _addresses_of(customer: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    if customer is None:
+        return []
+    return [a for a in customer.get("addresses") or () if isinstance(a, Mapping)]
+
+
+def _matching_id(addresses: Sequence[Mapping[str, Any]], wanted: Mapping[str, str]) -> int | None:
+    """Return the id of the stored address equal to ``wanted`` (lowest id), or ``None``."""
+    key = address_key(wanted)
+    ids = [as_id(a.get("id")) for a in addresses if address_key(a) == key]
+    known = [i for i in ids if i is not None]
+    return min(known) if known else None
