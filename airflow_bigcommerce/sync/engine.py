@@ -327,6 +327,13 @@ class _Run:
             return item.line(
                 "rejected", f"could not compare with the stored customer: {type(exc).__name__}", cid
             )
+        group_differs = item.parts is not None and item.parts.group and self.mode == "insert"
+        if (
+            plan is not None
+            and group_differs
+            and "customer_group_id" in customer_differs(item.target, existing)
+        ):
+            plan.outcomes["group"] = "skipped: insert mode changes no stored customer"
         item.plan = plan
         item.customer_id = cid
         if changed:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_bigcommerce.models.parts import PartMap
-from airflow_bigcommerce.sync.client import RequestRejectedError
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.rows import as_id
 
 log = logging.getLogger("airflow_bigcommerce.sync")
@@ -60,7 +60,7 @@ class StoreContext:
 
     def group_id(self, name: str) -> int | None:
         """Return the id of the group called ``name`` (case-insensitive), or ``None``."""
-        return self.group_ids.get(name.casefold())
+        return self.group_ids.get(" ".join(name.split()).casefold())
 
 
 def resolve_store(
@@ -149,8 +149,14 @@ def _global_logins(client: Any, channel_id: int) -> bool:
 
 
 def _create(client: Any, name: str) -> int:
+    """Create a string attribute; after a lost answer, look for it before anything else."""
     try:
         created = client.part("setup", "create_customer_attribute", name, "string")
+    except OutcomeUnknownError:
+        for attribute in client.part("setup", "list_customer_attributes"):
+            if attribute.get("name") == name and as_id(attribute.get("id")) is not None:
+                return int(attribute["id"])
+        raise TransientFailureError(f"creating the customer attribute {name!r}: no answer") from None
     except RequestRejectedError as exc:
         raise StoreSetupError(
             f"could not create the customer attribute {name!r} (the store allows at most 50): {exc}"

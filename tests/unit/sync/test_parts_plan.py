@@ -1,0 +1,161 @@
+"""What each part of a contact needs (pure planning), and how part outcomes make a row's outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_bigcommerce.models.address import normalize_address
+from airflow_bigcommerce.models.parts import ContactParts
+from airflow_bigcommerce.sync.outcome import combine, part_status
+from airflow_bigcommerce.sync.parts import MAX_INLINE_ATTRIBUTES, find_sync_address, plan_existing, plan_new
+from airflow_bigcommerce.sync.rows import Line
+from airflow_bigcommerce.sync.store_setup import StoreContext
+
+RECORD = 90
+CONTEXT = StoreContext(attribute_ids={"crm_id": 7, "tier": 8}, address_attribute_id=RECORD)
+
+
+def address(**changes: Any) -> dict[str, str]:
+    raw = {
+        "address1": "1 Main St",
+        "city": "Austin",
+        "state_or_province": "TX",
+        "postal_code": "78701",
+        "country_code": "US",
+    }
+    made = normalize_address(raw | changes, first_name="Ada", last_name="Byron")
+    assert made is not None
+    return made
+
+
+def stored(addr: dict[str, str], address_id: int) -> dict[str, Any]:
+    return {**addr, "id": address_id, "customer_id": 5, "country": "United States"}
+
+
+def customer(addresses: list[dict[str, Any]], values: dict[int, str]) -> dict[str, Any]:
+    attributes = [{"attribute_id": k, "attribute_value": v} for k, v in values.items()]
+    return {"id": 5, "email": "ada@example.com", "addresses": addresses, "attributes": attributes}
+
+
+def test_the_recorded_address_wins_over_an_equal_one_and_a_stale_record_falls_back() -> None:
+    mine, shoppers = stored(address(), 11), stored(address(city="Dallas"), 12)
+    assert find_sync_address([shoppers, mine], 12, address()) == ("recorded", shoppers)
+    assert find_sync_address([shoppers, mine], None, address()) == ("match", mine)
+    assert find_sync_address([shoppers, mine], 99, address()) == ("match", mine)
+    assert find_sync_address([shoppers], None, address()) == ("none", None)
+
+
+def test_a_new_customer_carries_its_address_and_attributes_inline() -> None:
+    parts = ContactParts(address=address(), attributes={"crm_id": "C-1"}, newsletter=True)
+    inline, plan = plan_new(parts, CONTEXT)
+    assert inline == {"addresses": [address()], "attributes": [{"attribute_id": 7, "attribute_value": "C-1"}]}
+    assert plan.inline_address == address() and plan.newsletter is True
+    assert plan.attribute_values == {} and plan.pending()
+
+
+def test_attributes_beyond_the_inline_limit_follow_the_create_and_dry_run_placeholders_stay_out() -> None:
+    names = {f"a{i}": i + 1 for i in range(MAX_INLINE_ATTRIBUTES + 2)}
+    context = StoreContext(attribute_ids={**names, "new": -1})
+    inline, plan = plan_new(ContactParts(attributes={name: "x" for name in [*names, "new"]}), context)
+    assert len(inline["attributes"]) == MAX_INLINE_ATTRIBUTES
+    assert sorted(plan.attribute_values) == [11, 12]
+
+
+def test_an_unchanged_contact_needs_no_write() -> None:
+    existing = customer([stored(address(), 11)], {7: "C-1", RECORD: "11"})
+    plan = plan_existing(
+        ContactParts(address=address(), attributes={"crm_id": "C-1"}), existing, CONTEXT, "upsert"
+    )
+    assert not plan.pending()
+    assert plan.outcomes == {"address": "unchanged", "attributes": "unchanged"}
+
+
+def test_one_changed_part_costs_only_that_parts_write() -> None:
+    existing = customer(
+        [stored(address(), 11), stored(address(address1="9 Beach Rd"), 12)], {7: "C-1", RECORD: "11"}
+    )
+    moved = plan_existing(
+        ContactParts(address=address(city="Houston", postal_code="77001"), attributes={"crm_id": "C-1"}),
+        existing,
+        CONTEXT,
+        "upsert",
+    )
+    assert moved.address_put == (11, {"city": "Houston", "postal_code": "77001"})
+    assert moved.attribute_values == {} and moved.address_post is None
+    renamed = plan_existing(
+        ContactParts(address=address(), attributes={"crm_id": "C-2"}), existing, CONTEXT, "upsert"
+    )
+    assert renamed.attribute_values == {7: "C-2"} and renamed.address_put is None
+
+
+def test_insert_mode_only_adds_what_is_missing() -> None:
+    existing = customer([stored(address(), 11)], {7: "C-1", RECORD: "11"})
+    plan = plan_existing(
+        ContactParts(address=address(city="Houston"), attributes={"crm_id": "C-2", "tier": "gold"}),
+        existing,
+        CONTEXT,
+        "insert",
+    )
+    assert plan.address_put is None and plan.attribute_values == {8: "gold"}
+    assert plan.outcomes["address"].startswith("skipped: insert mode")
+
+
+def test_without_a_sync_address_an_equal_one_is_adopted_else_one_is_added() -> None:
+    shoppers = stored(address(address1="9 Beach Rd"), 12)
+    equal = stored({**address(), "state_or_province": "texas", "country_code": "us"}, 13)
+    adopted = plan_existing(
+        ContactParts(address=address()), customer([shoppers, equal], {}), CONTEXT, "upsert"
+    )
+    assert (adopted.address_record, adopted.address_post, adopted.address_put) == (13, None, None)
+    added = plan_existing(ContactParts(address=address()), customer([shoppers], {}), CONTEXT, "upsert")
+    assert added.address_post == address() and added.address_put is None
+
+
+def test_a_skipped_address_is_reported_not_written() -> None:
+    plan = plan_existing(
+        ContactParts(address_skipped="address skipped: no city"), customer([], {}), CONTEXT, "upsert"
+    )
+    assert plan.outcomes == {"address": "skipped: no city"} and not plan.pending()
+
+
+BASE = Line(1, "r1", "ada@example.com", "skipped", "unchanged", 5)
+
+
+@pytest.mark.parametrize(
+    ("parts", "outcome"),
+    [
+        ({"address": "unchanged"}, "skipped"),
+        ({"address": "updated: city"}, "updated"),
+        ({"newsletter": "subscribed", "address": "unchanged"}, "updated"),
+        ({"address": "rejected: x", "newsletter": "subscribed"}, "rejected"),
+        ({"address": "rejected: x", "newsletter": "failed: down"}, "failed"),
+        ({"address": "would update: city"}, "updated"),
+        ({"address": "unchanged (its id recorded)"}, "skipped"),
+    ],
+)
+def test_a_rows_outcome_follows_its_parts(parts: dict[str, str], outcome: str) -> None:
+    line = combine(BASE, parts)
+    assert line.outcome == outcome
+    assert line.parts == {"customer": "skipped: unchanged", **parts}
+
+
+def test_a_failed_part_names_itself_and_keeps_the_created_customer() -> None:
+    line = combine(BASE._replace(outcome="created", reason=None), {"newsletter": "failed: 503"})
+    assert (line.outcome, line.reason, line.customer_id) == (
+        "failed",
+        "newsletter failed: 503 (customer created)",
+        5,
+    )
+
+
+def test_part_status_words() -> None:
+    assert [
+        part_status(t) for t in ("created", "updated: city", "would create", "unchanged (its id recorded)")
+    ] == [
+        "created",
+        "updated",
+        "would create",
+        "unchanged",
+    ]
