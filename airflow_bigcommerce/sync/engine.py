@@ -322,17 +322,14 @@ class _Run:
             plan = (
                 None if item.parts is None else plan_existing(item.parts, existing, self.context, self.mode)
             )
-            changed = {} if self.mode == "insert" else customer_differs(item.target, existing)
+            group_mapped = item.parts is not None and item.parts.group is not None
+            differs = customer_differs(item.target, existing) if self.mode == "upsert" or group_mapped else {}
         except Exception as exc:
             return item.line(
                 "rejected", f"could not compare with the stored customer: {type(exc).__name__}", cid
             )
-        group_differs = item.parts is not None and item.parts.group and self.mode == "insert"
-        if (
-            plan is not None
-            and group_differs
-            and "customer_group_id" in customer_differs(item.target, existing)
-        ):
+        changed = {} if self.mode == "insert" else differs
+        if plan is not None and group_mapped and self.mode == "insert" and "customer_group_id" in differs:
             plan.outcomes["group"] = "skipped: insert mode changes no stored customer"
         item.plan = plan
         item.customer_id = cid
