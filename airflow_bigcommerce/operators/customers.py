@@ -282,11 +282,11 @@ class CreateCustomerOperator(BaseOperator):
 
     def _v3_arguments(self) -> dict[str, Any]:
         """Return the V3-only arguments that are set (the notification flag only when true)."""
-        return {
+        values = {
             name: getattr(self, name)
             for name in (*_V3_ONLY, "trigger_account_created_notification", *_V2_ONLY)
-            if getattr(self, name) not in (None, False)
         }
+        return {name: value for name, value in values.items() if value is not None and value is not False}
 
     def _execute_v3(self) -> dict[str, Any]:
         """Check everything, look the e-mail up, resolve names, then create once (``POST /v3/customers``)."""

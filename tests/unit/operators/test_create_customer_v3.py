@@ -245,6 +245,7 @@ def test_group_id_keeps_working(fake_hook: type[FakeV3Hook]) -> None:
         ({"attributes": {"crm_id": ["a"]}}, "attribute 'crm_id': must be text"),
         ({"channel_ids": []}, "field 'channel_ids'"),
         ({"origin_channel_id": "main"}, "field 'origin_channel_id'"),
+        ({"origin_channel_id": 0}, "field 'origin_channel_id'"),  # refused, not dropped
         ({"store_credit": "lots"}, "store_credit: must be"),
         ({"email": "not-an-email"}, "field 'email'"),
         (
