@@ -8,7 +8,7 @@ pydantic models and SQL hooks are imported inside ``execute``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 IfExists = Literal["fail", "skip"]
 SyncMode = Literal["insert", "upsert"]
 _IF_EXISTS = ("fail", "skip")
+_API_VERSIONS = ("v2", "v3")
+#: Arguments only V3 ``customer_Post`` has (V2 ``POST /customers`` refuses unknown fields).
+_V3_ONLY = (
+    "addresses",
+    "attributes",
+    "customer_group",
+    "channel_ids",
+    "origin_channel_id",
+    "accepts_product_review_abandoned_cart_emails",
+)
+#: Arguments V3 ``customer_Post`` has no field for.
+_V2_ONLY = ("registration_ip_address",)
 _SYNC_MODES = ("insert", "upsert")
 _AUTH_SECRET_KEYS = ("password", "password_confirmation")
 #: Failed rows named in the message of the task's failure (the log and the report list them all).
@@ -51,12 +63,20 @@ def _mask_auth_secrets(authentication: Any) -> None:
 
 class CreateCustomerOperator(BaseOperator):
     """
-    Create one customer with ``POST /stores/{store_hash}/v2/customers``.
+    Create one customer with ``POST /v2/customers`` (default) or ``POST /v3/customers``.
 
     The payload is validated before any HTTP call. If the request's outcome is unknown (timeout,
     dropped connection, 5xx) the e-mail is looked up before anything is sent again, so a retry
     never creates a second customer.
     See https://developer.bigcommerce.com/docs/rest-management/customers-v2#create-a-customer
+
+    With ``api_version="v3"`` the payload is V3 ``customer_Post``
+    (https://developer.bigcommerce.com/docs/rest-management/customers#create-customers) and the
+    customer can be created with its addresses, attribute values (by attribute name), group (by
+    name) and channels in the one request. The e-mail is looked up first (on the customer's login
+    channels), so an existing customer costs no write. Arguments map as follows: ``authentication``
+    becomes ``{"new_password", "force_password_reset"}``, ``store_credit`` becomes
+    ``store_credit_amounts``; ``registration_ip_address`` has no V3 create field and is refused.
 
     :param email: the customer's e-mail address (templated).
     :param first_name: first name (templated).
@@ -67,9 +87,29 @@ class CreateCustomerOperator(BaseOperator):
     :param customer_group_id: customer group id (templated).
     :param store_credit: store credit amount (templated).
     :param tax_exempt_category: tax-exempt category code (templated).
-    :param registration_ip_address: IP address the customer registered from (templated).
+    :param registration_ip_address: IP address the customer registered from (templated; V2 only).
     :param authentication: ``{"password", "password_confirmation", "force_reset"}``, sent as
-        ``_authentication`` (templated; the passwords are masked in logs and rendered fields).
+        ``_authentication`` (V2) or ``authentication: {"new_password", "force_password_reset"}`` (V3)
+        (templated; the passwords are masked in logs and rendered fields).
+    :param api_version: ``"v2"`` (default) or ``"v3"``; not templated.
+    :param addresses: V3 only: up to 10 dicts of ``first_name, last_name, company, address1,
+        address2, city, state_or_province, postal_code, country_code, phone, address_type``;
+        ``address1``, ``city`` and ``country_code`` (ISO 3166-1 alpha-2) are required, the names
+        default to the customer's, ``state_or_province`` is the full name (``Texas``, not ``TX``).
+        An invalid address fails the task before any request (templated).
+    :param attributes: V3 only: ``{attribute name: value}`` for the store's customer attributes
+        (text, numbers, dates; sent as strings, dates ISO 8601); an unknown name fails the task
+        before any write, listing the store's names (templated).
+    :param customer_group: V3 only: the customer group's name (case-insensitive), instead of
+        ``customer_group_id``; fails the task if the store has no such group, or no groups at all
+        (plans below Plus) (templated).
+    :param channel_ids: V3 only: the channels the customer can log in on (Multi-Storefront);
+        ``None`` (default): global access (templated).
+    :param origin_channel_id: V3 only: the channel the customer is created on (templated).
+    :param trigger_account_created_notification: V3 only: send the store's welcome e-mail; off
+        unless set (templated).
+    :param accepts_product_review_abandoned_cart_emails: V3 only: product-review and abandoned-cart
+        e-mails (not the newsletter) (templated).
     :param if_exists: ``"fail"`` (default) fails on an e-mail already in the store; ``"skip"``
         returns the existing customer.
     :param retry_budget_s: how long to keep trying while the store's writes or reads fail (an outage),
@@ -77,7 +117,10 @@ class CreateCustomerOperator(BaseOperator):
         ``retry_budget_s`` extra (default 300). Retrying the failed task is safe.
     :param bigcommerce_conn_id: connection of type ``bigcommerce``.
     :return: the customer as the store returns it (created, or existing with ``if_exists="skip"``),
-        without secrets; it is pushed to XCom.
+        without secrets; it is pushed to XCom. V3: a ``customer_Full``, with its ``addresses`` and
+        ``attributes`` when the store returns them, without ``authentication``.
+    :raises BigCommerceConfigError: an invalid argument (before any request) or, V3, an unknown
+        attribute or group name (before any write).
     :raises BigCommerceTransientError: the store stayed unavailable beyond the retry budget; the
         customer was not created (a retry of the task creates it once).
     """
@@ -94,8 +137,19 @@ class CreateCustomerOperator(BaseOperator):
         "tax_exempt_category",
         "registration_ip_address",
         "authentication",
+        "addresses",
+        "attributes",
+        "customer_group",
+        "channel_ids",
+        "origin_channel_id",
+        "trigger_account_created_notification",
+        "accepts_product_review_abandoned_cart_emails",
     )
-    template_fields_renderers: ClassVar[dict[str, str]] = {"authentication": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "authentication": "json",
+        "addresses": "json",
+        "attributes": "json",
+    }
     ui_color = "#34313f"
     operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink())
     #: Set by ``execute`` for the extra links and lineage: the store, the customer's id, 1 if created.
@@ -122,12 +176,34 @@ class CreateCustomerOperator(BaseOperator):
         if_exists: IfExists = "fail",
         retry_budget_s: float | None = None,
         bigcommerce_conn_id: str = "bigcommerce_default",
+        api_version: str = "v2",
+        addresses: Sequence[Mapping[str, Any]] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        customer_group: str | None = None,
+        channel_ids: Sequence[int] | None = None,
+        origin_channel_id: int | None = None,
+        trigger_account_created_notification: bool = False,
+        accepts_product_review_abandoned_cart_emails: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if if_exists not in _IF_EXISTS:
             raise ValueError(f"if_exists must be one of {_IF_EXISTS}, got {if_exists!r}")
         _check_retry_budget(retry_budget_s)
+        v3_arguments = {
+            "addresses": addresses,
+            "attributes": attributes,
+            "customer_group": customer_group,
+            "channel_ids": channel_ids,
+            "origin_channel_id": origin_channel_id,
+            "accepts_product_review_abandoned_cart_emails": accepts_product_review_abandoned_cart_emails,
+            "trigger_account_created_notification": trigger_account_created_notification or None,
+        }
+        given = v3_arguments | {"registration_ip_address": registration_ip_address}
+        if not _is_template(api_version):
+            _check_api_version(api_version, {k: v for k, v in given.items() if v is not None})
+        if customer_group is not None and customer_group_id is not None:
+            raise ValueError("Give customer_group (a name) or customer_group_id, not both")
         _mask_auth_secrets(authentication)
         self.email = email
         self.first_name = first_name
@@ -143,6 +219,14 @@ class CreateCustomerOperator(BaseOperator):
         self.if_exists = if_exists
         self.retry_budget_s = retry_budget_s
         self.bigcommerce_conn_id = bigcommerce_conn_id
+        self.api_version = api_version
+        self.addresses = addresses
+        self.attributes = attributes
+        self.customer_group = customer_group
+        self.channel_ids = channel_ids
+        self.origin_channel_id = origin_channel_id
+        self.trigger_account_created_notification = trigger_account_created_notification
+        self.accepts_product_review_abandoned_cart_emails = accepts_product_review_abandoned_cart_emails
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         """Render the fields, then mask rendered passwords before Airflow stores the rendered values."""
@@ -167,6 +251,9 @@ class CreateCustomerOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate the rendered payload, create the customer (at most once) and return it."""
+        _check_api_version(self.api_version, self._v3_arguments())
+        if self.api_version == "v3":
+            return self._execute_v3()
         from pydantic import ValidationError
 
         from airflow_bigcommerce.exceptions import BigCommerceConfigError
@@ -183,11 +270,79 @@ class CreateCustomerOperator(BaseOperator):
             bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
         )
         self.bigcommerce_store_hash = hook.store_hash
-        created, result = self._create_once(hook, customer.to_payload(), customer.email)
+        created, result = self._create_once(
+            hook,
+            customer.to_payload(),
+            customer.email,
+            create=hook.create_customer_v2,
+            find=hook.find_customer_v2_by_email,
+            path="v2/customers",
+        )
+        return self._finish(created, result, customer.email)
+
+    def _v3_arguments(self) -> dict[str, Any]:
+        """Return the V3-only arguments that are set (the notification flag only when true)."""
+        values = {
+            name: getattr(self, name)
+            for name in (*_V3_ONLY, "trigger_account_created_notification", *_V2_ONLY)
+        }
+        return {name: value for name, value in values.items() if value is not None and value is not False}
+
+    def _execute_v3(self) -> dict[str, Any]:
+        """Check everything, look the e-mail up, resolve names, then create once (``POST /v3/customers``)."""
+        from airflow_bigcommerce.exceptions import BigCommerceTransientError
+        from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+        from airflow_bigcommerce.operators import create_v3
+
+        prepared = create_v3.prepare({**self._payload_fields(), **self._v3_arguments()})
+        email, channel_ids = prepared.email, prepared.customer.channel_ids
+        hook = BigCommerceHook(
+            bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
+        )
+        self.bigcommerce_store_hash = hook.store_hash
+
+        def find(address: str) -> dict[str, Any] | None:
+            return create_v3.find_existing(hook, address, channel_ids)
+
+        def create(payload: dict[str, Any]) -> dict[str, Any]:
+            return _first_created(hook.create_customers([payload]))
+
+        try:
+            existing = find(email)
+            customer = create_v3.resolve(hook, prepared)
+        except BigCommerceTransientError as exc:
+            raise BigCommerceTransientError(
+                f"Customer {email} was not created: {exc}. Retrying the task is safe."
+            ) from None
+        if existing is not None:
+            return self._finish(False, self._existing(existing, email, "v3/customers"), email)
+        created, result = self._create_once(
+            hook, customer.to_payload(), email, create=create, find=find, path="v3/customers"
+        )
+        return self._finish(created, result, email)
+
+    def _existing(self, existing: dict[str, Any], email: str, path: str) -> dict[str, Any]:
+        """Return the existing customer with ``if_exists="skip"``; otherwise fail naming it."""
+        from airflow_bigcommerce.exceptions import BigCommerceDuplicateCustomerError
+
+        if self.if_exists == "skip":
+            return existing
+        raise BigCommerceDuplicateCustomerError(
+            status=409,
+            method="POST",
+            path=path,
+            detail=(
+                f"a customer with e-mail {email} already exists (id {existing.get('id')}); "
+                "use if_exists='skip' to accept it"
+            ),
+        )
+
+    def _finish(self, created: bool, result: dict[str, Any], email: str) -> dict[str, Any]:
+        """Record the outcome for links and lineage, log it and return the customer without secrets."""
         self.bigcommerce_customer_id = result.get("id")
         self.bigcommerce_rows_written = int(created)
         verb = "Created" if created else "Found existing"
-        self.log.info("%s customer id=%s for %s", verb, result.get("id"), customer.email)
+        self.log.info("%s customer id=%s for %s", verb, result.get("id"), email)
         return _without_secrets(result)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
@@ -199,7 +354,14 @@ class CreateCustomerOperator(BaseOperator):
         )
 
     def _create_once(
-        self, hook: BigCommerceHook, payload: dict[str, Any], email: str
+        self,
+        hook: BigCommerceHook,
+        payload: dict[str, Any],
+        email: str,
+        *,
+        create: Callable[[dict[str, Any]], dict[str, Any]],
+        find: Callable[[str], dict[str, Any] | None],
+        path: str,
     ) -> tuple[bool, dict[str, Any]]:
         """
         Create the customer; resolve unknown outcomes by looking the e-mail up, never by resending.
@@ -210,7 +372,7 @@ class CreateCustomerOperator(BaseOperator):
         from airflow_bigcommerce.exceptions import BigCommerceTransientError
 
         try:
-            return self._create_until_known(hook, payload, email)
+            return self._create_until_known(hook, payload, email, create=create, find=find, path=path)
         except BigCommerceTransientError as exc:
             raise BigCommerceTransientError(
                 f"Customer {email} was not created: {exc}. Retrying the task is safe: it looks the "
@@ -218,7 +380,14 @@ class CreateCustomerOperator(BaseOperator):
             ) from None
 
     def _create_until_known(
-        self, hook: BigCommerceHook, payload: dict[str, Any], email: str
+        self,
+        hook: BigCommerceHook,
+        payload: dict[str, Any],
+        email: str,
+        *,
+        create: Callable[[dict[str, Any]], dict[str, Any]],
+        find: Callable[[str], dict[str, Any] | None],
+        path: str,
     ) -> tuple[bool, dict[str, Any]]:
         from airflow_bigcommerce.exceptions import (
             BigCommerceDuplicateCustomerError,
@@ -228,15 +397,15 @@ class CreateCustomerOperator(BaseOperator):
 
         for _attempt in range(self.max_unknown_outcomes):
             try:
-                return True, hook.create_customer_v2(payload)
-            except BigCommerceDuplicateCustomerError:
-                existing = hook.find_customer_v2_by_email(email)
+                return True, create(payload)
+            except BigCommerceDuplicateCustomerError as exc:
+                existing = find(email)
                 if self.if_exists == "skip" and existing is not None:
                     return False, existing
                 raise BigCommerceDuplicateCustomerError(
-                    status=409,
+                    status=exc.status,
                     method="POST",
-                    path="v2/customers",
+                    path=path,
                     detail=(
                         f"a customer with e-mail {email} already exists"
                         + (f" (id {existing['id']})" if existing else "")
@@ -245,7 +414,7 @@ class CreateCustomerOperator(BaseOperator):
                 ) from None
             except BigCommerceOutcomeUnknownError as exc:
                 self.log.warning("%s; looking the e-mail up before sending again", exc)
-                existing = hook.find_customer_v2_by_email(email)
+                existing = find(email)
                 if existing is not None:
                     hook.confirm_write()
                     return True, existing
@@ -253,6 +422,36 @@ class CreateCustomerOperator(BaseOperator):
             f"Creating the customer {email} failed {self.max_unknown_outcomes} times with no definite "
             "answer from the store, and the e-mail is not in the store; retry the task later."
         )
+
+
+def _check_api_version(api_version: Any, given: Mapping[str, Any]) -> None:
+    """Refuse an unknown ``api_version`` and arguments the chosen version has no field for."""
+    if api_version not in _API_VERSIONS:
+        raise ValueError(f"api_version must be one of {_API_VERSIONS}, got {api_version!r}")
+    if api_version == "v2":
+        wrong = [name for name in (*_V3_ONLY, "trigger_account_created_notification") if name in given]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)}: only with api_version='v3' (V2 POST /customers has no such fields)"
+            )
+    else:
+        wrong = [name for name in _V2_ONLY if name in given]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)}: V3 customer_Post has no such field (only V2 and customer_Put have it); "
+                "leave it out or use api_version='v2'"
+            )
+
+
+def _first_created(customers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the one customer a V3 create answered with; an answer without it is an unknown outcome."""
+    if customers:
+        return customers[0]
+    from airflow_bigcommerce.exceptions import BigCommerceOutcomeUnknownError
+
+    raise BigCommerceOutcomeUnknownError(
+        "POST v3/customers answered without the customer", method="POST", path="v3/customers"
+    )
 
 
 def _check_retry_budget(retry_budget_s: float | None) -> None:

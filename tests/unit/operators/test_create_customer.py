@@ -101,6 +101,14 @@ def test_every_payload_field_is_templated() -> None:
         "tax_exempt_category",
         "registration_ip_address",
         "authentication",
+        # api_version="v3" only
+        "addresses",
+        "attributes",
+        "customer_group",
+        "channel_ids",
+        "origin_channel_id",
+        "trigger_account_created_notification",
+        "accepts_product_review_abandoned_cart_emails",
     }
     assert set(CreateCustomerOperator.template_fields) == expected
 
