@@ -17,7 +17,13 @@ from airflow_bigcommerce.exceptions import (
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator
 
 PASSWORD = "Pw-unit-v3-4d2c-Secret!"
-ADDRESS = {"address1": "1 Main St", "city": "Austin", "country_code": "US", "state_or_province": "Texas"}
+ADDRESS = {
+    "address1": "1 Main St",
+    "city": "Austin",
+    "country_code": "US",
+    "state_or_province": "Texas",
+    "postal_code": "78701",
+}
 ATTRIBUTES = [{"id": 3, "name": "crm_id", "type": "string"}, {"id": 4, "name": "points", "type": "number"}]
 GROUPS = [{"id": 1, "name": "Retail"}, {"id": 7, "name": "Wholesale"}]
 
@@ -186,11 +192,15 @@ def test_full_v3_payload_with_names_resolved_to_ids(fake_hook: type[FakeV3Hook])
         {
             "first_name": "Augusta",
             "last_name": "Lovelace",
+            "company": "",
             "address1": "1 Main St",
+            "address2": "",
             "city": "Austin",
             "state_or_province": "Texas",
-            "postal_code": "",
+            "postal_code": "78701",
             "country_code": "US",
+            "phone": "",
+            "address_type": "residential",
         }
     ]
     assert payload["attributes"] == [
@@ -240,7 +250,7 @@ def test_group_id_keeps_working(fake_hook: type[FakeV3Hook]) -> None:
     ("overrides", "message"),
     [
         ({"addresses": [ADDRESS, ADDRESS | {"city": None}]}, "address 1, field 'city': missing"),
-        ({"addresses": [ADDRESS | {"state_or_province": "TX"}]}, "address 0, field 'state_or_province'"),
+        ({"addresses": [ADDRESS | {"state_or_province": "ZZ"}]}, "address 0, field 'state_or_province'"),
         ({"addresses": [ADDRESS] * 11}, "at most 10"),
         ({"attributes": {"crm_id": ["a"]}}, "attribute 'crm_id': must be text"),
         ({"channel_ids": []}, "field 'channel_ids'"),
@@ -359,7 +369,15 @@ def test_retry_budget_reaches_the_hook(fake_hook: type[FakeV3Hook]) -> None:
 
 def test_rendered_v3_fields(fake_hook: type[FakeV3Hook]) -> None:
     op = make_op(
-        addresses=[{"address1": "{{ params.street }}", "city": "Austin", "country_code": "US"}],
+        addresses=[
+            {
+                "address1": "{{ params.street }}",
+                "city": "Austin",
+                "country_code": "US",
+                "postal_code": "78701",
+                "state_or_province": "TX",
+            }
+        ],
         attributes={"crm_id": "{{ params.crm }}"},
         customer_group="{{ params.group }}",
         authentication={"password": "{{ params.pw }}"},
