@@ -73,6 +73,7 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sync.py
 	$(BIN)/python benchmarks/bench_conditions.py
+	$(BIN)/python benchmarks/bench_parts.py
 
 clean:
 	rm -rf $(VENV) .venv-compat .demo .artifacts dist

@@ -93,3 +93,31 @@ def test_bench_conditions_quick_runs_and_prints_every_row(tmp_path: Path) -> Non
     assert figures["reserve"]["created"] == figures["reserve"]["contacts"]
     assert figures["empty_insert"]["fixed_reads"] >= 1
     assert len(figures["targets"]) == 5
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_bench_parts_runs_and_every_part_costs_only_its_writes(tmp_path: Path) -> None:
+    figures_path = tmp_path / "parts.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_parts.py"),
+            "--contacts",
+            "60",
+            "--strict",
+            "--json",
+            str(figures_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {row["case"]: row for row in json.loads(figures_path.read_text())}
+    assert rows["first sync"]["outcomes"]["created"] == 60
+    assert rows["unchanged re-sync"]["writes_per_contact"] == 0
+    assert rows["one change: address city"]["requests"]["address_update"] == 6
+    assert "FAIL" not in proc.stdout

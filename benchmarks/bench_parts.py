@@ -1,0 +1,146 @@
+"""
+Requests per contact for each part of a contact (``make bench``, after the throughput benchmarks).
+
+Against the sandbox on loopback (no quota: request counts do not depend on time), 1,000 contacts
+with an address, a customer attribute, a group and a newsletter opt-in (half opted in):
+
+1. the first sync into an empty store (customers created with their address and attribute inline);
+2. an unchanged re-sync (reads only: no write at all);
+3. one field changed in every contact, part by part: the address's city, the attribute, the group,
+   the opt-in; each costs only that part's writes.
+
+Each row prints the requests by kind and per contact; the targets (PASS/FAIL) are the issue's:
+an unchanged re-sync writes nothing, and one changed part costs only that part's writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bigcommerce-bench-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook  # noqa: E402
+from airflow_bigcommerce.sync.engine import sync_customers  # noqa: E402
+from airflow_bigcommerce.testing import run_sandbox  # noqa: E402
+
+FIELD_MAP = {
+    "email": "email",
+    "first": "first_name",
+    "last": "last_name",
+    "street": "address.address1",
+    "city": "address.city",
+    "state": "address.state_or_province",
+    "zip": "address.postal_code",
+    "country": "address.country_code",
+    "crm_id": "attribute.crm_id",
+    "stage": "customer_group",
+    "optin": "newsletter",
+}
+WRITES = {
+    "create",
+    "update",
+    "address_create",
+    "address_update",
+    "attribute_values",
+    "subscriber_create",
+    "subscriber_update",
+}
+#: The writes one changed part may cost, and nothing else.
+PART_WRITES = {
+    "address city": {"address_update"},
+    "attribute": {"attribute_values"},
+    "group": {"update"},
+    "newsletter": {"subscriber_update", "subscriber_create"},
+}
+
+
+def contacts(n: int, change: str | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        row = {
+            "id": i,
+            "email": f"bench{i}@example.com",
+            "first": "Ben",
+            "last": f"Ch{i}",
+            "street": f"{i} Main St",
+            "city": "Austin",
+            "state": "TX",
+            "zip": f"{70000 + i}",
+            "country": "US",
+            "crm_id": f"C-{i}",
+            "stage": "Retail",
+            "optin": i % 2 == 0,
+        }
+        if change == "address city":
+            row["city"] = "Dallas"
+        elif change == "attribute":
+            row["crm_id"] = f"C-{i}-b"
+        elif change == "group":
+            row["stage"] = "VIP"
+        elif change == "newsletter":
+            row["optin"] = i % 2 == 1
+        rows.append(row)
+    return rows
+
+
+def _run(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    result = sync_customers(rows, BigCommerceHook(), field_map=FIELD_MAP, mode="upsert", max_concurrency=None)
+    return {
+        "requests": {k: v for k, v in result.requests.items() if v},
+        "per_contact": round(sum(result.requests.values()) / len(rows), 3),
+        "writes_per_contact": round(sum(v for k, v in result.requests.items() if k in WRITES) / len(rows), 3),
+        "outcomes": {"created": result.created, "updated": result.updated, "skipped": result.skipped},
+        "failed": result.failed + result.rejected,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=1000)
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    args = parser.parse_args()
+    n = args.contacts
+    rows: list[dict[str, Any]] = []
+    ok = True
+    with run_sandbox(quota=0) as sandbox:
+        for name, value in sandbox.env().items():
+            os.environ[name] = value
+        sandbox.store.seed_attributes([{"name": "crm_id", "type": "string"}])
+        sandbox.store.seed_groups([{"name": "Retail"}, {"name": "VIP"}])
+        rows.append({"case": "first sync", **_run(contacts(n))})
+        rows.append({"case": "unchanged re-sync", **_run(contacts(n))})
+        for part, allowed in PART_WRITES.items():
+            rows.append({"case": f"one change: {part}", **_run(contacts(n, part))})
+            rows[-1]["allowed"] = sorted(allowed)
+            sync_customers(contacts(n), BigCommerceHook(), field_map=FIELD_MAP, mode="upsert")  # back
+    print(f"\nRequests per contact by part ({n} contacts, upsert, sandbox on loopback)")
+    print(f"{'case':28} {'per contact':>11} {'writes':>7}  requests by kind")
+    for row in rows:
+        target = "PASS"
+        writes = {k for k in row["requests"] if k in WRITES}
+        if row["case"] == "unchanged re-sync":
+            target = "PASS" if not writes else "FAIL"
+        elif row["case"].startswith("one change"):
+            target = "PASS" if writes and writes <= set(row["allowed"]) else "FAIL"
+        ok = ok and target == "PASS" and row["failed"] == 0
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(row["requests"].items()))
+        figures = f"{row['per_contact']:>11.3f} {row['writes_per_contact']:>7.3f}"
+        print(f"{row['case']:28} {figures}  {kinds}  {target}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0 if ok or not args.strict else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
