@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -271,3 +272,35 @@ def test_channels_same_email_global_customers_and_ambiguity(bigcommerce_sandbox:
     on_one = sync_customers([contact(2)], BigCommerceHook(), field_map=minimal, channel_id=1)
     assert (on_one.skipped, on_one.created) == (1, 0)
     assert len(store.find_by_email("person2@example.com")) == 2
+
+
+def test_operator_summary_and_report_say_how_each_part_ended(store: SandboxHandle, tmp_path: Any) -> None:
+    from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+
+    report = tmp_path / "report.jsonl"
+    rows = [contact(1), contact(2, town=""), contact(3, crm_id="C-3", new_field="x")]
+    field_map = {**FIELD_MAP, "tier": "attribute.loyalty_tier"}
+    operator = SyncCustomersOperator(
+        task_id="sync",
+        contacts=[r | {"tier": "gold"} for r in rows],
+        field_map=field_map,
+        create_attributes=True,
+        report_path=str(report),
+    )
+    summary = operator.execute(context={})  # type: ignore[arg-type]
+    assert summary["created"] == 3
+    assert summary["parts"]["address"] == {"created": 2, "skipped": 1}
+    assert summary["parts"]["attributes"] == {"created": 3}
+    assert summary["requests"]["setup"] >= 3  # attributes listed, two created, groups listed
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert lines[1]["parts"]["address"] == "skipped: no city"
+    assert lines[1]["outcome"] == "created" and lines[0]["parts"]["customer"] == "created"
+    assert {"newsletter", "group", "attributes", "address", "customer"} == set(lines[0]["parts"])
+
+
+def test_operator_refuses_a_bad_channel_id() -> None:
+    from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+
+    for bad in (0, -1, True, "2"):
+        with pytest.raises(ValueError, match="channel_id"):
+            SyncCustomersOperator(task_id=f"s{bad!s}", contacts=[], channel_id=bad)

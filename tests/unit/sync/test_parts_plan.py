@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from airflow_bigcommerce.models.address import normalize_address
+from airflow_bigcommerce.models.address import AddressSkipped, normalize_address
 from airflow_bigcommerce.models.parts import ContactParts
 from airflow_bigcommerce.sync.outcome import combine, part_status
 from airflow_bigcommerce.sync.parts import MAX_INLINE_ATTRIBUTES, find_sync_address, plan_existing, plan_new
@@ -159,3 +161,45 @@ def test_part_status_words() -> None:
         "would create",
         "unchanged",
     ]
+
+
+STATES = st.sampled_from(["TX", "tx", "Texas", "US-TX", " texas ", "CA", "California", "ny", "New York"])
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    street=TEXT,
+    city=TEXT,
+    state=STATES,
+    postal=st.one_of(st.integers(10000, 99999), st.text("0123456789- ", min_size=3, max_size=10)),
+    country=st.sampled_from(["US", "us", "USA", "United States", "united states of america"]),
+    spaces=st.sampled_from(["", " ", "  "]),
+)
+def test_an_address_the_store_holds_as_sent_is_never_written_again(
+    street: str, city: str, state: str, postal: Any, country: str, spaces: str
+) -> None:
+    raw = {
+        "address1": street,
+        "city": city,
+        "state_or_province": state,
+        "postal_code": postal,
+        "country_code": country,
+    }
+    try:
+        wanted = normalize_address(raw, first_name="Ada", last_name="Byron")
+    except AddressSkipped:
+        return
+    if wanted is None:
+        return
+    # the store keeps what was sent; the CRM re-sends it with other spacing and case
+    existing = customer([stored(wanted, 11)], {RECORD: "11"})
+    again = {k: (spaces + v + spaces if isinstance(v, str) else v) for k, v in raw.items()}
+    try:
+        resent = normalize_address(again, first_name="Ada", last_name="Byron")
+    except AddressSkipped:
+        return
+    assert resent is not None
+    plan = plan_existing(ContactParts(address=resent), existing, CONTEXT, "upsert")
+    assert not plan.pending(), plan
+    assert plan.outcomes == {"address": "unchanged"}
