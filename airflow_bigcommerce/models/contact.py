@@ -29,6 +29,7 @@ from airflow_bigcommerce.models.customer import (
     parse_bool,
     parse_customer_group_id,
 )
+from airflow_bigcommerce.models.values import number_text
 
 __all__ = [
     "COMPARABLE_FIELDS",
@@ -136,45 +137,17 @@ def match_key(email: str) -> str:
     return email.strip().lower()
 
 
-#: Integers this large are written out by no CRM; refusing them keeps str() cheap and bounded.
-_HUGE = 10**30
-
-
 # --- per-field converters: value (not None) -> cleaned value, "" / None for missing, or ValueError ----
 def _as_text(value: object) -> str:
     """Accept text, and numbers written out (a CRM may type a phone column as a number)."""
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
         raise ValueError(f"must be text, got {type(value).__name__}")
-    if isinstance(value, numbers.Integral):
-        number = int(value)
-        if abs(number) >= _HUGE:
-            raise ValueError("must be text, got a number too large to write out")
-        return str(number)
-    return _real_as_text(value)
-
-
-def _real_as_text(value: numbers.Number) -> str:
-    """Write a non-integer number; NaN (pandas' missing value) counts as missing."""
-    if isinstance(value, Decimal):
-        if value.is_nan():
-            return ""
-        if value.is_infinite():
-            raise ValueError("must be text, got an infinite number")
-        if abs(value) < _HUGE and value == value.to_integral_value():
-            return str(int(value))
-        return str(value)
-    if not isinstance(value, numbers.Real):  # complex and other exotic numbers
-        raise ValueError(f"must be text, got {type(value).__name__}")
-    real = float(value)
-    if math.isnan(real):
-        return ""
-    if math.isinf(real):
-        raise ValueError("must be text, got an infinite number")
-    if abs(real) < _HUGE and real.is_integer():
-        return str(int(real))  # 5551234.0 from a float column -> "5551234"
-    return repr(real)
+    try:
+        return number_text(value)  # 5551234.0 from a float column -> "5551234"; NaN -> "" (missing)
+    except ValueError as exc:
+        raise ValueError(f"must be text, got {exc}") from None
 
 
 def _email(value: object) -> str:
