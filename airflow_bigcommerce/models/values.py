@@ -47,7 +47,7 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
-def number_text(value: numbers.Number) -> str:
+def number_text(value: numbers.Number | Decimal) -> str:
     """
     Write a number as a CRM shows it: integral values without ``.0``, NaN as ``""``.
 
