@@ -188,9 +188,3 @@ class CircuitBreaker:
         """Record that a request of ``kind`` ended in our own error: another sender may probe."""
         with self._lock:
             self._circuits.setdefault(kind, _Circuit()).abandon()
-
-    def failing(self, kind: Kind) -> bool:
-        """Whether requests of ``kind`` are failing right now (for progress logs)."""
-        with self._lock:
-            circuit = self._circuits.get(kind)
-            return circuit is not None and circuit.failures > 0

@@ -58,7 +58,9 @@ def test_success_closes_the_circuit() -> None:
     b.acquire("write")
     b.acquire("write")
     assert len(clock.sleeps) == waited
-    assert not b.failing("write")
+    b.failed("write", "503")  # the count starts again: the first backoff, not the sixth
+    b.acquire("write")
+    assert clock.sleeps[waited:] and max(clock.sleeps[waited:]) < 1.0
 
 
 def test_an_outage_of_60_s_costs_a_handful_of_probes() -> None:
