@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from functools import cached_property
 from typing import Any
 
 import requests
@@ -137,6 +136,9 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         self.concurrency = ConcurrencyController(max_concurrency)
         self._local = threading.local()
         self._stats_lock = threading.Lock()
+        self._init_lock = threading.RLock()
+        self._settings: StoreSettings | None = None
+        self._breaker: CircuitBreaker | None = None
         #: Counters for progress logs and benchmarks: requests by kind, 429s, retries.
         self.stats: dict[str, int] = {"requests": 0, "429s": 0, "retries": 0}
 
@@ -174,14 +176,34 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
                 )
         return widgets
 
-    @cached_property
+    # Lazily built once per hook under this hook's own lock. Not functools.cached_property: on
+    # Python 3.10 and 3.11 it holds one lock per class, so hooks built in several threads would
+    # wait for each other's connection look-up.
+    @property
     def breaker(self) -> CircuitBreaker:
         """Return the outage policy every request of this hook (all threads) goes through."""
-        return CircuitBreaker(self.settings.retry_budget_s)
+        if self._breaker is None:
+            settings = self.settings
+            with self._init_lock:
+                if self._breaker is None:
+                    self._breaker = CircuitBreaker(settings.retry_budget_s)
+        return self._breaker
 
-    @cached_property
+    @breaker.setter
+    def breaker(self, breaker: CircuitBreaker) -> None:
+        """Replace the outage policy (tests inject one with a fake clock)."""
+        self._breaker = breaker
+
+    @property
     def settings(self) -> StoreSettings:
         """Read and validate the connection once."""
+        if self._settings is None:
+            with self._init_lock:
+                if self._settings is None:
+                    self._settings = self._read_settings()
+        return self._settings
+
+    def _read_settings(self) -> StoreSettings:
         conn = self.get_connection(self.bigcommerce_conn_id)
         settings = settings_from_connection(
             host=conn.host,
