@@ -369,7 +369,8 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         headers = RateLimitHeaders.parse(response.headers)
         self.pacer.release(headers)
         body = _parse_json(response)
-        self.concurrency.release(endpoint, started, self._signal(response.status_code, headers, body))
+        signal = self._signal(response.status_code, headers, body)
+        self.concurrency.release(endpoint, started, signal, others=self.pacer.others_per_own)
         return response, headers, body
 
     def _signal(self, status: int, headers: RateLimitHeaders, body: Any) -> Signal:

@@ -14,10 +14,17 @@ knows nothing about the requests themselves.
   then additive increase (+1 per ``limit`` answers), up to ``maximum``.
 - **answers slow down** (smoothed latency above :data:`LATENCY_TOLERANCE` x the fastest seen): x0.9.
 - **an error** (5xx, no answer): x0.5.
-- **a 429 with requests left** (the endpoint's concurrency cap): that endpoint's own limit drops to
-  one below what it had in flight, and grows back by one per quiet spell of 1.5-3 s (other tasks may
-  share the per-store cap), never above its documented cap; every refusal after the first doubles
-  the spell (up to 30 s), so tasks sharing a cap probe it rarely.
+- **a 429 with requests left** (the endpoint's per-store cap, shared with other tasks): that
+  endpoint's own limit drops to one below what it had in flight; refusals of requests sent before
+  the last one are the same push-back, not a new one.
+- **the others' share of a capped endpoint** is read from the quota headers alone (requests the
+  others sent per request of ours, :attr:`~.pacing.RateLimitPacer.others_per_own`): by Little's law
+  they hold about that many times our requests in flight. A capped endpoint starts at its part of
+  the cap (all of it when alone), and grows back by one only while the estimate leaves a free slot,
+  so tasks sharing a cap settle on a split of it instead of probing it with 429s, and the one left
+  takes the whole cap once the others are done. A blind probe after a long quiet spell (scaled to
+  the endpoint's latency, doubling per new refusal) covers estimates the others' other requests
+  inflate.
 
 Pure decisions in :class:`AimdLimit` (clock-free) and a thread-safe gate around them.
 """
@@ -41,12 +48,21 @@ INITIAL_IN_FLIGHT = 2
 LATENCY_TOLERANCE = 2.0
 #: Weight of a new latency sample in the smoothed latency.
 LATENCY_SMOOTHING = 0.2
-#: After an endpoint refused us (429 with requests left), its limit grows back by one only after this
-#: long without a refusal (jittered up to twice as long, so two tasks do not grow in step): the cap is
-#: per store, other tasks may be using the rest, and each probe beyond it costs a 429.
+#: After an endpoint refused us (429 with requests left), its limit grows back blindly (without the
+#: estimate's word) only after a quiet spell of at least this long (jittered up to twice as long, so
+#: two tasks do not grow in step): the cap is per store, and each probe beyond it costs a 429.
 ENDPOINT_REGROW_S = 1.5
-#: Longest quiet spell: each refusal after an endpoint's first doubles it, up to this.
+#: ... and of at least this many of the endpoint's answer times, so the spell scales with the store.
+ENDPOINT_REGROW_LATENCIES = 100
+#: Longest quiet spell (unless the latency makes the shortest longer): each new refusal doubles it.
 ENDPOINT_REGROW_MAX_S = 30.0
+#: A capped endpoint grows by one only if the others' estimated requests in flight leave this much
+#: of a slot beyond the new one free: the estimate is noisy, and a wrong step costs a 429.
+ENDPOINT_GROW_SPARE = 0.75
+#: Answers between two steps of a capped endpoint's limit: the estimate must see the new split.
+ENDPOINT_GROW_ANSWERS = 8
+#: Weight of a new sample in an endpoint's smoothed requests in flight.
+LOAD_SMOOTHING = 1 / 16
 #: Requests in flight per store that BigCommerce documents for some endpoints ("METHOD path").
 DOCUMENTED_CAPS: Mapping[str, int] = {
     "PUT v3/customers": 3,
@@ -122,26 +138,66 @@ class _Endpoint:
     in_flight: int = 0
     #: Per endpoint: a batch write takes longer than a look-up without anything queueing.
     latency: _Latency = field(default_factory=_Latency)
-    #: When the limit may grow back by one (after a refusal), or ``None`` when it is at the cap.
-    regrow_at: float | None = None
-    #: The quiet spell before a regrowth; it doubles with every refusal after the first.
-    quiet_s: float = ENDPOINT_REGROW_S
+    #: When the quiet spell before a blind regrowth began (a refusal), or ``None`` when there is none.
+    spell_from: float | None = None
+    #: The spell's multiple of :meth:`spell` (1 + jitter, doubled per new refusal after the first).
+    spell_factor: float = 1.0
     refusals: int = 0
+    #: When the last refusal was taken in: requests sent before it were refused by the same push-back.
+    refused_at: float | None = None
+    #: Answers since the limit last changed: the estimate must catch up before the next step.
+    answers: int = 0
+    #: Our smoothed requests in flight here (at each answer, itself included).
+    load: float | None = None
 
-    def refused(self, in_flight: int, now: float, jitter: float) -> None:
+    def spell(self) -> float:
+        """Return the shortest quiet spell: some seconds, and many of the endpoint's answer times."""
+        smoothed = self.latency.smoothed or 0.0
+        return max(ENDPOINT_REGROW_S, ENDPOINT_REGROW_LATENCIES * smoothed)
+
+    @property
+    def quiet_s(self) -> float:
+        """Return the current quiet spell before a blind regrowth (its jitter included)."""
+        shortest = self.spell()
+        return min(shortest * self.spell_factor, max(ENDPOINT_REGROW_MAX_S, 2 * shortest))
+
+    def refused(self, in_flight: int, started: float, now: float, jitter: float) -> None:
         """Lower the limit below what was in flight when the endpoint refused a request."""
-        if self.refusals:
-            # Refused again: other tasks hold the rest of the per-store cap; probe it less often.
-            self.quiet_s = min(self.quiet_s * 2, ENDPOINT_REGROW_MAX_S)
-        self.refusals += 1
-        self.limit = max(1, min(self.limit, in_flight - 1))
-        self.regrow_at = now + self.quiet_s * (1.0 + jitter)
+        if self.refused_at is None or started >= self.refused_at:
+            # A new push-back (not one more answer to requests sent before the last refusal).
+            if self.refusals:
+                # Refused again: other tasks hold the rest of the per-store cap; probe it less often.
+                self.spell_factor = min(self.spell_factor * 2, 64.0)
+            else:
+                self.spell_factor = 1.0 + jitter
+            self.refusals += 1
+            self.refused_at = self.spell_from = now
+        if in_flight - 1 < self.limit:
+            self.limit = max(1, in_flight - 1)
+            self.answers = 0
 
-    def answered(self, now: float, jitter: float) -> None:
-        """Grow back by one after a quiet spell without refusals."""
-        if self.regrow_at is not None and now >= self.regrow_at:
-            self.limit = min(self.cap, self.limit + 1)
-            self.regrow_at = None if self.limit >= self.cap else now + self.quiet_s * (1.0 + jitter)
+    def answered(self, in_flight: int, others: float, now: float) -> None:
+        """
+        Grow by one while saturated, if the others leave a slot free or after a blind quiet spell.
+
+        :param in_flight: our requests in flight here when this one was answered (itself included).
+        :param others: requests others send per request of ours (0 when alone).
+        """
+        self.answers += 1
+        self.load = in_flight if self.load is None else self.load + LOAD_SMOOTHING * (in_flight - self.load)
+        if self.load < self.limit - 0.5 or self.answers < ENDPOINT_GROW_ANSWERS:
+            return  # not using the limit, or the estimate has not caught up with the last step
+        held_by_others = others * self.load  # Little's law: their rate / ours x what we hold
+        free = held_by_others <= self.cap - self.limit - ENDPOINT_GROW_SPARE
+        blind = self.spell_from is not None and now >= self.spell_from + self.quiet_s
+        if free or blind:
+            self._grow(now)
+
+    def _grow(self, now: float) -> None:
+        self.limit += 1
+        self.answers = 0
+        if self.spell_from is not None:
+            self.spell_from = None if self.limit >= self.cap else now
 
 
 @dataclass
@@ -152,13 +208,25 @@ class ConcurrencyState:
     caps: Mapping[str, int]
     in_flight: int = 0
     endpoints: dict[str, _Endpoint] = field(default_factory=dict)
+    #: Requests others send per request of ours, as last reported (0: alone on the store).
+    others: float = 0.0
 
     def endpoint(self, key: str) -> _Endpoint:
-        """Return the state of one endpoint, created with its documented cap (or the run's maximum)."""
+        """
+        Return the state of one endpoint, created with its documented cap (or the run's maximum).
+
+        A capped endpoint starts at our part of its cap: others sending as much as we do hold about
+        as much of it.
+        """
         state = self.endpoints.get(key)
         if state is None:
-            cap = int(self.caps.get(key, self.total.maximum))
-            state = _Endpoint(limit=cap, cap=cap)
+            cap = self.caps.get(key)
+            if cap is None:
+                limit = top = int(self.total.maximum)
+            else:
+                top = int(cap)
+                limit = max(1, min(top, math.ceil(top / (1.0 + self.others))))
+            state = _Endpoint(limit=limit, cap=top)
             self.endpoints[key] = state
         return state
 
@@ -180,13 +248,19 @@ class ConcurrencyState:
         *,
         now: float = 0.0,
         jitter: float = 0.0,
+        started: float | None = None,
+        others: float | None = None,
     ) -> None:
         """
         Count a request as answered and adapt the limits to what its answer says.
 
         :param now: the time (for an endpoint's regrowth after a refusal).
         :param jitter: 0..1, spreads regrowth so tasks sharing a per-store cap do not grow in step.
+        :param started: when the request went out (default: ``now`` minus its latency).
+        :param others: requests others sent per request of ours, from the quota headers.
         """
+        if others is not None:
+            self.others = others
         endpoint = self.endpoint(key)
         in_flight_then = endpoint.in_flight
         self.in_flight = max(0, self.in_flight - 1)
@@ -200,9 +274,10 @@ class ConcurrencyState:
         elif signal == "error":
             self.total.shrink(0.5)
         if signal == "concurrency":  # the store's per-store cap: honoured even with a fixed limit
-            endpoint.refused(in_flight_then, now, jitter)
+            sent = started if started is not None else now - (latency_s or 0.0)
+            endpoint.refused(in_flight_then, sent, now, jitter)
         elif signal in ("ok", "busy", "slow"):
-            endpoint.answered(now, jitter)
+            endpoint.answered(in_flight_then, self.others, now)
 
 
 class ConcurrencyController:
@@ -251,10 +326,16 @@ class ConcurrencyController:
             self.peak = max(self.peak, self.state.in_flight)
             return self._clock()
 
-    def release(self, key: str, started: float, signal: Signal) -> None:
-        """Count the request as answered, adapt to ``signal``, and wake the senders waiting."""
+    def release(self, key: str, started: float, signal: Signal, *, others: float | None = None) -> None:
+        """
+        Count the request as answered, adapt to ``signal``, and wake the senders waiting.
+
+        :param others: requests others sent per request of ours (the pacer's estimate), if known.
+        """
         with self._cond:
             now = self._clock()
             latency = now - started if signal in ("ok", "busy") else None
-            self.state.finish(key, signal, latency, now=now, jitter=self._rng.random())
+            self.state.finish(
+                key, signal, latency, now=now, jitter=self._rng.random(), started=started, others=others
+            )
             self._cond.notify_all()

@@ -13,6 +13,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ HEADER_RETRY_AFTER = "x-retry-after"
 RESET_MARGIN_S = 0.005
 #: Fewest requests left at which the fair-share rule applies (several senders' requests in flight).
 FAIR_SHARE_MIN = 16
+#: Our last answers over which :attr:`RateLimitPacer.others_per_own` counts the others' requests.
+OTHERS_SAMPLES = 16
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,9 @@ class RateLimitPacer:
         #: Our part of the window's spent requests (1.0 when we are alone on the store).
         self.share = 1.0
         self.waited_s = 0.0
+        #: Per answer of ours: how far requests-left fell beyond our own request (others' requests).
+        self._others: deque[int] = deque(maxlen=OTHERS_SAMPLES)
+        self._last_left: int | None = None
 
     def acquire(self) -> None:
         """Wait until a request may be sent, then count it as in flight."""
@@ -172,6 +178,9 @@ class RateLimitPacer:
             new_window = self._left is None or reset_at > self._reset_at + 0.05
             if new_window:
                 self._answered_in_window = 0
+            elif self._last_left is not None:
+                self._others.append(self._last_left - headers.left - 1)
+            self._last_left = headers.left
             self._answered_in_window += 1
             estimate = self._fair_estimate(headers.left)
             if new_window:
@@ -180,6 +189,20 @@ class RateLimitPacer:
             else:
                 self._left = min(self._left if self._left is not None else estimate, estimate)
             self._reset_at = reset_at
+
+    @property
+    def others_per_own(self) -> float:
+        """
+        Return how many requests others sent per request of ours, over our last answers (0: alone).
+
+        Between two of our answers the store's requests-left falls by our one request plus the
+        others'; by Little's law, others keep that many times our requests in flight (at a similar
+        latency). Counted per answer, not per second, so a quota wait that stops everyone says nothing.
+        """
+        with self._lock:
+            if not self._others:
+                return 0.0
+            return max(0.0, sum(self._others) / len(self._others))
 
     def _fair_estimate(self, store_left: int) -> int:
         """Return the requests this client may still send in the window (lock held)."""

@@ -9,6 +9,8 @@ import pytest
 
 from airflow_bigcommerce.hooks.concurrency import (
     DOCUMENTED_CAPS,
+    ENDPOINT_GROW_ANSWERS,
+    ENDPOINT_REGROW_LATENCIES,
     ENDPOINT_REGROW_S,
     INITIAL_IN_FLIGHT,
     MAX_IN_FLIGHT,
@@ -68,37 +70,67 @@ def test_documented_cap_holds_put_at_three_at_once() -> None:
     assert s.may_start(POST)  # other endpoints are not held back by PUT's cap
 
 
+def saturated_answers(s: ConcurrencyState, n: int, *, now: float, others: float = 0.0) -> None:
+    """Answer ``n`` PUTs, each while the endpoint is at its limit (the gate refilled before each)."""
+    for _ in range(n):
+        fill(s, PUT)
+        s.finish(PUT, "ok", 0.04, now=now, others=others)
+
+
 def test_a_429_with_requests_left_lowers_that_endpoint_only_and_it_regrows_after_a_quiet_spell() -> None:
     s = state()
     s.total.limit = MAX_IN_FLIGHT
     assert fill(s, PUT) == 3
-    s.finish(PUT, "concurrency", now=100.0, jitter=0.0)  # another task uses the per-store cap too
+    s.finish(PUT, "concurrency", now=100.0, started=99.9, jitter=0.0)  # another task holds part of the cap
     assert s.endpoint(PUT).limit == 2
     assert s.total.value == MAX_IN_FLIGHT  # the rest of the run is not held back
-    s.finish(PUT, "ok", 0.04, now=100.5)
-    s.finish(PUT, "ok", 0.04, now=101.0)
+    busy = 1.0  # the others send as much as we do: they hold about what we hold, no free slot
+    saturated_answers(s, 20, now=101.0, others=busy)
     assert s.endpoint(PUT).limit == 2  # not yet: growing back costs a 429 if the other task is busy
-    s.start(PUT)
-    s.finish(PUT, "ok", 0.04, now=100.0 + ENDPOINT_REGROW_S)
-    assert s.endpoint(PUT).limit == 3
-    s.start(PUT)
-    s.finish(PUT, "ok", 0.04, now=200.0)
+    spell = max(ENDPOINT_REGROW_S, ENDPOINT_REGROW_LATENCIES * 0.04)
+    saturated_answers(s, 1, now=100.0 + spell, others=busy)
+    assert s.endpoint(PUT).limit == 3  # a blind probe after the quiet spell (scaled to the latency)
+    saturated_answers(s, 20, now=200.0)
     assert s.endpoint(PUT).limit == 3  # never above the documented cap
 
 
-def test_every_refusal_after_the_first_doubles_the_quiet_spell() -> None:
+def test_refusals_of_one_burst_lower_the_limit_but_double_the_spell_once() -> None:
     s = state()
     s.total.limit = MAX_IN_FLIGHT
     fill(s, PUT)
-    s.finish(PUT, "concurrency", now=0.0)
-    assert s.endpoint(PUT).quiet_s == ENDPOINT_REGROW_S
-    s.finish(PUT, "ok", 0.04, now=ENDPOINT_REGROW_S)  # grows back to 3 ...
-    assert s.endpoint(PUT).limit == 3
+    for _ in range(3):  # three requests sent together, all refused
+        s.finish(PUT, "concurrency", now=10.0, started=9.99)
+    endpoint = s.endpoint(PUT)
+    assert endpoint.limit == 1
+    assert endpoint.refusals == 1 and endpoint.spell_factor == 1.0
     s.start(PUT)
-    s.finish(PUT, "concurrency", now=ENDPOINT_REGROW_S + 0.1)  # ... and is refused again
-    assert s.endpoint(PUT).quiet_s == 2 * ENDPOINT_REGROW_S
-    s.finish(PUT, "ok", 0.04, now=ENDPOINT_REGROW_S + 0.1 + ENDPOINT_REGROW_S)
-    assert s.endpoint(PUT).limit == 1  # waits the doubled spell now
+    s.finish(PUT, "concurrency", now=10.2, started=10.1)  # the retry, sent after: a new push-back
+    assert endpoint.refusals == 2 and endpoint.spell_factor == 2.0
+
+
+def test_the_limit_grows_back_once_the_others_leave_a_slot_free() -> None:
+    s = state()
+    s.total.limit = MAX_IN_FLIGHT
+    fill(s, PUT)
+    s.finish(PUT, "concurrency", now=0.0, started=0.0)
+    s.finish(PUT, "concurrency", now=0.0, started=0.0)
+    assert s.endpoint(PUT).limit == 1
+    saturated_answers(s, 30, now=0.1, others=2.0)  # the others hold the other two slots
+    assert s.endpoint(PUT).limit == 1
+    saturated_answers(s, ENDPOINT_GROW_ANSWERS, now=0.2, others=0.0)  # they are done
+    assert s.endpoint(PUT).limit == 2
+    saturated_answers(s, 3 * ENDPOINT_GROW_ANSWERS, now=0.3, others=0.0)
+    assert s.endpoint(PUT).limit == 3
+
+
+def test_a_capped_endpoint_starts_at_our_part_of_the_cap() -> None:
+    for others, limit in ((0.0, 3), (1.0, 2), (2.0, 1), (5.0, 1)):
+        s = state()
+        s.total.limit = MAX_IN_FLIGHT
+        s.start(POST)
+        s.finish(POST, "ok", 0.01, others=others)  # what the headers said before the first PUT
+        assert s.endpoint(PUT).limit == limit, others
+    assert state().endpoint(POST).limit == MAX_IN_FLIGHT  # uncapped endpoints start at the maximum
 
 
 def test_errors_halve_and_slow_answers_shrink_the_limit() -> None:

@@ -6,6 +6,7 @@ import pytest
 from fake_clock import FakeClock
 
 from airflow_bigcommerce.hooks.pacing import (
+    OTHERS_SAMPLES,
     RESET_MARGIN_S,
     RateLimitHeaders,
     RateLimitPacer,
@@ -154,3 +155,22 @@ def test_share_rule_waits_for_the_end_of_the_window() -> None:
     pacer.release(headers(left=100, reset_ms=2000, quota=150, window_ms=3000))  # 1 of 50 spent is ours
     assert pacer.share == pytest.approx(1 / 50)
     assert sent_until_blocked(pacer, clock) == 100  # far from the end: no holding back
+
+
+def test_others_per_own_counts_what_others_spent_between_our_answers() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    assert pacer.others_per_own == 0.0
+    left = 150
+    for _ in range(10):  # alone: the store's count falls by our own request only
+        pacer.acquire()
+        left -= 1
+        pacer.release(RateLimitHeaders(left=left, reset_ms=2000, window_ms=3000, quota=150))
+    assert pacer.others_per_own == 0.0
+    for _ in range(OTHERS_SAMPLES):  # another task sends two requests per one of ours
+        pacer.acquire()
+        left -= 3
+        pacer.release(RateLimitHeaders(left=left, reset_ms=2000, window_ms=3000, quota=150))
+    assert pacer.others_per_own == 2.0
+    clock.now += 1.0  # a quota wait says nothing: the estimate is per answer, not per second
+    assert pacer.others_per_own == 2.0
