@@ -18,7 +18,8 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.contact import customer_differs, validate_field_map
@@ -39,6 +40,8 @@ from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, fai
 from airflow_bigcommerce.sync.store_setup import StoreContext, resolve_store
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
+#: What a look-up returns: match key -> the stored customer.
+FoundCustomers = dict[str, Mapping[str, Any]]
 #: The jobs a batch can be: a customer write (and its parts after it), or only the parts.
 JobKind = Literal["create", "update", "parts"]
 
@@ -113,6 +116,7 @@ class _Run:
             kind: Deliverer(self.client, kind) for kind in ("create", "update")
         }
         self.parts: PartDeliverer | None = None
+        self.looking: list[Item] = []  # rows whose look-up is under way (in input order)
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
         self.part_counts: dict[str, Counter[str]] = {}
         self.max_held = max(MAX_HELD_LINES, chunk_size)
@@ -144,6 +148,9 @@ class _Run:
         if self.progress is not None:
             self.progress.start()
         pool = WorkerPool(self.max_concurrency)
+        # With parallel workers, the next chunk is looked up while this chunk's writes are in
+        # flight, so capped write endpoints never idle through a chunk's look-ups.
+        prefetch = ThreadPoolExecutor(1, "bigcommerce-lookup") if self.max_concurrency > 1 else None
         try:
             self._open_store()
             lookup = StoreLookup.open(
@@ -154,28 +161,41 @@ class _Run:
                 chunk_size=self.chunk_size,
             )
             iterator = iter(rows)
-            while chunk := list(itertools.islice(iterator, self.chunk_size)):
-                start = self.read + 1
-                self.read += len(chunk)
-                self._chunk(list(enumerate(chunk, start)), lookup, pool)
-                self._write_report()
-                if len(self.settled) > self.max_held:
-                    log.debug("%d report lines wait for a short batch: sending it now", len(self.settled))
-                    self._send(pool, last=True)
+            pending: tuple[list[Item], Callable[[], FoundCustomers]] | None = None
+            while True:
+                chunk = list(itertools.islice(iterator, self.chunk_size))
+                ahead = None
+                if chunk:
+                    start = self.read + 1
+                    self.read += len(chunk)
+                    fresh = self._prepare(list(enumerate(chunk, start)))
+                    ahead = (fresh, self._look_up(lookup, fresh, prefetch))
+                if prefetch is None:  # one request at a time: settle each chunk before reading on
+                    pending, ahead = ahead, None
+                if pending is not None:
+                    self._settle(*pending, pool)
                     self._write_report()
+                    if len(self.settled) > self.max_held:
+                        log.debug("%d report lines wait for a short batch: sending it now", len(self.settled))
+                        self._send(pool, last=True)
+                        self._write_report()
+                pending = ahead
+                if not chunk:
+                    break
             self._send(pool, last=True)
         finally:
-            # On a failure too: every row settled so far, once; rows still waiting for a batch were
-            # not sent, and a retry of the run delivers them.
+            # On a failure too: every row settled so far, once; rows still waiting for a batch (or
+            # for a look-up) were not sent, and a retry of the run delivers them.
+            if prefetch is not None:
+                prefetch.shutdown(wait=True, cancel_futures=True)
             pool.close()
             self._write_report(everything=True)
             if self.report is not None:
                 self.report.flush()
         self._progress(final=True)
 
-    def _chunk(
-        self, rows: list[tuple[int, Mapping[str, Any]]], lookup: StoreLookup, pool: WorkerPool
-    ) -> None:
+    def _prepare(self, rows: list[tuple[int, Mapping[str, Any]]]) -> list[Item]:
+        """Map and validate a chunk; settle what needs no request; return the rows to look up."""
         fresh: list[Item] = []
         for index, row in rows:
             prepared = self.prepare(index, row)
@@ -183,15 +203,31 @@ class _Run:
                 self._emit(prepared)
             else:
                 fresh.append(prepared)
+        self.looking.extend(fresh)
         self._progress()
+        return fresh
+
+    @staticmethod
+    def _look_up(
+        lookup: StoreLookup, fresh: list[Item], prefetch: ThreadPoolExecutor | None
+    ) -> Callable[[], FoundCustomers]:
+        """Start the chunk's look-up ahead (in ``prefetch``) or leave it for when it is settled."""
+        if prefetch is None:
+            return lambda: lookup.find(fresh)
+        return prefetch.submit(lookup.find, fresh).result
+
+    def _settle(self, fresh: list[Item], found_of: Callable[[], FoundCustomers], pool: WorkerPool) -> None:
+        """Classify a looked-up chunk against the store and queue (and send) its writes."""
         try:
-            found = lookup.find(fresh)
+            found = found_of()
         except TransientFailureError as exc:
             # The store could not be read: nothing is written blindly; a later run retries these rows.
             for item in fresh:
                 self._emit(item.line("failed", failure_reason("look-up failed", exc)))
             self._progress()
             return
+        finally:
+            del self.looking[: len(fresh)]
         creates: list[Item] = []
         updates: list[Item] = []
         parts_only: list[Item] = []
@@ -381,7 +417,7 @@ class _Run:
         if self.report is None:
             self.settled = []
             return
-        heads = [items[0].index for items in self.waiting.values() if items]
+        heads = [items[0].index for items in (*self.waiting.values(), self.looking) if items]
         if everything or not heads:
             lines, self.settled = self.settled, []
         else:
@@ -438,8 +474,10 @@ def sync_customers(
     """
     Create (``insert``) or create-and-update (``upsert``) store customers from CRM rows.
 
-    Rows are streamed ``chunk_size`` at a time; memory grows only with the set of e-mails seen (for
-    de-duplication within the run). Each row ends as exactly one outcome, also written to ``report``.
+    Rows are streamed ``chunk_size`` at a time (with more than one worker, the next chunk is read
+    and looked up while this one's writes are in flight: two chunks at most); memory grows only with
+    the set of e-mails seen (for de-duplication within the run). Each row ends as exactly one
+    outcome, also written to ``report``.
 
     :param rows: CRM rows (mappings); consumed once.
     :param client: the store, e.g. ``BigCommerceHook`` or ``FakeCustomerClient``.
