@@ -28,6 +28,12 @@ a table of created / updated / skipped / rejected / failed with each rejected ro
 The sync task updates the asset ``bigcommerce://bigcommerce_default/customers``, so
 downstream DAGs can be scheduled on it.
 
+Besides the customer, the default ``field_map`` syncs each contact's parts: its address (state codes
+and country names normalised; an incomplete address is skipped, the customer still synced), its
+``lifecycle_stage`` as a customer group name (the store must have the group, else the row is
+rejected), its ``crm_id`` as the customer attribute ``crm_id`` (the store must have it, else the task
+fails at start) and its newsletter opt-in. The ``report`` task logs each part's outcomes too.
+
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
 or ``sql`` and ``field_map`` if your columns differ. The default query uses ``:start`` / ``:end``
 parameters (SQLite, Oracle, Snowflake with ``paramstyle=named``); for Postgres or MySQL give
@@ -55,13 +61,22 @@ from airflow_bigcommerce.sync.report import default_report_dir
 DAG_ID = "crm_contacts_to_bigcommerce"
 #: The store the sync writes to, as a data-aware asset: ``bigcommerce://<connection id>/customers``.
 CUSTOMERS_ASSET = Asset("bigcommerce://bigcommerce_default/customers", group="bigcommerce")
-#: CRM column -> customer field. ``lifecycle_stage``, ``created_at`` and ``updated_at`` are not sent.
+#: CRM column -> customer field or part (``created_at`` and ``updated_at`` are not sent). The store
+#: must have the groups ``lifecycle_stage`` names and the attribute ``crm_id`` (the demo seeds them).
 DEFAULT_FIELD_MAP = {
     "email": "email",
     "first_name": "first_name",
     "last_name": "last_name",
     "phone": "phone",
     "company": "company",
+    "street": "address.address1",
+    "city": "address.city",
+    "state": "address.state_or_province",
+    "postal_code": "address.postal_code",
+    "country": "address.country_code",
+    "lifecycle_stage": "customer_group",
+    "crm_id": "attribute.crm_id",
+    "newsletter_opt_in": "newsletter",
 }
 #: Timestamps in the CRM are UTC text in this format, so comparing strings compares instants.
 CRM_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -181,7 +196,7 @@ def crm_contacts_to_bigcommerce() -> None:
 
     @task
     def report(summary: dict[str, Any], report_path: str, window: str) -> dict[str, Any]:
-        """Log a table of what the sync did, with every rejected row's key and reason."""
+        """Log a table of what the sync did, each part's outcomes, and every rejected row's key and reason."""
         from pathlib import Path
 
         from airflow_bigcommerce.sync.report import read_report
@@ -196,7 +211,7 @@ def crm_contacts_to_bigcommerce() -> None:
             ]
         print(format_report(summary, rejections, window=window, report_path=report_path))
         keys = ("created", "updated", "skipped", "rejected", "failed", "total")
-        return {key: summary.get(key, 0) for key in keys}
+        return {**{key: summary.get(key, 0) for key in keys}, "parts": summary.get("parts", {})}
 
     report(sync.output, report_path=REPORT_PATH, window=_window("label"))
 
@@ -216,6 +231,18 @@ def format_report(
         f"  {'failed':<10}{summary.get('failed', 0):>7}",
         f"  {'total':<10}{summary.get('total', 0):>7}   in {float(summary.get('duration_s', 0)):.1f} s",
     ]
+    parts = summary.get("parts") or {}
+    if parts:
+        lines += ["", "Parts (rows by outcome):"]
+        lines += [
+            f"  {part:<11} " + ", ".join(f"{outcome} {n}" for outcome, n in sorted(counts.items()))
+            for part, counts in parts.items()
+        ]
+    requests = {kind: n for kind, n in (summary.get("requests") or {}).items() if n}
+    if requests:
+        per_row = float(summary.get("requests_per_row", 0))
+        listed = ", ".join(f"{kind} {n}" for kind, n in requests.items())
+        lines += ["", f"Requests ({per_row:.3f} per row): {listed}"]
     if rejections:
         lines += ["", f"Rejected rows ({len(rejections)}):", f"  {'row':>6}  {'email':<36} reason"]
         lines += [

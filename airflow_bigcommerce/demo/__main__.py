@@ -1,6 +1,10 @@
 """
 ``make demo``: sync a seeded CRM into a sandbox BigCommerce store with the example DAG, twice.
 
+The CRM's contacts carry their parts (address, lifecycle stage -> customer group, ``crm_id`` ->
+attribute, newsletter opt-in); the store is given the groups and the attribute before the first run,
+as an owner would in the control panel, and each run prints every part's outcome.
+
 Everything lives in a throwaway folder (default ``.demo/``, git-ignored): an Airflow home with a
 SQLite metadata DB, the CRM database, the sandbox store's SQLite file, the per-row reports and the
 logs. Every process started here is stopped at the end, on failure and on Ctrl-C.
@@ -17,14 +21,14 @@ import os
 import shutil
 import sys
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_bigcommerce.demo.crm import seed_crm
 from airflow_bigcommerce.demo.processes import Children, DemoError, start_sandbox, terminate_on_signals
-from airflow_bigcommerce.demo.report import format_summary, newest_report, read_report
+from airflow_bigcommerce.demo.report import format_parts, format_summary, newest_report, read_report
+from airflow_bigcommerce.demo.store import StoreContents, seed_store
 
 DAG_ID = "crm_contacts_to_bigcommerce"
 DAG_FILE = "crm_contacts_to_bigcommerce.py"
@@ -104,13 +108,6 @@ def airflow_env(layout: Layout, *, store_url: str | None = None) -> dict[str, st
     return env
 
 
-def store_customers(store_url: str) -> list[dict[str, object]]:
-    """Return every customer of the sandbox store (admin route: no token, no quota)."""
-    with urllib.request.urlopen(f"{store_url}/__sandbox/customers", timeout=30) as response:
-        data: list[dict[str, object]] = json.load(response)["data"]
-    return data
-
-
 class Demo:
     """The steps of ``make demo`` / ``make ui``; :meth:`run` and :meth:`ui` stop what they start."""
 
@@ -161,7 +158,13 @@ class Demo:
         self.say(
             f"{stats.valid_unique} valid unique people, {len(stats.duplicates)} entered twice "
             f"(e-mail in another case), {len(stats.invalid)} invalid (bad e-mail or phone, "
-            "missing last name, over-long name)"
+            "missing last name, over-long name, a lifecycle stage the store has no group for)"
+        )
+        skipped = len(stats.address_skipped)
+        self.say(
+            f"addresses: {len(stats.places)} complete (state codes such as TX/ca, country names such as"
+            f" germany/UK), {skipped} without street or city; lifecycle_stage -> customer group,"
+            f" crm_id -> attribute, {len(stats.newsletter)} newsletter answers (yes/no/1/0...)"
         )
         self.say("connection crm_default: conn type sqlite, host = that file")
 
@@ -177,6 +180,11 @@ class Demo:
         )
         self.say(f"listening on {self.store_url} (store hash 'sandbox', {self.quota} requests per 30 s)")
         self.say("connection bigcommerce_default: AIRFLOW_CONN_BIGCOMMERCE_DEFAULT with that host")
+        groups, attributes = seed_store(self.store_url)
+        self.say(
+            f"store set up like its control panel: customer groups {', '.join(groups)};"
+            f" customer attribute {', '.join(attributes)} (admin routes /__sandbox/groups, /attributes)"
+        )
 
     def sync(self, run: int, purpose: str, *, show_rejected: int = 8) -> None:
         """Run the DAG once with ``airflow dags test`` (a manual run: the whole history) and summarise."""
@@ -198,10 +206,12 @@ class Demo:
         summary = read_report(report)
         self.say(f"DAG run succeeded in {seconds:.1f} s; per-row report: {report}")
         print(format_summary(summary, show_rejected=show_rejected), flush=True)
-        customers = store_customers(self.store_url)
-        unique = {str(c["email"]).strip().lower() for c in customers}
+        if summary.parts:
+            print("\n" + format_parts(summary), flush=True)
+        held = StoreContents.read(self.store_url)
         self.say(
-            f"store now holds {len(customers)} customers, {len(customers) - len(unique)} duplicate e-mails"
+            f"store now holds {held.customers} customers, {held.duplicate_emails} duplicate e-mails,"
+            f" {held.addresses} addresses, {held.newsletter} newsletter subscribers"
         )
 
     def where_to_look(self) -> None:
@@ -258,7 +268,7 @@ class Demo:
 def build_parser() -> argparse.ArgumentParser:
     """Describe the command-line options."""
     parser = argparse.ArgumentParser(prog="python -m airflow_bigcommerce.demo", description=__doc__)
-    parser.add_argument("--contacts", type=int, default=2000, help="contacts to seed the CRM with (2000)")
+    parser.add_argument("--contacts", type=int, default=1000, help="contacts to seed the CRM with (1000)")
     parser.add_argument("--quota", type=int, default=150, help="sandbox requests per 30 s window (150)")
     parser.add_argument("--workdir", type=Path, default=Path(".demo"), help="throwaway folder (.demo)")
     parser.add_argument("--dags-folder", type=Path, default=None, help="DAGs folder (the repository's dags/)")

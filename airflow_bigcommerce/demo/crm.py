@@ -4,8 +4,12 @@ An embedded CRM for the demo and the end-to-end tests: a SQLite ``contacts`` tab
 The table is created at run time (never committed) and seeded deterministically from a seed number,
 with the mess real exports carry: mixed-case and padded e-mails, one person entered twice with a
 differently cased address, missing last names, invalid e-mails and phones, over-long names and
-non-ASCII names. Timestamps are ISO-8601 UTC text ``YYYY-MM-DD HH:MM:SS``, so comparing strings
-compares instants and a data-interval query needs no date functions.
+non-ASCII names; postal addresses with state codes in any case (``TX``, ``ca``) and country names
+(``United States``, ``germany``, ``UK``), some without a street or a city; a lifecycle stage naming
+a store customer group (:data:`STORE_GROUPS`, in any case, now and then one the store lacks), a CRM
+id for the store attribute ``crm_id`` and a newsletter opt-in written as people write flags.
+Timestamps are ISO-8601 UTC text ``YYYY-MM-DD HH:MM:SS``, so comparing strings compares instants and
+a data-interval query needs no date functions.
 
 Only the standard library is used: the Airflow connection ``crm_default`` (type ``sqlite``, host =
 the file path) reads it through the SQLite provider.
@@ -33,7 +37,14 @@ COLUMNS = (
     "last_name",
     "phone",
     "company",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
     "lifecycle_stage",
+    "crm_id",
+    "newsletter_opt_in",
     "created_at",
     "updated_at",
 )
@@ -46,7 +57,14 @@ CREATE TABLE contacts (
     last_name       TEXT,
     phone           TEXT,
     company         TEXT,
+    street          TEXT,
+    city            TEXT,
+    state           TEXT,
+    postal_code     TEXT,
+    country         TEXT,
     lifecycle_stage TEXT,
+    crm_id          TEXT,
+    newsletter_opt_in TEXT,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL
 );
@@ -74,8 +92,59 @@ _COMPANIES = (
     "Soylent", "Vandelay Industries", "Wonka Foods", "Tyrell", "Cyberdyne", "Gringotts", "Pied Piper",
 )  # fmt: skip
 _DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com", "shop.example.org")
-#: HubSpot's lifecycle stages, a typical CRM column the sync does not map.
-_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
+#: The customer groups the demo store holds (seeded before a sync); ``lifecycle_stage`` names them.
+STORE_GROUPS = ("Wholesale", "Retail", "VIP")
+#: The customer attributes the demo store holds (seeded before a sync): ``crm_id`` <- column ``crm_id``.
+STORE_ATTRIBUTES = ({"name": "crm_id", "type": "string"},)
+#: ``lifecycle_stage`` as typed in the CRM -> the store group it names (``None``: no stage, no group).
+_STAGES: tuple[tuple[str | None, str | None], ...] = (
+    ("Retail", "Retail"), ("retail", "Retail"), ("Retail ", "Retail"), ("RETAIL", "Retail"),
+    ("Wholesale", "Wholesale"), ("wholesale", "Wholesale"), ("VIP", "VIP"), ("vip", "VIP"),
+    (None, None), ("", None),
+)  # fmt: skip
+#: A stage the store has no group for: its rows are rejected with the reason.
+UNKNOWN_STAGE = "Partner"
+#: ``newsletter_opt_in`` as typed -> the consent it means (``None``: blank, consent left alone): a
+#: quarter opt in, a quarter opt out, half never answered (each subscriber costs one request).
+_OPT_INS: tuple[tuple[str | None, bool | None], ...] = (
+    ("yes", True), ("Yes", True), ("true", True), ("1", True), ("Y", True),
+    ("no", False), ("No", False), ("false", False), ("0", False), ("N", False),
+    *((None, None),) * 7, *(("", None),) * 3,
+)  # fmt: skip
+_STREETS = ("Main St", "Oak Avenue", "Elm Street", "Market St", "High Street", "Hauptstraße", "King St W")
+
+
+@dataclass(frozen=True)
+class Place:
+    """
+    A city as the CRM spells it, and what the store must show after normalisation.
+
+    :param state: as typed (code in any case, full name, or ``None`` where the country has none).
+    :param country: as typed (English name in any case, or ISO code).
+    :param state_name: the full subdivision name the store gets (``""`` for none).
+    :param country_code: the ISO 3166-1 alpha-2 code the store gets.
+    """
+
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+    state_name: str
+    country_code: str
+
+
+PLACES = (
+    Place("Austin", "TX", "78701", "United States", "Texas", "US"),
+    Place("San Francisco", "ca", "94103", "US", "California", "US"),
+    Place("New York", "New York", "10001", "united states", "New York", "US"),
+    Place("Seattle", "wa", "98101", "USA", "Washington", "US"),
+    Place("Berlin", None, "10115", "germany", "", "DE"),
+    Place("München", None, "80331", "Germany", "", "DE"),
+    Place("London", None, "SW1A 1AA", "UK", "", "GB"),
+    Place("Manchester", None, "M1 1AE", "United Kingdom", "", "GB"),
+    Place("Sydney", "NSW", "2000", "Australia", "New South Wales", "AU"),
+    Place("Toronto", "on", "M5H 2N2", "canada", "Ontario", "CA"),
+)
 _INVALID_EMAILS = (
     "john.doe@",
     "no-at-sign.example.com",
@@ -102,6 +171,11 @@ class SeedStats:
         ``first_name`` or ``phone``).
     :param duplicates: id -> id of the earlier row with the same e-mail in another case or padding.
     :param oldest: the smallest ``updated_at``; ``newest``: the largest.
+    :param places: id -> the :class:`Place` of each row with a complete address.
+    :param address_skipped: id -> the address field a row lacks (``address1`` or ``city``): its
+        address is skipped, its customer still synced.
+    :param groups: id -> the store group the row's ``lifecycle_stage`` names.
+    :param newsletter: id -> the consent its ``newsletter_opt_in`` asks for (blank rows absent).
     """
 
     path: str
@@ -111,6 +185,10 @@ class SeedStats:
     duplicates: dict[int, int] = field(repr=False)
     oldest: str = ""
     newest: str = ""
+    places: dict[int, Place] = field(default_factory=dict, repr=False)
+    address_skipped: dict[int, str] = field(default_factory=dict, repr=False)
+    groups: dict[int, str] = field(default_factory=dict, repr=False)
+    newsletter: dict[int, bool] = field(default_factory=dict, repr=False)
 
     @property
     def valid_unique(self) -> int:
@@ -133,6 +211,53 @@ def _utc(moment: datetime | None) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _address(rng: random.Random) -> tuple[dict[str, Any], Place | None, str | None]:
+    """Return address columns, the place of a complete address, and the field an incomplete one lacks."""
+    roll = rng.random()
+    place = rng.choice(PLACES)
+    number = rng.randrange(1, 999)
+    street = rng.choice((f"{number} {rng.choice(_STREETS)}", f" {number}  {rng.choice(_STREETS)} "))
+    columns = {
+        "street": street,
+        "city": place.city,
+        "state": place.state,
+        "postal_code": place.postal_code,
+        "country": place.country,
+    }
+    if roll < 0.08:  # no address in the CRM at all: no address part
+        return dict.fromkeys(columns), None, None
+    if roll < 0.12:
+        return {**columns, "street": rng.choice((None, "", " "))}, None, "address1"
+    if roll < 0.14:
+        return {**columns, "city": None}, None, "city"
+    return columns, place, None
+
+
+@dataclass
+class _PartsSeen:
+    """The parts drawn so far and what the store must make of them (see :class:`SeedStats`)."""
+
+    places: dict[int, Place] = field(default_factory=dict)
+    address_skipped: dict[int, str] = field(default_factory=dict)
+    groups: dict[int, str] = field(default_factory=dict)
+    newsletter: dict[int, bool] = field(default_factory=dict)
+
+    def draw(self, rng: random.Random, contact_id: int) -> dict[str, Any]:
+        """Return one contact's address, stage and opt-in columns, remembering what they mean."""
+        columns, place, missing = _address(rng)
+        if place is not None:
+            self.places[contact_id] = place
+        if missing is not None:
+            self.address_skipped[contact_id] = missing
+        columns["lifecycle_stage"], group = rng.choice(_STAGES)
+        if group is not None:
+            self.groups[contact_id] = group
+        columns["newsletter_opt_in"], consent = rng.choice(_OPT_INS)
+        if consent is not None:
+            self.newsletter[contact_id] = consent
+        return columns
+
+
 def _clean_contact(rng: random.Random, index: int) -> dict[str, Any]:
     first = rng.choice(_FIRST_NAMES)
     last = rng.choice(_LAST_NAMES)
@@ -150,7 +275,7 @@ def _clean_contact(rng: random.Random, index: int) -> dict[str, Any]:
         "last_name": last,
         "phone": phone,
         "company": None if rng.random() < 0.3 else rng.choice(_COMPANIES),
-        "lifecycle_stage": rng.choice(_STAGES),
+        "crm_id": str(5_100_000 + index),  # like HubSpot's hs_object_id
     }
 
 
@@ -164,12 +289,46 @@ def _messy_email(rng: random.Random, email: str) -> str:
     return email.upper()
 
 
+def _spoil(
+    rng: random.Random, contact: dict[str, Any], rows: list[dict[str, Any]], invalid: Mapping[int, str]
+) -> str | None:
+    """Give about 1 row in 7 the mess of real exports; return the field that makes it invalid, if any."""
+    roll = rng.random()
+    if roll < 0.04:
+        contact["email"] = _messy_email(rng, contact["email"])
+    elif roll < 0.08:
+        contact["first_name"], contact["last_name"] = rng.choice(_NON_ASCII_NAMES)
+    elif roll < 0.10:
+        contact["first_name"] = f"  {contact['first_name']} "  # padded, trimmed by the sync
+    elif roll < 0.115:
+        contact["last_name"] = rng.choice((None, "", "  "))
+        return "last_name"
+    elif roll < 0.13:
+        contact["email"] = rng.choice(_INVALID_EMAILS)
+        return "email"
+    elif roll < 0.135:
+        contact["first_name"] = (contact["first_name"] + " ") * 30  # well over 100 characters
+        return "first_name"
+    elif roll < 0.14:
+        contact["phone"] = rng.choice(_INVALID_PHONES)
+        return "phone"
+    elif roll < 0.15 and rows:
+        earlier = rng.choice(rows)  # the same person entered again, address typed differently
+        if earlier["id"] not in invalid:
+            contact["email"] = _messy_email(rng, earlier["email"].strip().lower())
+    elif roll < 0.155:
+        contact["lifecycle_stage"] = UNKNOWN_STAGE  # a stage the store has no group for
+        return "customer_group"
+    return None
+
+
 def generate_contacts(n: int, *, seed: int, now: datetime) -> tuple[list[dict[str, Any]], SeedStats]:
     """
     Build ``n`` contact rows (without writing them) and the expectations for a sync.
 
-    About 1 in 10 rows is messy but valid (case, padding, non-ASCII), about 1 in 25 is invalid, and
-    about 1 in 100 repeats an earlier contact's e-mail in another case.
+    About 1 in 10 rows is messy but valid (case, padding, non-ASCII), about 1 in 25 is invalid, about
+    1 in 100 repeats an earlier contact's e-mail in another case and 1 in 200 names a group the
+    store lacks; about 1 in 16 has an address without street or city, 1 in 12 none at all.
     """
     if n < 0:
         raise ValueError(f"n must be 0 or more, got {n}")
@@ -178,35 +337,18 @@ def generate_contacts(n: int, *, seed: int, now: datetime) -> tuple[list[dict[st
     span = SPREAD_DAYS * 86_400
     rows: list[dict[str, Any]] = []
     invalid: dict[int, str] = {}
+    parts = _PartsSeen()
     for contact_id in range(1, n + 1):
         contact = _clean_contact(rng, contact_id)
+        contact.update(parts.draw(rng, contact_id))
         created = now - timedelta(seconds=rng.randrange(60, span))
         updated = created
         if rng.random() < 0.3:  # edited later, still before now
             updated = created + timedelta(seconds=rng.randrange(0, int((now - created).total_seconds())))
-        roll = rng.random()
-        if roll < 0.04:
-            contact["email"] = _messy_email(rng, contact["email"])
-        elif roll < 0.08:
-            contact["first_name"], contact["last_name"] = rng.choice(_NON_ASCII_NAMES)
-        elif roll < 0.10:
-            contact["first_name"] = f"  {contact['first_name']} "  # padded, trimmed by the sync
-        elif roll < 0.115:
-            contact["last_name"] = rng.choice((None, "", "  "))
-            invalid[contact_id] = "last_name"
-        elif roll < 0.13:
-            contact["email"] = rng.choice(_INVALID_EMAILS)
-            invalid[contact_id] = "email"
-        elif roll < 0.135:
-            contact["first_name"] = (contact["first_name"] + " ") * 30  # well over 100 characters
-            invalid[contact_id] = "first_name"
-        elif roll < 0.14:
-            contact["phone"] = rng.choice(_INVALID_PHONES)
-            invalid[contact_id] = "phone"
-        elif roll < 0.15 and rows:
-            earlier = rng.choice(rows)  # the same person entered again, address typed differently
-            if earlier["id"] not in invalid:
-                contact["email"] = _messy_email(rng, earlier["email"].strip().lower())
+        bad_field = _spoil(rng, contact, rows, invalid)
+        if bad_field is not None:
+            invalid[contact_id] = bad_field
+            parts.groups.pop(contact_id, None)
         rows.append(
             {
                 "id": contact_id,
@@ -215,7 +357,13 @@ def generate_contacts(n: int, *, seed: int, now: datetime) -> tuple[list[dict[st
                 "updated_at": format_ts(updated),
             }
         )
-    stats = _expectations(rows, invalid, "")
+    stats = replace(
+        _expectations(rows, invalid, ""),
+        places=parts.places,
+        address_skipped=parts.address_skipped,
+        groups=parts.groups,
+        newsletter=parts.newsletter,
+    )
     return rows, stats
 
 

@@ -1,4 +1,9 @@
-"""The example DAGs run by ``airflow dags test`` against the sandbox store, and ``make demo``'s script."""
+"""
+The example DAGs run by ``airflow dags test`` against the sandbox store, and ``make demo``'s script.
+
+The sync DAG's default ``field_map`` maps each contact's parts (address, customer group, the
+``crm_id`` attribute, newsletter consent); the store is given the CRM's groups and attribute first.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,18 @@ from typing import Any
 import pytest
 from dag_runner import REPO, AirflowHome, Report, clean_env
 
-from airflow_bigcommerce.demo.crm import SeedStats, format_ts, read_contacts, seed_crm, touch_contacts
+from airflow_bigcommerce.demo.crm import (
+    COLUMNS,
+    STORE_GROUPS,
+    SeedStats,
+    format_ts,
+    read_contacts,
+    seed_crm,
+    touch_contacts,
+)
+from airflow_bigcommerce.demo.store import seed_store
+from airflow_bigcommerce.sync.outcome import part_status
+from airflow_bigcommerce.sync.store_setup import ADDRESS_ID_ATTRIBUTE
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +46,25 @@ LATER_LOGICAL_DATE = "2026-01-02T10:00:00+00:00"
 LATER_START, LATER_END = "2026-01-02 09:00:00", "2026-01-02 10:00:00"
 EDITED_AT = datetime(2026, 1, 2, 9, 45, tzinfo=timezone.utc)
 NEW_CONTACT_ID = 100_001
+NEW_CONTACT = {
+    "id": NEW_CONTACT_ID,
+    "email": "New.Person@Example.com",
+    "first_name": "Nova",
+    "last_name": "Person",
+    "company": "Late Signups",
+    "street": "7  Harbour Road",
+    "city": "Sydney",
+    "state": "nsw",
+    "postal_code": "2000",
+    "country": "australia",
+    "lifecycle_stage": "vip",
+    "crm_id": "5199999",
+    "newsletter_opt_in": "yes",
+    "created_at": format_ts(EDITED_AT),
+    "updated_at": format_ts(EDITED_AT),
+}
+#: Requests that write to the store (the sandbox counts requests by ``METHOD /path``).
+WRITE_METHODS = ("POST ", "PUT ", "DELETE ")
 #: The sign-ups ``new_signups_to_bigcommerce`` creates by default.
 SIGNUP_EMAILS = {
     "ada.lovelace@example.com",
@@ -41,6 +76,19 @@ SIGNUP_EMAILS = {
 
 def _norm(value: Any) -> str:
     return " ".join(str(value or "").split())
+
+
+def _written(line: dict[str, Any]) -> set[str]:
+    """Return the parts (beyond the customer) a report line says were written."""
+    parts = line.get("parts", {})
+    wrote = {"created", "updated", "subscribed", "unsubscribed"}
+    return {part for part, text in parts.items() if part != "customer" and part_status(text) in wrote}
+
+
+def _values(customer: dict[str, Any], attribute_ids: dict[str, int]) -> dict[str, str]:
+    """Return a customer's attribute values by attribute name."""
+    names = {aid: name for name, aid in attribute_ids.items()}
+    return {names[a["attribute_id"]]: a["attribute_value"] for a in customer["attributes"]}
 
 
 def _by_email(customers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -63,11 +111,17 @@ class Scenario:
     after_first: list[dict[str, Any]]
     second: Report
     after_second: list[dict[str, Any]]
+    second_requests: dict[str, int]  # what the second run asked the store, by endpoint
+    subscribers_first: list[dict[str, Any]]
+    subscribers_second: list[dict[str, Any]]
     edited: dict[str, int]  # role -> CRM id touched before the later run
     later: Report
     after_later: list[dict[str, Any]]
     signups_output: str
     after_signups: list[dict[str, Any]]
+    first_output: str
+    groups: dict[str, int]  # store group name -> id
+    attributes: dict[str, int]  # store attribute name -> id
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +132,12 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
     with run_sandbox(quota=0) as handle:
+        seed_store(handle.url)  # the groups and the crm_id attribute the CRM's columns name
         yield handle
+
+
+def _requests(sandbox: SandboxHandle) -> dict[str, int]:
+    return dict(sandbox.store.stats()["requests"])
 
 
 @pytest.fixture(scope="module")
@@ -91,34 +150,32 @@ def scenario(airflow_home: AirflowHome, sandbox: SandboxHandle) -> Scenario:
         "AIRFLOW_CONN_CRM_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(crm)}),
     }
 
-    airflow_home.dags_test(SYNC_DAG, env=env)
+    first_run = airflow_home.dags_test(SYNC_DAG, env=env)
     first = Report.read(airflow_home.report_for(SYNC_DAG))
     after_first = sandbox.store.all_customers()
 
+    subscribers_first = sandbox.store.subscribers.everything()
+    before = _requests(sandbox)
     airflow_home.dags_test(SYNC_DAG, env=env)
+    after = _requests(sandbox)
+    second_requests = {key: n - before.get(key, 0) for key, n in after.items() if n != before.get(key, 0)}
     second = Report.read(airflow_home.report_for(SYNC_DAG))
     assert second.path != first.path
     after_second = sandbox.store.all_customers()
+    subscribers_second = sandbox.store.subscribers.everything()
 
-    # CRM edits inside [09:00, 10:00): a changed customer, an untouched re-save, an invalid row, a new one.
+    # CRM edits inside [09:00, 10:00): a changed customer, an untouched re-save, an invalid row, a new
+    # one, and a customer who moved (only its address changes).
     synced = sorted(stats.expected_customers.values())
     edited = {"changed": synced[0], "resaved": synced[1], "invalid": min(stats.invalid)}
+    edited["moved"] = next(cid for cid in synced[2:] if cid in stats.places)
     touch_contacts(crm, [edited["changed"]], when=EDITED_AT, changes={"company": "{old} Renamed"})
     touch_contacts(crm, [edited["resaved"], edited["invalid"]], when=EDITED_AT)
+    touch_contacts(crm, [edited["moved"]], when=EDITED_AT, changes={"street": "1 Moved Lane"})
     with sqlite3.connect(crm) as conn:
         conn.execute(
-            "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                NEW_CONTACT_ID,
-                "New.Person@Example.com",
-                "Nova",
-                "Person",
-                None,
-                "Late Signups",
-                "lead",
-                format_ts(EDITED_AT),
-                format_ts(EDITED_AT),
-            ),
+            f"INSERT INTO contacts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            tuple(NEW_CONTACT.get(column) for column in COLUMNS),
         )
     edited["new"] = NEW_CONTACT_ID
     airflow_home.dags_test(SYNC_DAG, LATER_LOGICAL_DATE, conf={"window": "interval"}, env=env)
@@ -135,11 +192,17 @@ def scenario(airflow_home: AirflowHome, sandbox: SandboxHandle) -> Scenario:
         after_first=after_first,
         second=second,
         after_second=after_second,
+        second_requests=second_requests,
+        subscribers_first=subscribers_first,
+        subscribers_second=subscribers_second,
         edited=edited,
         later=later,
         after_later=after_later,
         signups_output=signups.stdout + signups.stderr,
         after_signups=sandbox.store.all_customers(),
+        first_output=first_run.stdout + first_run.stderr,
+        groups={g["name"]: g["id"] for g in sandbox.store.groups.everything()},
+        attributes={a["name"]: a["id"] for a in sandbox.store.attributes.everything()},
     )
 
 
@@ -180,6 +243,62 @@ def test_second_run_creates_nothing(scenario: Scenario) -> None:
     assert sorted(c["id"] for c in scenario.after_second) == sorted(c["id"] for c in scenario.after_first)
 
 
+def test_full_sync_writes_each_contacts_parts(scenario: Scenario) -> None:
+    stats, store = scenario.stats, _by_email(scenario.after_first)
+    assert set(scenario.groups) == set(STORE_GROUPS)
+    assert stats.places and stats.address_skipped and stats.groups and stats.newsletter
+    for email, contact_id in stats.expected_customers.items():
+        row, customer = scenario.contacts[contact_id], store[email]
+        line = scenario.first.rows[str(contact_id)]
+        values = _values(customer, scenario.attributes)
+        assert values["crm_id"] == row["crm_id"]
+        assert customer["customer_group_id"] == scenario.groups.get(stats.groups.get(contact_id, ""), 0)
+        place = stats.places.get(contact_id)
+        if place is None:  # no address in the CRM, or one without street or city: the customer only
+            assert customer["addresses"] == [], contact_id
+            missing = stats.address_skipped.get(contact_id)
+            assert line["parts"].get("address") == (f"skipped: no {missing}" if missing else None)
+            continue
+        (address,) = customer["addresses"]
+        # State codes ("TX", "ca") become full names, country names ("germany", "UK") ISO codes.
+        stored = (
+            address["city"],
+            address["state_or_province"],
+            address["postal_code"],
+            address["country_code"],
+        )
+        assert stored == (place.city, place.state_name, place.postal_code, place.country_code)
+        assert address["address1"] == _norm(row["street"])
+        assert (address["first_name"], address["last_name"]) == (
+            _norm(row["first_name"]),
+            _norm(row["last_name"]),
+        )
+        assert values[ADDRESS_ID_ATTRIBUTE] == str(address["id"])  # the sync's address, recorded
+        assert line["parts"]["address"] == "created"
+    subscribed = {
+        str(s["email"]).lower() for s in scenario.subscribers_first if "marketing_newsletter" in s["consents"]
+    }
+    opted_in = {email for email, cid in stats.expected_customers.items() if stats.newsletter.get(cid)}
+    assert subscribed == opted_in
+    assert len(scenario.subscribers_first) == len(opted_in)  # an opt-out or a blank creates none
+    assert "Parts (rows by outcome):" in scenario.first_output  # the report task's part counts
+    assert f"address     created {len(set(stats.places) & set(stats.expected_customers.values()))}" in (
+        scenario.first_output
+    )
+
+
+def test_second_run_writes_nothing(scenario: Scenario) -> None:
+    writes = {key: n for key, n in scenario.second_requests.items() if key.startswith(WRITE_METHODS)}
+    assert writes == {}
+    assert scenario.second_requests, "the second run must have read the store"
+    assert scenario.after_second == scenario.after_first  # customers, addresses, attribute values
+    assert scenario.subscribers_second == scenario.subscribers_first
+    for contact_id in scenario.stats.expected_customers.values():
+        line = scenario.second.rows[str(contact_id)]
+        statuses = {part_status(text) for part, text in line["parts"].items() if part != "customer"}
+        assert statuses <= {"unchanged", "skipped"}, (contact_id, line["parts"])
+
+
 def test_later_interval_syncs_only_contacts_updated_in_it(scenario: Scenario) -> None:
     in_window = {row["id"] for row in read_contacts(scenario.crm, start=LATER_START, end=LATER_END)}
     assert set(scenario.edited.values()) <= in_window
@@ -191,14 +310,44 @@ def test_later_interval_syncs_only_contacts_updated_in_it(scenario: Scenario) ->
     assert report.rows[str(scenario.edited["invalid"])]["outcome"] == "rejected"
     assert report.rows[str(NEW_CONTACT_ID)]["outcome"] == "created"
 
+    assert report.rows[str(scenario.edited["moved"])]["outcome"] == "updated"
+
     before, after = _by_email(scenario.after_second), _by_email(scenario.after_later)
     assert set(after) - set(before) == {"new.person@example.com"}
     changed_row = scenario.contacts[scenario.edited["changed"]]
     changed_email = str(changed_row["email"]).strip().lower()
     assert _norm(after[changed_email]["company"]) == _norm(f"{changed_row['company'] or ''} Renamed")
     assert after[changed_email]["id"] == before[changed_email]["id"]
-    unchanged = set(before) - {changed_email}
+    assert _written(report.rows[str(scenario.edited["changed"])]) == set()  # only the customer changed
+    moved_email = str(scenario.contacts[scenario.edited["moved"]]["email"]).strip().lower()
+    unchanged = set(before) - {changed_email, moved_email}
     assert all(after[email] == before[email] for email in unchanged)
+
+
+def test_later_interval_writes_only_the_changed_part(scenario: Scenario) -> None:
+    before, after = _by_email(scenario.after_second), _by_email(scenario.after_later)
+    moved_id = scenario.edited["moved"]
+    moved_email = str(scenario.contacts[moved_id]["email"]).strip().lower()
+    line = scenario.later.rows[str(moved_id)]
+    assert _written(line) == {"address"}
+    assert line["parts"]["address"] == "updated: address1"
+    (old_address,), (new_address,) = before[moved_email]["addresses"], after[moved_email]["addresses"]
+    assert new_address["id"] == old_address["id"]  # updated in place, not a second copy
+    assert new_address["address1"] == "1 Moved Lane"
+    assert {k: v for k, v in new_address.items() if k != "address1"} == {
+        k: v for k, v in old_address.items() if k != "address1"
+    }
+
+    new = after["new.person@example.com"]
+    (address,) = new["addresses"]
+    assert (address["address1"], address["state_or_province"], address["country_code"]) == (
+        "7 Harbour Road",
+        "New South Wales",
+        "AU",
+    )
+    assert new["customer_group_id"] == scenario.groups["VIP"]
+    assert _values(new, scenario.attributes)["crm_id"] == "5199999"
+    assert scenario.later.rows[str(NEW_CONTACT_ID)]["parts"]["newsletter"] == "subscribed"
 
 
 def test_signups_dag_creates_one_customer_per_mapped_task(scenario: Scenario) -> None:
@@ -224,9 +373,12 @@ def test_make_demo_script(tmp_path: Path) -> None:
     assert proc.returncode == 0, output[-5000:]
     assert "Run 1: airflow dags test crm_contacts_to_bigcommerce" in output
     assert "Run 2: airflow dags test crm_contacts_to_bigcommerce" in output
-    run2 = output.split("Run 2:", 1)[1]
+    assert "customer groups Wholesale, Retail, VIP; customer attribute crm_id" in output
+    run1, run2 = output.split("Run 2:", 1)
+    assert "address     created " in run1 and "attributes  created " in run1
     assert "  created         0" in run2
     assert "0 duplicate e-mails" in run2
+    assert "address     unchanged " in run2 and "attributes  unchanged " in run2
     assert "Demo finished" in output
     stray = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False)
     assert stray.stdout.strip() == "", "the demo left processes running"

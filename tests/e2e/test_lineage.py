@@ -22,6 +22,7 @@ import pytest
 from dag_runner import REPO, AirflowHome
 
 from airflow_bigcommerce.demo.crm import SeedStats, seed_crm
+from airflow_bigcommerce.demo.store import seed_store
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +62,7 @@ class LineageRun:
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
     with run_sandbox(quota=0, token=f"tok-{secrets.token_hex(12)}") as handle:
+        seed_store(handle.url)  # the groups and the crm_id attribute the example DAG's field_map names
         yield handle
 
 

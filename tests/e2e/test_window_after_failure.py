@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from dag_runner import AirflowHome, Report, clean_env
 
+from airflow_bigcommerce.demo.store import seed_store
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +35,7 @@ def _crm(path: Path) -> Path:
             " phone TEXT, company TEXT, lifecycle_stage TEXT, created_at TEXT, updated_at TEXT)"
         )
         conn.executemany(
-            "INSERT INTO contacts VALUES (?, ?, 'Pat', ?, NULL, NULL, 'lead', ?, ?)",
+            "INSERT INTO contacts VALUES (?, ?, 'Pat', ?, NULL, NULL, 'Retail', ?, ?)",
             [(cid, email, f"Hour{cid}", ts, ts) for cid, (email, ts) in CONTACTS.items()],
         )
     return path
@@ -54,6 +55,7 @@ def _conn(handle: SandboxHandle, **extra: object) -> str:
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
     with run_sandbox(quota=0) as handle:
+        seed_store(handle.url)  # the example DAG maps lifecycle_stage to a group and crm_id to an attribute
         yield handle
 
 
