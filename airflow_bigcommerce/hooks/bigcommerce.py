@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
+import requests.auth
 from airflow.providers.http.hooks.http import HttpHook
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
@@ -62,6 +63,13 @@ MAX_PAGE_SIZE = 250
 
 #: What :func:`_parse_json` returns for a body that is not JSON.
 NOT_JSON: Any = object()
+
+
+class _TokenInHeaders(requests.auth.AuthBase):
+    """The session's auth: the ``X-Auth-Token`` header already carries it, so nothing is added."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 def _may_have_arrived(exc: RequestsConnectionError | Timeout) -> bool:
@@ -239,6 +247,9 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
                     "User-Agent": USER_AGENT,
                 }
             )
+            # The token travels in X-Auth-Token. With no auth set, requests would look for ~/.netrc
+            # on every request (two file-system look-ups under the GIL) and could add a Basic header.
+            session.auth = _TokenInHeaders()
             self._local.session = session
         if headers:
             session.headers.update(headers)
