@@ -31,8 +31,8 @@ downstream DAGs can be scheduled on it.
 Besides the customer, the default ``field_map`` syncs each contact's parts: its address (state codes
 and country names normalised; an incomplete address is skipped, the customer still synced), its
 ``lifecycle_stage`` as a customer group name (the store must have the group, else the row is
-rejected), its ``crm_id`` as the customer attribute ``crm_id`` (the store must have it, else the task
-fails at start) and its newsletter opt-in. The ``report`` task logs each part's outcomes too.
+rejected), its ``crm_id`` as the customer attribute ``crm_id`` (created, type string, when the store
+lacks it: ``create_attributes=True``) and its newsletter opt-in. The ``report`` task logs each part's outcomes too.
 
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
 or ``sql`` and ``field_map`` if your columns differ. The default query uses ``:start`` / ``:end``
@@ -189,6 +189,7 @@ def crm_contacts_to_bigcommerce() -> None:
         mode="{{ params.mode }}",
         dry_run="{{ params.dry_run }}",
         report_path=REPORT_PATH,
+        create_attributes=True,  # a store without the attribute crm_id gets it (type string)
         outlets=[CUSTOMERS_ASSET],
         retries=SYNC_RETRIES,
         retry_delay=SYNC_RETRY_DELAY,
