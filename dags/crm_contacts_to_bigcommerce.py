@@ -32,7 +32,8 @@ Besides the customer, the default ``field_map`` syncs each contact's parts: its 
 and country names normalised; an incomplete address is skipped, the customer still synced), its
 ``lifecycle_stage`` as a customer group name (the store must have the group, else the row is
 rejected), its ``crm_id`` as the customer attribute ``crm_id`` (created, type string, when the store
-lacks it: ``create_attributes=True``) and its newsletter opt-in. The ``report`` task logs each part's outcomes too.
+lacks it: ``create_attributes=True``) and its newsletter opt-in. The ``report`` task logs each
+part's outcomes too.
 
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
 or ``sql`` and ``field_map`` if your columns differ. The default query uses ``:start`` / ``:end``

@@ -176,6 +176,8 @@ class SeedStats:
         address is skipped, its customer still synced.
     :param groups: id -> the store group the row's ``lifecycle_stage`` names.
     :param newsletter: id -> the consent its ``newsletter_opt_in`` asks for (blank rows absent).
+    :param customers_without_groups: like ``expected_customers``, for a sync that does not map
+        ``lifecycle_stage`` to ``customer_group`` (rows naming an unknown stage are then valid).
     """
 
     path: str
@@ -189,6 +191,7 @@ class SeedStats:
     address_skipped: dict[int, str] = field(default_factory=dict, repr=False)
     groups: dict[int, str] = field(default_factory=dict, repr=False)
     newsletter: dict[int, bool] = field(default_factory=dict, repr=False)
+    customers_without_groups: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def valid_unique(self) -> int:
@@ -357,8 +360,10 @@ def generate_contacts(n: int, *, seed: int, now: datetime) -> tuple[list[dict[st
                 "updated_at": format_ts(updated),
             }
         )
+    without_groups = {i: f for i, f in invalid.items() if f != "customer_group"}
     stats = replace(
         _expectations(rows, invalid, ""),
+        customers_without_groups=_expectations(rows, without_groups, "").expected_customers,
         places=parts.places,
         address_skipped=parts.address_skipped,
         groups=parts.groups,

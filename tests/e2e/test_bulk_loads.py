@@ -39,13 +39,15 @@ def test_partitioned_initial_load_then_fan_out_to_a_second_store(tmp_path: Path)
         for part in range(4):
             assert f"map_index={part}" in output, output[-3000:]
         emails = _emails(first)
-        assert set(emails) == set(stats.expected_customers)
+        # these DAGs map the customer fields only: a row naming an unknown stage is a valid customer
+        expected = stats.customers_without_groups
+        assert set(emails) == set(expected)
         assert max(emails.values()) == 1  # four tasks on one store quota: none twice
         reports = sorted(home.reports.glob("initial_load_to_bigcommerce/*/*.jsonl"))
         assert len(reports) == 4
         lines = [line for report in reports for line in read_report(report)]
         assert len(lines) == stats.total  # partitions cover the table exactly once
-        assert Counter(line["outcome"] for line in lines)["created"] == len(stats.expected_customers)
+        assert Counter(line["outcome"] for line in lines)["created"] == len(expected)
 
         conf = {"stores": ["bigcommerce_default", "bigcommerce_second"]}
         home.dags_test("crm_to_several_stores", conf=conf, env=env, timeout=400)
