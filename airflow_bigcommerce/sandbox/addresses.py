@@ -16,7 +16,7 @@ from typing import Any
 from airflow_bigcommerce.sandbox.book import CustomerBook
 from airflow_bigcommerce.sandbox.customer import COUNTRIES, Customer
 from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
-from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set, path_id
+from airflow_bigcommerce.sandbox.query import int_param, int_set, path_id, v3_page
 from airflow_bigcommerce.sandbox.schemas import (
     V3_VALIDATION_TITLE,
     V2AddressCreate,
@@ -131,8 +131,7 @@ class Addresses:
     # -- V3 --------------------------------------------------------------------------------------------
     def search(self, query: Mapping[str, str]) -> dict[str, Any]:
         """List addresses by ``customer_id:in``, ``id:in``, ``company:in``, ``name:in`` ("first last")."""
-        page = int_param(query, "page", 1, 1, None, "v3")
-        limit = int_param(query, "limit", 50, 1, 250, "v3")
+        window = v3_page(query)
         customer_ids = int_set(query, "customer_id:in")
         ids = int_set(query, "id:in")
         texts = {name: _text_set(query, name) for name in ("company:in", "name:in")}
@@ -153,9 +152,7 @@ class Addresses:
                 for a in c.addresses
                 if keep(a)
             ]
-        window = ListQuery(page, limit, lambda _: True)
-        data = window.window(found)
-        return {"data": data, "meta": {"pagination": window.pagination(len(found), len(data))}}
+        return window.answer(found)
 
     def create(self, body: Any) -> list[dict[str, Any]]:
         """Create a batch of ``address_Post``; exact duplicates of existing addresses are left out."""

@@ -16,7 +16,7 @@ from typing import Any
 from airflow_bigcommerce.sandbox.book import CustomerBook
 from airflow_bigcommerce.sandbox.customer import Customer, iso
 from airflow_bigcommerce.sandbox.errors import v3_error
-from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set, parse_when
+from airflow_bigcommerce.sandbox.query import int_set, parse_when, v3_page
 from airflow_bigcommerce.sandbox.schemas import (
     V3_VALIDATION_TITLE,
     V3Attribute,
@@ -96,8 +96,7 @@ class Attributes:
     # -- definitions -------------------------------------------------------------------------------------
     def search(self, query: Mapping[str, str]) -> dict[str, Any]:
         """List definitions by id, filtered by exact ``name``, ``name:like`` and ``type``."""
-        page = int_param(query, "page", 1, 1, None, "v3")
-        limit = int_param(query, "limit", 50, 1, 250, "v3")
+        window = v3_page(query)
         name, like, kind = query.get("name"), query.get("name:like", "").lower(), query.get("type")
         with self.book.lock:
             found = [
@@ -107,9 +106,7 @@ class Attributes:
                 and like in d["name"].lower()
                 and kind in (None, d["type"])
             ]
-        window = ListQuery(page, limit, lambda _: True)
-        data = window.window(found)
-        return {"data": data, "meta": {"pagination": window.pagination(len(found), len(data))}}
+        return window.answer(found)
 
     def create(self, body: Any) -> list[dict[str, Any]]:
         """Create a batch of ``attribute_Post``; 422 beyond 50 per store or for a name in use."""
@@ -177,8 +174,7 @@ class Attributes:
     # -- values ------------------------------------------------------------------------------------------
     def values(self, query: Mapping[str, str]) -> dict[str, Any]:
         """List values filtered by ``customer_id:in``, ``attribute_id:in`` and the attribute's ``name``."""
-        page = int_param(query, "page", 1, 1, None, "v3")
-        limit = int_param(query, "limit", 50, 1, 250, "v3")
+        window = v3_page(query)
         customer_ids, attribute_ids = int_set(query, "customer_id:in"), int_set(query, "attribute_id:in")
         name = query.get("name")
         with self.book.lock:
@@ -190,9 +186,7 @@ class Attributes:
                 if (attribute_ids is None or value["attribute_id"] in attribute_ids)
                 and (name is None or self._defs.get(value["attribute_id"], {}).get("name") == name)
             ]
-        window = ListQuery(page, limit, lambda _: True)
-        data = window.window(found)
-        return {"data": data, "meta": {"pagination": window.pagination(len(found), len(data))}}
+        return window.answer(found)
 
     def upsert_values(self, body: Any) -> list[dict[str, Any]]:
         """Upsert up to 10 ``{attribute_id, value, customer_id}``: one value per customer and attribute."""

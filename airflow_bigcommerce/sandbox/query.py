@@ -64,6 +64,11 @@ class ListQuery:
         start = (self.page - 1) * self.limit
         return found[start : start + self.limit]
 
+    def answer(self, found: list[T]) -> dict[str, Any]:
+        """Return the V3 list answer: the requested page of ``found`` and its ``meta.pagination``."""
+        data = self.window(found)
+        return {"data": data, "meta": {"pagination": self.pagination(len(found), len(data))}}
+
     def pagination(self, total: int, count: int) -> dict[str, Any]:
         """Return V3 ``meta.pagination`` for ``count`` items shown out of ``total``."""
         page, limit = self.page, self.limit
@@ -81,6 +86,13 @@ class ListQuery:
             "total_pages": total_pages,
             "links": links,
         }
+
+
+def v3_page(query: Mapping[str, str]) -> ListQuery:
+    """Parse V3 ``page`` and ``limit`` (default 50, at most 250) of a list that filters by itself."""
+    page = int_param(query, "page", 1, 1, None, "v3")
+    limit = int_param(query, "limit", 50, 1, 250, "v3")
+    return ListQuery(page, limit, lambda _: True)
 
 
 def v2_list_query(query: Mapping[str, str]) -> ListQuery:

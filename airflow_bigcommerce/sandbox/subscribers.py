@@ -16,7 +16,7 @@ from typing import Any
 from airflow_bigcommerce.sandbox.addresses import refuse_unfiltered_delete
 from airflow_bigcommerce.sandbox.customer import iso, normalize_email
 from airflow_bigcommerce.sandbox.errors import v3_error
-from airflow_bigcommerce.sandbox.query import ListQuery, int_param, int_set, parse_when, path_id
+from airflow_bigcommerce.sandbox.query import int_param, int_set, parse_when, path_id, v3_page
 from airflow_bigcommerce.sandbox.schemas import V3SubscriberPost, V3SubscriberPut, parse_v3_body
 
 _TEXT_FILTERS = ("first_name", "last_name", "source")
@@ -103,14 +103,11 @@ class Subscribers:
 
     def search(self, query: Mapping[str, str]) -> dict[str, Any]:
         """List subscribers by id with the spec's filters, paged as V3 lists are."""
-        page = int_param(query, "page", 1, 1, None, "v3")
-        limit = int_param(query, "limit", 50, 1, 250, "v3")
+        window = v3_page(query)
         keep = self._matcher(query)
         with self.lock:
             found = [dict(s) for _, s in sorted(self._items.items()) if keep(s)]
-        window = ListQuery(page, limit, lambda _: True)
-        data = window.window(found)
-        return {"data": data, "meta": {"pagination": window.pagination(len(found), len(data))}}
+        return window.answer(found)
 
     def everything(self) -> list[dict[str, Any]]:
         """Return every subscriber by id (admin view)."""
