@@ -9,7 +9,6 @@ accepts. A bad row raises :class:`ContactRejected` naming the target field and a
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -29,7 +28,7 @@ from airflow_bigcommerce.models.customer import (
     parse_bool,
     parse_customer_group_id,
 )
-from airflow_bigcommerce.models.values import number_text
+from airflow_bigcommerce.models.values import is_blank, number_text
 
 __all__ = [
     "COMPARABLE_FIELDS",
@@ -180,17 +179,8 @@ def _password(value: object) -> str:
     return normalize_password(value if type(value) is str else _as_text(value))
 
 
-def _is_blank(value: object) -> bool:
-    """Tell whether a non-text field's value is a blank string or NaN (pandas' missing value)."""
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, Decimal):
-        return value.is_nan()
-    return isinstance(value, float) and math.isnan(value)
-
-
 def _customer_group_id(value: object) -> int | None:
-    if _is_blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, numbers.Integral) and not isinstance(value, int | bool):
         value = int(value)  # numpy integers
@@ -198,7 +188,7 @@ def _customer_group_id(value: object) -> int | None:
 
 
 def _flag(value: object) -> bool | None:
-    if _is_blank(value):
+    if is_blank(value):
         return None
     return parse_bool(value)
 

@@ -15,13 +15,12 @@ skipped. Errors name the target, never the value.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
-from airflow_bigcommerce.models.values import normalize_attribute_value, parse_newsletter
+from airflow_bigcommerce.models.values import is_blank, normalize_attribute_value, parse_newsletter
 
 ADDRESS_PREFIX = "address."
 ATTRIBUTE_PREFIX = "attribute."
@@ -127,14 +126,6 @@ class PartRejected(ValueError):
         return f"{self.target}: {self.reason}"
 
 
-def _blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, float) and math.isnan(value)
-
-
 def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, last_name: str) -> ContactParts:
     """
     Map one row's parts.
@@ -158,7 +149,7 @@ def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, las
             parts.attributes[name] = value
     if part_map.group is not None:
         raw = row.get(part_map.group)
-        if not _blank(raw):
+        if not is_blank(raw):
             if not isinstance(raw, str):
                 raise PartRejected(GROUP_TARGET, f"must be a group name, got {type(raw).__name__}")
             parts.group = " ".join(raw.split())
