@@ -7,6 +7,7 @@ found customer is.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -65,10 +66,6 @@ class CountingClient:
                 found[mk] = {AMBIGUOUS: [*ids, as_id(customer.get("id"))]}
         return found
 
-    def tally(self, kind: str, n: int) -> None:
-        """Count ``n`` requests of ``kind`` made through the client directly (pages of a listing)."""
-        self._count(kind, n)
-
     def part(self, kind: str, method: str, *args: Any) -> Any:
         """Call one of the client's part methods (``sync.client.PartsClient``), counted as ``kind``."""
         call = getattr(self.client, method, None)
@@ -101,14 +98,26 @@ class CountingClient:
 
     def iter_all(self) -> Iterator[dict[str, Any]]:
         """Yield every customer; the pages read are counted even if the caller stops early."""
+        if self.include:
+            items = self.client.iter_customers(LIST_PAGE_SIZE, params={"include": ",".join(self.include)})  # type: ignore[call-arg]
+        else:
+            items = self.client.iter_customers(LIST_PAGE_SIZE)
+        yield from self._pages("list", items)
+
+    def iter_part(self, kind: str, method: str) -> Iterator[dict[str, Any]]:
+        """Yield every item of a part's listing (``iter_subscribers``), its pages counted as ``kind``."""
+        call = getattr(self.client, method, None)
+        if not callable(call):
+            raise TypeError(
+                f"{type(self.client).__name__} has no {method}(): it cannot sync a contact's parts"
+            )
+        yield from self._pages(kind, call())
+
+    def _pages(self, kind: str, items: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         n = 0
         try:
-            if self.include:
-                pages = self.client.iter_customers(LIST_PAGE_SIZE, params={"include": ",".join(self.include)})  # type: ignore[call-arg]
-            else:
-                pages = self.client.iter_customers(LIST_PAGE_SIZE)
-            for customer in pages:
+            for item in items:
                 n += 1
-                yield customer
+                yield item
         finally:
-            self._count("list", n // LIST_PAGE_SIZE + 1)
+            self._count(kind, max(1, math.ceil(n / LIST_PAGE_SIZE)))

@@ -47,8 +47,7 @@ class SubscriberBook:
             return cls(client, None)
         index: dict[str, dict[str, Any]] = {}
         if count:
-            client.tally("subscriber_lookup", pages)
-            for subscriber in client.client.iter_subscribers():  # type: ignore[attr-defined]
+            for subscriber in client.iter_part("subscriber_lookup", "iter_subscribers"):
                 email = subscriber.get("email")
                 if isinstance(email, str):
                     index.setdefault(match_key(email), dict(subscriber))
