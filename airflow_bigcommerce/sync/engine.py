@@ -258,8 +258,7 @@ class _Run:
             by_index = {line.pos: line for line in lines}
             for item in items:
                 base = by_index[item.index]
-                parts = {**self._settled_parts(item, base), **outcomes.get(item.index, {})}
-                line = combine(base, parts)
+                line = self._finish(item, base, outcomes.get(item.index, {}))
                 if line.outcome == "updated" and base.outcome == "skipped":
                     line = line._replace(
                         reason="dry run: would change " + (line.reason or "")[len("changed: ") :]
@@ -305,11 +304,14 @@ class _Run:
                 ready.append(item)
         outcomes = self.parts(ready) if ready else {}
         return [
-            combine(line, {**self._settled_parts(by_index[line.pos], line), **outcomes.get(line.pos, {})})
-            if by_index[line.pos].parts is not None
-            else line
-            for line in lines
+            self._finish(by_index[line.pos], line, outcomes.get(line.pos, {})) for line in lines
         ], resolved
+
+    def _finish(self, item: Item, line: Line, delivered: Mapping[str, str]) -> Line:
+        """Return a row's line with its parts folded in: settled by the plan, then delivered."""
+        if item.parts is None:
+            return line
+        return combine(line, {**self._settled_parts(item, line), **delivered})
 
     def _settled_parts(self, item: Item, line: Line) -> dict[str, str]:
         """Return the parts settled without a request: the plan's, and group and attributes on a create."""
@@ -330,7 +332,7 @@ class _Run:
             settled["attributes"] = "created" if not self.dry_run else "would create"
         return settled
 
-    def _classify(  # noqa: PLR0911 - one return per way a row settles
+    def _classify(
         self,
         item: Item,
         existing: Mapping[str, Any] | None,
@@ -378,9 +380,7 @@ class _Run:
             self.base_lines[item.index] = base
             parts_only.append(item)
             return None
-        if item.parts is not None:
-            return combine(base, self._settled_parts(item, base))
-        return base
+        return self._finish(item, base, {})
 
     def _channel_fields(self) -> dict[str, Any]:
         """Return what a new customer carries on a channel: where it signed up, and where it may log in."""
