@@ -28,6 +28,8 @@ HEADER_RETRY_AFTER = "x-retry-after"
 
 #: Added to every computed wait: our clock reads the reset time a little after the store did.
 RESET_MARGIN_S = 0.005
+#: Two answers' reset times closer than this belong to one window, when the window's length is unknown.
+WINDOW_JITTER_S = 0.05
 #: Fewest requests left at which the fair-share rule applies (several senders' requests in flight).
 FAIR_SHARE_MIN = 16
 #: Our last answers over which :attr:`RateLimitPacer.others_per_own` counts the others' requests.
@@ -132,10 +134,16 @@ class RateLimitPacer:
         self._lock = threading.Lock()
         self._left: int | None = None
         self._reset_at = 0.0
+        #: Whether ``_reset_at`` is our guess (the window rolled over here), not the store's word.
+        self._guessed = False
         self._quota: int | None = None
         self._window_s: float | None = None
         self._in_flight = 0
         self._answered_in_window = 0
+        #: The lowest requests-left the store reported in this window: its latest count we know of.
+        self._window_low: int | None = None
+        #: Until then nobody sends, whatever answers say (after a 429 that spent the quota).
+        self._blocked_until = 0.0
         #: Our part of the window's spent requests (1.0 when we are alone on the store).
         self.share = 1.0
         self.waited_s = 0.0
@@ -151,9 +159,11 @@ class RateLimitPacer:
                 if self._left is not None and now >= self._reset_at:
                     # The window has rolled over: assume a full quota until a response says more.
                     self._left = self._quota
+                    self._window_low = self._quota
                     self._answered_in_window = 0
                     if self._window_s is not None:
                         self._reset_at = now + self._window_s
+                        self._guessed = True
                 if self._left is None or self._left > self.reserve:
                     if self._left is not None:
                         self._left -= 1
@@ -164,31 +174,69 @@ class RateLimitPacer:
             self._sleep(wait)
 
     def release(self, headers: RateLimitHeaders | None) -> None:
-        """Mark a request as answered (or failed) and learn from its headers, if any."""
+        """
+        Mark a request as answered (or failed) and learn from its headers, if any.
+
+        What we may still send is the store's latest count minus our requests in flight. Alone on
+        the store that never overshoots: every answered request of ours is in the latest count, and
+        any in flight that the store has counted already is subtracted once more, so the estimate
+        errs low while requests are in flight and is exact once none are (then the window's last
+        requests, held back while their answers were on the way, are ours again).
+        """
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
             if headers is None or headers.left is None or headers.reset_ms is None:
                 return
             now = self._clock()
             reset_at = now + headers.reset_ms / 1000 + RESET_MARGIN_S
+            if self._stale(reset_at):
+                # An answer from the previous window, overtaken by the new one's: it says nothing of
+                # this window, but it is no longer in flight.
+                if self._window_low is not None and now >= self._blocked_until:
+                    self._left = self._fair_estimate(self._window_low)
+                return
             if headers.quota is not None:
                 self._quota = headers.quota
             if headers.window_ms is not None:
                 self._window_s = headers.window_ms / 1000
-            new_window = self._left is None or reset_at > self._reset_at + 0.05
+            new_window = self._left is None or self._guessed or reset_at > self._reset_at + self._tolerance()
+            self._guessed = False
             if new_window:
                 self._answered_in_window = 0
-            elif self._last_left is not None:
-                self._others.append(self._last_left - headers.left - 1)
+                self._window_low = headers.left
+            else:
+                if self._last_left is not None:
+                    self._others.append(self._last_left - headers.left - 1)
+                low = headers.left if self._window_low is None else min(self._window_low, headers.left)
+                self._window_low = low
             self._last_left = headers.left
             self._answered_in_window += 1
-            estimate = self._fair_estimate(headers.left)
-            if new_window:
-                # First news, or a new window began: trust the store, minus what is still in flight.
-                self._left = estimate
-            else:
-                self._left = min(self._left if self._left is not None else estimate, estimate)
-            self._reset_at = reset_at
+            assert self._window_low is not None
+            estimate = self._fair_estimate(self._window_low)
+            if now < self._blocked_until and self._left is not None:
+                self._left = min(self._left, estimate)
+                self._reset_at = max(self._reset_at, reset_at)
+                return
+            self._left = estimate
+            # Each answer's reset time is the store's, read late by its transit: the earliest is
+            # the closest (a later window starts later, and every late start delays the next).
+            self._reset_at = reset_at if new_window else min(self._reset_at, reset_at)
+
+    def _tolerance(self) -> float:
+        """
+        Return how far two answers' reset times may differ within one window (lock held).
+
+        A window's reset is fixed, but each answer reads it late by its own transit and service
+        time, which on a slow store vary by far more than milliseconds; the next window's reset is a
+        whole window later.
+        """
+        return WINDOW_JITTER_S if self._window_s is None else max(WINDOW_JITTER_S, self._window_s / 2)
+
+    def _stale(self, reset_at: float) -> bool:
+        """Whether an answer's reset is a window before the one we know (lock held)."""
+        if self._guessed or self._left is None or self._window_s is None:
+            return False  # without the window's length, a late reading cannot be told from an old one
+        return reset_at < self._reset_at - self._tolerance()
 
     @property
     def others_per_own(self) -> float:
@@ -220,8 +268,10 @@ class RateLimitPacer:
     def block_for(self, seconds: float) -> None:
         """Make every sender wait ``seconds`` (after a 429: the quota is spent, maybe by another app)."""
         with self._lock:
+            until = self._clock() + seconds
             self._left = 0
-            self._reset_at = max(self._reset_at, self._clock() + seconds)
+            self._blocked_until = max(self._blocked_until, until)
+            self._reset_at = max(self._reset_at, until)
 
 
 def fair_share_zone(quota: int) -> int:

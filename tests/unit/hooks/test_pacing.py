@@ -174,3 +174,76 @@ def test_others_per_own_counts_what_others_spent_between_our_answers() -> None:
     assert pacer.others_per_own == 2.0
     clock.now += 1.0  # a quota wait says nothing: the estimate is per answer, not per second
     assert pacer.others_per_own == 2.0
+
+
+class Blocked(Exception):
+    """Raised instead of sleeping: the pacer would have made the sender wait."""
+
+
+def refuse_to_sleep(_: float) -> None:
+    raise Blocked
+
+
+def sendable(pacer: RateLimitPacer, limit: int = 500) -> int:
+    """Return how many requests go out (and stay in flight) before the pacer would make one wait."""
+    for sent in range(limit):
+        try:
+            pacer.acquire()
+        except Blocked:
+            return sent
+    return limit
+
+
+def test_requests_held_back_while_answers_were_on_the_way_are_sent_once_they_arrive() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=refuse_to_sleep)
+    assert sendable(pacer, limit=4) == 4  # a window of 10: four requests in flight
+    # The store served all four before any answer came back: each answer says 6 left.
+    for _ in range(3):
+        pacer.release(headers(left=6, reset_ms=2000, quota=10, window_ms=3000))
+    # Counting the one still in flight once more (the store has counted it), we may send 5, not 6 ...
+    assert sendable(pacer) == 5
+    # ... and its answer shows the store had counted it: of the 6 left, our 5 in flight leave 1.
+    pacer.release(headers(left=6, reset_ms=2000, quota=10, window_ms=3000))
+    assert sendable(pacer) == 1
+    assert sendable(pacer) == 0
+
+
+def test_the_reset_is_the_earliest_an_answer_implies() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.release(headers(left=2, reset_ms=1000, quota=3, window_ms=3000))  # implies 1001.00: read late
+    pacer.acquire()
+    pacer.acquire()
+    clock.now += 0.1
+    pacer.release(headers(left=1, reset_ms=880, quota=3, window_ms=3000))  # implies 1000.98: the earliest
+    pacer.release(headers(left=0, reset_ms=895, quota=3, window_ms=3000))  # implies 1000.995
+    pacer.acquire()  # the window is spent: wait for the earliest reset an answer implied
+    assert clock.sleeps == [pytest.approx(0.88 + RESET_MARGIN_S)]
+
+
+def test_an_answer_from_the_previous_window_changes_nothing() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.release(headers(left=149, reset_ms=3000, quota=150, window_ms=3000))
+    pacer.acquire()  # sent in the first window, answered after the second began
+    clock.now += 3.1
+    pacer.acquire()
+    pacer.release(headers(left=149, reset_ms=3000, quota=150, window_ms=3000))  # the new window
+    pacer.release(headers(left=0, reset_ms=0, quota=150, window_ms=3000))  # the old one's last answer
+    assert sent_until_blocked(pacer, clock) == 149  # the new window's 149, and no wait for the old one
+    assert clock.sleeps[-1] == pytest.approx(3.0 + RESET_MARGIN_S)
+
+
+def test_after_a_429_spent_the_quota_no_answer_lets_senders_out_before_the_wait_ends() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.acquire()
+    pacer.block_for(5.0)  # another app spent the window: a 429 said wait 5 s
+    pacer.release(headers(left=100, reset_ms=2000, quota=150, window_ms=3000))  # an earlier request's
+    pacer.release(None)
+    pacer.acquire()
+    assert sum(clock.sleeps) == pytest.approx(5.0)
