@@ -14,6 +14,8 @@ knows nothing about the requests themselves.
   then additive increase (+1 per ``limit`` answers), up to ``maximum``.
 - **answers slow down** (smoothed latency above :data:`LATENCY_TOLERANCE` x the fastest seen): x0.9.
 - **an error** (5xx, no answer): x0.5.
+- at most one decrease per round trip: answers to requests sent before the last decrease are the
+  same push-back (as TCP), so a burst of slow answers does not collapse the limit to one.
 - **a 429 with requests left** (the endpoint's per-store cap, shared with other tasks): that
   endpoint's own limit drops to one below what it had in flight; refusals of requests sent before
   the last one are the same push-back, not a new one.
@@ -210,6 +212,9 @@ class ConcurrencyState:
     endpoints: dict[str, _Endpoint] = field(default_factory=dict)
     #: Requests others send per request of ours, as last reported (0: alone on the store).
     others: float = 0.0
+    #: When the run's limit was last lowered: answers to requests sent before it are the same
+    #: push-back (TCP lowers its window once per round trip, not once per late packet).
+    shrunk_at: float | None = None
 
     def endpoint(self, key: str) -> _Endpoint:
         """
@@ -267,14 +272,13 @@ class ConcurrencyState:
         endpoint.in_flight = max(0, endpoint.in_flight - 1)
         if signal in ("ok", "busy") and latency_s is not None and endpoint.latency.add(latency_s):
             signal = "slow"
+        sent = started if started is not None else now - (latency_s or 0.0)
         if signal == "ok":
             self.total.grow()
-        elif signal == "slow":
-            self.total.shrink(0.9)
-        elif signal == "error":
-            self.total.shrink(0.5)
+        elif signal in ("slow", "error") and (self.shrunk_at is None or sent >= self.shrunk_at):
+            self.total.shrink(0.9 if signal == "slow" else 0.5)
+            self.shrunk_at = now
         if signal == "concurrency":  # the store's per-store cap: honoured even with a fixed limit
-            sent = started if started is not None else now - (latency_s or 0.0)
             endpoint.refused(in_flight_then, sent, now, jitter)
         elif signal in ("ok", "busy", "slow"):
             endpoint.answered(in_flight_then, self.others, now)
@@ -307,35 +311,57 @@ class ConcurrencyController:
         self.state = ConcurrencyState(total=limit, caps=dict(caps))
         self._clock = clock
         self._rng = random.Random()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        #: Senders wait per endpoint, and an answer wakes only as many as may go out: waking every
+        #: sender on every answer costs more thread switches than requests on a busy 2-core worker.
+        self._ready: dict[str, threading.Condition] = {}
+        self._waiting: dict[str, int] = {}
         #: Highest number of requests seen in flight at once (for logs and benchmarks).
         self.peak = 0
 
     @property
     def limit(self) -> int:
         """Return the current limit on requests in flight."""
-        with self._cond:
+        with self._lock:
             return self.state.total.value
 
     def acquire(self, key: str) -> float:
         """Wait until a request to ``key`` may go out; count it in flight; return the start time."""
-        with self._cond:
-            while not self.state.may_start(key):
-                self._cond.wait(timeout=0.5)
+        with self._lock:
+            if not self.state.may_start(key):
+                ready = self._ready.setdefault(key, threading.Condition(self._lock))
+                self._waiting[key] = self._waiting.get(key, 0) + 1
+                try:
+                    while not self.state.may_start(key):
+                        ready.wait(timeout=0.5)  # the timeout only guards against a missed wake-up
+                finally:
+                    self._waiting[key] -= 1
             self.state.start(key)
             self.peak = max(self.peak, self.state.in_flight)
             return self._clock()
 
     def release(self, key: str, started: float, signal: Signal, *, others: float | None = None) -> None:
         """
-        Count the request as answered, adapt to ``signal``, and wake the senders waiting.
+        Count the request as answered, adapt to ``signal``, and wake the senders that may go now.
 
         :param others: requests others sent per request of ours (the pacer's estimate), if known.
         """
-        with self._cond:
+        with self._lock:
             now = self._clock()
             latency = now - started if signal in ("ok", "busy") else None
             self.state.finish(
                 key, signal, latency, now=now, jitter=self._rng.random(), started=started, others=others
             )
-            self._cond.notify_all()
+            self._wake()
+
+    def _wake(self) -> None:
+        """Wake, per endpoint, as many waiting senders as the limits now let out (lock held)."""
+        free = self.state.total.value - self.state.in_flight
+        for key, waiting in self._waiting.items():
+            if free <= 0:
+                return
+            endpoint = self.state.endpoint(key)
+            wake = min(waiting, free, endpoint.limit - endpoint.in_flight)
+            if wake > 0:
+                self._ready[key].notify(wake)
+                free -= wake

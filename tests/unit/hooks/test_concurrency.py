@@ -137,17 +137,39 @@ def test_errors_halve_and_slow_answers_shrink_the_limit() -> None:
     s = state()
     s.total.limit = 8
     s.start(POST)
-    s.finish(POST, "error")
+    s.finish(POST, "error", now=1.0)
     assert s.total.value == 4
-    for _ in range(3):
+    for i in range(3):
         s.start(POST)
-        s.finish(POST, "ok", 0.040)
+        s.finish(POST, "ok", 0.040, now=2.0 + i)
     grown = s.total.limit
     s.start(POST)
-    s.finish(POST, "ok", 0.400)  # ten times slower: queueing
+    s.finish(POST, "ok", 0.400, now=6.0)  # ten times slower: queueing
     s.start(POST)
-    s.finish(POST, "ok", 0.400)
+    s.finish(POST, "ok", 0.400, now=7.0)
     assert s.total.limit < grown
+
+
+def test_the_limit_falls_once_per_round_trip_not_once_per_late_answer() -> None:
+    s = state()
+    s.total.limit = 8
+    for _ in range(8):
+        s.start(POST)
+    s.finish(POST, "error", now=1.0, started=0.5)
+    assert s.total.value == 4
+    for _ in range(7):  # the rest of that round trip: sent before the decrease, the same push-back
+        s.finish(POST, "error", now=1.1, started=0.6)
+    assert s.total.value == 4
+    s.start(POST)
+    s.finish(POST, "error", now=2.0, started=1.5)  # sent after it: a new push-back
+    assert s.total.value == 2
+    s.start(POST)
+    s.finish(POST, "ok", 0.4, now=3.0, started=2.6)  # additive increase: 2 + 1/2
+    assert s.total.limit == pytest.approx(2.5)
+    for _ in range(5):  # slow answers: x0.9 once, then nothing until a request sent after it answers
+        s.start(POST)
+        s.finish(POST, "ok", 4.0, now=10.0, started=6.0)
+    assert s.total.limit == pytest.approx(2.25)
 
 
 def test_latency_is_judged_per_endpoint() -> None:
