@@ -1,13 +1,16 @@
 """
-Measurements that need a fresh process (peak RSS via ``ru_maxrss``); run by ``bench_sync.py``.
+Measurements that need a fresh process (peak RSS via ``ru_maxrss``, or a given release's code); run by
+``bench_sync.py``.
 
-``python benchmarks/_workers.py mapping N`` and ``python benchmarks/_workers.py stream-sync DB_PATH N``
-print one JSON line. The stream sync's look-ups go to ``bigcommerce_default`` from the environment
+``python benchmarks/_workers.py mapping N``, ``python benchmarks/_workers.py stream-sync DB_PATH N`` and
+``python benchmarks/_workers.py quota-sync TREE N QUOTA WINDOW_MS CONCURRENCY PREFIX`` print one JSON
+line. The stream sync's look-ups go to ``bigcommerce_default`` from the environment
 (``AIRFLOW_CONN_BIGCOMMERCE_DEFAULT``, which ``bench_sync.py`` points at its sandbox).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import resource
@@ -112,6 +115,43 @@ def stream_sync(db_path: str, n: int) -> dict[str, Any]:
     }
 
 
+def quota_sync(
+    tree: str, n: int, quota: int, window_ms: int, concurrency: int, prefix: str
+) -> dict[str, Any]:
+    """
+    Sync ``n`` fresh contacts with the ``airflow_bigcommerce`` found in ``tree`` (this checkout, or an
+    earlier release's code extracted by ``bench_sync.py``), in a process of its own.
+
+    Both sides of a comparison run this same harness, so neither gains from a smaller heap or a warm
+    cache. ``concurrency`` 0 leaves the hook's and the engine's defaults (adaptive here, 2 in 0.1.0).
+    """
+    sys.path.insert(0, tree)
+    from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+    from airflow_bigcommerce.sync.engine import sync_customers
+
+    adaptive = "max_concurrency" in inspect.signature(BigCommerceHook).parameters  # 0.2.0 and later
+    hook = BigCommerceHook(max_concurrency=concurrency or None) if adaptive else BigCommerceHook()
+    hook.get_conn()  # read the connection and build the session outside the timing
+    workers = concurrency or (8 if adaptive else 2)  # each release's default: adaptive up to 8, or 2
+    rows = list(contacts(n, prefix))
+    started = time.perf_counter()
+    result = sync_customers(
+        rows, hook, field_map=FIELD_MAP, key_field=KEY_FIELD, max_concurrency=workers, total=n
+    )
+    wall = time.perf_counter() - started
+    import airflow_bigcommerce
+
+    return {
+        "code": str(Path(airflow_bigcommerce.__file__).resolve().parent.parent),
+        "contacts": n,
+        "quota": quota,
+        "window_ms": window_ms,
+        "created": result.created,
+        "wall_s": round(wall, 3),
+        "429s": int(getattr(hook, "stats", {}).get("429s", 0)),
+    }
+
+
 def main(argv: list[str]) -> int:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bigcommerce-bench-airflow-"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -119,6 +159,9 @@ def main(argv: list[str]) -> int:
         result = mapping(int(argv[1]))
     elif argv[0] == "stream-sync":
         result = stream_sync(argv[1], int(argv[2]))
+    elif argv[0] == "quota-sync":
+        tree, n, quota, window_ms, concurrency, prefix = argv[1:7]
+        result = quota_sync(tree, int(n), int(quota), int(window_ms), int(concurrency), prefix)
     else:
         raise SystemExit(f"unknown measurement {argv[0]!r}")
     print(json.dumps(result))

@@ -11,7 +11,10 @@ Measures, in one run:
 3. the mapping + validation stage alone (rows/s, peak RSS, in a fresh process);
 4. peak RSS of a streamed SQL sync (SQLite, ``SyncCustomersOperator`` dry run) at two sizes;
 5. throughput at ``max_concurrency`` 1, 2, 4 and adaptive (the default) when each request takes
-   ``--latency-ms``.
+   ``--latency-ms``;
+6. no regression: this checkout against the previous release's code (``--previous``, 0.1.0, read
+   from git history), each at its defaults, in alternating fresh processes against the same sandbox;
+   their median bound ratios are compared, so the machine's speed cancels out.
 
 The sandbox runs as a subprocess (``python -m airflow_bigcommerce.sandbox`` as shipped; it must not
 share the client's GIL); its median request latency is measured first. All traffic is on 127.0.0.1.
@@ -21,12 +24,15 @@ Targets are printed with PASS/FAIL; only ``--strict`` turns a FAIL into a non-ze
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import math
 import os
+import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +56,14 @@ TARGET_RSS_GROWTH = 1.2
 CHECK_SANDBOX_MEDIAN_MS = 2.0
 #: The V3 create batch size (customers per request).
 BATCH = 10
+#: The previous release (0.1.0: the last commit of round 1), compared with in the same run.
+PREVIOUS_RELEASE = "b748189"
+#: Bound ratios the previous release printed on the machine it was released on (for the record only:
+#: a ratio also measures the machine, which serves the last window's requests after the bound ends).
+PREVIOUS_RELEASE_FIGURES = {150: 0.985, 450: 0.973}
+#: How far our median may fall below the previous release's and still count as no regression: the
+#: spread of one side's runs on a 2-core machine (about 30 ms of a 3 s run); printed with the verdict.
+REGRESSION_TOLERANCE = 0.01
 
 
 def quota_bound_s(contacts_n: int, quota: int, window_ms: int) -> float:
@@ -171,6 +185,55 @@ def run_stream(sandbox: SandboxProcess, n: int, tmp: Path) -> dict[str, Any]:
     result["db_mb"] = round(db.stat().st_size / 2**20, 1)
     db.unlink()
     return result
+
+
+def extract_release(ref: str, dest: Path) -> Path | None:
+    """Write the package as of git ``ref`` under ``dest``; ``None`` without git or that commit."""
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(HERE.parent), "archive", "--format=tar", ref, "airflow_bigcommerce"],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest)
+    return dest
+
+
+def run_against_previous(
+    sandbox: SandboxProcess, previous: Path, n: int, *, quota: int, window_ms: int, repeats: int
+) -> dict[str, Any]:
+    """
+    Sync ``n`` fresh contacts ``repeats`` times with each codebase at its defaults, alternating.
+
+    Both run in the same harness (``_workers.py quota-sync``, a fresh process each), so neither
+    gains from a smaller heap, and the order flips each round so neither always goes first.
+    """
+    bound = quota_bound_s(n, quota, window_ms)
+    sides = {"ours": str(HERE.parent), "previous": str(previous)}
+    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "previous": []}
+    for i in range(repeats):
+        for side in ("ours", "previous") if i % 2 == 0 else ("previous", "ours"):
+            sandbox.prepare(quota=quota, window_ms=window_ms)
+            run = _worker("quota-sync", sides[side], str(n), str(quota), str(window_ms), "0", f"{side}{i}")
+            if run["created"] != n:
+                raise RuntimeError(f"{side} created {run['created']} of {n}: {run}")
+            run["bound_ratio"] = round(bound / run["wall_s"], 3)
+            runs[side].append(run)
+    return {
+        "quota": quota,
+        "contacts": n,
+        "quota_bound_s": bound,
+        "ours": [r["bound_ratio"] for r in runs["ours"]],
+        "previous": [r["bound_ratio"] for r in runs["previous"]],
+        "ours_median": statistics.median(r["bound_ratio"] for r in runs["ours"]),
+        "previous_median": statistics.median(r["bound_ratio"] for r in runs["previous"]),
+        "429s": sum(r["429s"] for r in runs["ours"]),
+    }
 
 
 # ------------------------------------------------------------------ report
@@ -355,7 +418,62 @@ def report(figures: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
         )
     )
 
+    versus = figures.get("previous") or []
+    if versus:
+        out.append("")
+        out.append(
+            f"6. No regression: this checkout vs the previous release ({cfg['previous']}, 0.1.0), "
+            "each at its defaults, alternating fresh processes, same sandbox"
+        )
+        rows = [
+            [
+                v["quota"],
+                v["contacts"],
+                " ".join(f"{x:.3f}" for x in v["ours"]),
+                " ".join(f"{x:.3f}" for x in v["previous"]),
+                f"{v['ours_median']:.3f}",
+                f"{v['previous_median']:.3f}",
+                PREVIOUS_RELEASE_FIGURES.get(v["quota"]),
+            ]
+            for v in versus
+        ]
+        out.append(
+            _table(
+                [
+                    "quota",
+                    "N",
+                    "ours bound/actual",
+                    "previous",
+                    "ours median",
+                    "previous median",
+                    "0.1.0 printed",
+                ],
+                rows,
+            )
+        )
+        out.append(
+            "   0.1.0 printed: its figure on the machine it was released on (a bound ratio also measures"
+        )
+        out.append("   how fast the machine serves the last window's requests, which the bound leaves out).")
+    elif cfg.get("previous"):
+        out.append("")
+        out.append(
+            f"6. No regression: the previous release ({cfg['previous']}) is not in this checkout's "
+            "git history"
+        )
+
     targets: list[tuple[str, bool]] = []
+    for v in versus:
+        targets.append(
+            (
+                f"quota {v['quota']}: no regression, median bound/actual {v['ours_median']:.3f} >= the "
+                f"previous release's {v['previous_median']:.3f} in the same run, less "
+                f"{REGRESSION_TOLERANCE} (run-to-run spread)",
+                v["ours_median"] >= v["previous_median"] - REGRESSION_TOLERANCE,
+            )
+        )
+    if cfg.get("previous") and not versus:
+        targets.append((f"no regression: previous release {cfg['previous']} not found in git history", False))
     for r in figures["ours"]:
         ok = (r["bound_ratio"] or 0) >= TARGET_QUOTA_RATIO and r["429s"] == 0 and r["store_429s"] == 0
         targets.append(
@@ -440,6 +558,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--latency-concurrency", type=int, nargs="+", default=[1, 2, 4, 0], help="0: adaptive (the default)"
     )
     parser.add_argument("--latency-probes", type=int, default=200, help="requests per kind in section 0")
+    parser.add_argument(
+        "--previous",
+        default=PREVIOUS_RELEASE,
+        help=f"git commit of the release to compare with in the same run (default {PREVIOUS_RELEASE}, "
+        "0.1.0); '' skips the comparison",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="alternating runs per side and quota in that comparison (3)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
@@ -448,6 +575,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.contacts, args.quotas, args.window_ms = 300, [8, 20], 500
         args.peer_contacts, args.mapping_rows, args.stream_rows = 40, 20_000, [1_000, 5_000]
         args.latency_ms, args.latency_contacts, args.latency_probes = 50, 40, 50
+        args.repeats = 1
     return args
 
 
@@ -464,12 +592,14 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": args.concurrency,
             "latency_ms": args.latency_ms,
             "quick": args.quick,
+            "previous": args.previous,
             "python": sys.version.split()[0],
             "cpus": os.cpu_count(),
         },
         "ours": [],
         "peers": [],
         "latency": [],
+        "previous": [],
     }
     with SandboxProcess(quota=0, window_ms=args.window_ms) as sandbox, tempfile.TemporaryDirectory() as tmp:
         _set_bigcommerce_connection(sandbox.url)
@@ -507,6 +637,21 @@ def main(argv: list[str] | None = None) -> int:
                     window_ms=args.window_ms,
                     concurrency=concurrency,
                     latency_ms=args.latency_ms,
+                )
+            )
+        previous = extract_release(args.previous, Path(tmp) / "previous") if args.previous else None
+        for quota in args.quotas if previous is not None else []:
+            print(
+                f"no regression: quota {quota}, ours vs {args.previous} x{args.repeats} ...", file=sys.stderr
+            )
+            figures["previous"].append(
+                run_against_previous(
+                    sandbox,
+                    previous,
+                    args.contacts,
+                    quota=quota,
+                    window_ms=args.window_ms,
+                    repeats=args.repeats,
                 )
             )
     text, targets = report(figures)

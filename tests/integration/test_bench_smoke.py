@@ -13,14 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_bench_sync_quick_runs_and_prints_the_table(tmp_path: Path) -> None:
     figures_path = tmp_path / "figures.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_sync.py"), "--quick", "--json", str(figures_path)],
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=170,
         cwd=ROOT,
         check=False,
     )
@@ -33,6 +33,7 @@ def test_bench_sync_quick_runs_and_prints_the_table(tmp_path: Path) -> None:
         "3. Mapping + validation alone",
         "4. Streamed SQL sync",
         "5. Concurrency with",
+        "6. No regression: this checkout vs the previous release",
         "Targets",
     ):
         assert heading in out, out
@@ -62,6 +63,12 @@ def test_bench_sync_quick_runs_and_prints_the_table(tmp_path: Path) -> None:
         http = next(p for p in quota["results"] if p["peer"] == "providers-http HttpHook loop")
         assert http["contacts"] == figures["config"]["contacts"]
         assert quota["factor_vs_fastest"] is not None
+    # The previous release ran from git history beside this checkout, at every quota, both syncing all.
+    assert [v["quota"] for v in figures["previous"]] == figures["config"]["quotas"]
+    for versus in figures["previous"]:
+        assert len(versus["ours"]) == len(versus["previous"]) == 1
+        assert versus["ours_median"] > 0 and versus["previous_median"] > 0
+    assert sum("no regression" in t["target"] for t in figures["targets"]) == len(figures["config"]["quotas"])
 
 
 @pytest.mark.integration
