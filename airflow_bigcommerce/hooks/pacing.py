@@ -181,7 +181,8 @@ class RateLimitPacer:
         the store that never overshoots: every answered request of ours is in the latest count, and
         any in flight that the store has counted already is subtracted once more, so the estimate
         errs low while requests are in flight and is exact once none are (then the window's last
-        requests, held back while their answers were on the way, are ours again).
+        requests, held back while their answers were on the way, are ours again). With others on
+        the store the latest count lags what they sent since, so the estimate only ever falls.
         """
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
@@ -217,10 +218,19 @@ class RateLimitPacer:
                 self._left = min(self._left, estimate)
                 self._reset_at = max(self._reset_at, reset_at)
                 return
-            self._left = estimate
+            if new_window or self._left is None or self._alone():
+                self._left = estimate
+            else:
+                # Others spend this window too, and the store's count lags what they sent since:
+                # never take back requests an earlier answer said were gone.
+                self._left = min(self._left, estimate)
             # Each answer's reset time is the store's, read late by its transit: the earliest is
             # the closest (a later window starts later, and every late start delays the next).
             self._reset_at = reset_at if new_window else min(self._reset_at, reset_at)
+
+    def _alone(self) -> bool:
+        """Whether our last answers show no one else spending the window (lock held)."""
+        return self.share >= 1.0 and sum(self._others) <= 0
 
     def _tolerance(self) -> float:
         """
@@ -254,7 +264,10 @@ class RateLimitPacer:
 
     def _fair_estimate(self, store_left: int) -> int:
         """Return the requests this client may still send in the window (lock held)."""
-        estimate = store_left - self._in_flight
+        # The others' requests in flight are not in the store's count yet either: by Little's law
+        # they hold about ``others_per_own`` times ours.
+        others = max(0.0, sum(self._others) / len(self._others)) if self._others else 0.0
+        estimate = store_left - self._in_flight - round(others * self._in_flight)
         if self._quota is None or self._quota <= 0:
             return estimate
         spent = self._quota - store_left

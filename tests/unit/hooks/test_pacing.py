@@ -247,3 +247,18 @@ def test_after_a_429_spent_the_quota_no_answer_lets_senders_out_before_the_wait_
     pacer.release(None)
     pacer.acquire()
     assert sum(clock.sleeps) == pytest.approx(5.0)
+
+
+def test_with_others_on_the_store_their_requests_in_flight_are_counted_too() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=refuse_to_sleep)
+    left = 150
+    for _ in range(OTHERS_SAMPLES):  # another task sends one request per one of ours
+        pacer.acquire()
+        left -= 2
+        pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    assert pacer.others_per_own == 1.0
+    assert sendable(pacer, limit=10) == 10  # 118 left: far from the end, ten of ours in flight
+    pacer.release(headers(left=left - 2, reset_ms=2000, quota=150, window_ms=3000))
+    # 116 left, 9 of ours in flight and about as many of theirs: 98 at most, never 107.
+    assert sendable(pacer) == 116 - 9 - 9
