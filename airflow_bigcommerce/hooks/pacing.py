@@ -204,16 +204,17 @@ class RateLimitPacer:
             self._guessed = False
             if new_window:
                 self._answered_in_window = 0
-                self._window_low = headers.left
-            else:
-                if self._last_left is not None:
-                    self._others.append(self._last_left - headers.left - 1)
-                low = headers.left if self._window_low is None else min(self._window_low, headers.left)
-                self._window_low = low
+            elif self._last_left is not None:
+                self._others.append(self._last_left - headers.left - 1)
+            low = (
+                headers.left
+                if new_window or self._window_low is None
+                else min(self._window_low, headers.left)
+            )
+            self._window_low = low
             self._last_left = headers.left
             self._answered_in_window += 1
-            assert self._window_low is not None
-            estimate = self._fair_estimate(self._window_low)
+            estimate = self._fair_estimate(low)
             if now < self._blocked_until and self._left is not None:
                 self._left = min(self._left, estimate)
                 self._reset_at = max(self._reset_at, reset_at)
@@ -230,7 +231,7 @@ class RateLimitPacer:
 
     def _alone(self) -> bool:
         """Whether our last answers show no one else spending the window (lock held)."""
-        return self.share >= 1.0 and sum(self._others) <= 0
+        return self.share >= 1.0 and self._others_mean() == 0.0
 
     def _tolerance(self) -> float:
         """
@@ -258,16 +259,17 @@ class RateLimitPacer:
         latency). Counted per answer, not per second, so a quota wait that stops everyone says nothing.
         """
         with self._lock:
-            if not self._others:
-                return 0.0
-            return max(0.0, sum(self._others) / len(self._others))
+            return self._others_mean()
+
+    def _others_mean(self) -> float:
+        """Return :attr:`others_per_own` (lock held)."""
+        return max(0.0, sum(self._others) / len(self._others)) if self._others else 0.0
 
     def _fair_estimate(self, store_left: int) -> int:
         """Return the requests this client may still send in the window (lock held)."""
         # The others' requests in flight are not in the store's count yet either: by Little's law
         # they hold about ``others_per_own`` times ours.
-        others = max(0.0, sum(self._others) / len(self._others)) if self._others else 0.0
-        estimate = store_left - self._in_flight - round(others * self._in_flight)
+        estimate = store_left - self._in_flight - round(self._others_mean() * self._in_flight)
         if self._quota is None or self._quota <= 0:
             return estimate
         spent = self._quota - store_left
