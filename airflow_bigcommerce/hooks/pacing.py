@@ -34,6 +34,12 @@ WINDOW_JITTER_S = 0.05
 FAIR_SHARE_MIN = 16
 #: Our last answers over which :attr:`RateLimitPacer.others_per_own` counts the others' requests.
 OTHERS_SAMPLES = 16
+#: Weight of each new sample in the running means of our requests in flight and round-trip time.
+SMOOTHING = 0.1
+#: Round trips without an answer after which a sender held back by the share rule sends one request.
+QUIET_ROUND_TRIPS = 2
+#: The least quiet spell before such a request, whatever the round trips.
+QUIET_MIN_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -111,12 +117,18 @@ class RateLimitPacer:
 
     Other tasks and apps spend the same quota, and the headers are the only shared state. So the
     pacer never takes the window's last ``reserve`` requests (left to the store's other apps), and
-    near a window's end it claims only its fair share of what is left: the part of the window's
-    spent requests that were its own (estimated from how ``X-Rate-Limit-Requests-Left`` fell
-    compared with its own requests). Several syncs on one store then share the last requests of a
-    window instead of racing for them and collecting 429s.
+    near a window's end it claims only its fair share of what is left, rounded down: its part of
+    the store's recent requests (how far ``X-Rate-Limit-Requests-Left`` fell between its last
+    answers, compared with its own requests). Several syncs on one store then share the last
+    requests of a window instead of racing for them and collecting 429s, and one whose peers have
+    finished takes the rest: a sender held back by that rule with nothing in flight learns no more
+    from answers, so after a quiet spell of a few round trips it sends one request (when what the
+    others hold back leaves room for one from each sender) and learns from its answer.
 
     :param reserve: requests per window left unused for the store's other apps.
+    :param sleep: how a blocked sender waits (tests pass a fake clock's); by default it waits on a
+        condition that an answer freeing requests wakes, so a sender blocked until the reset goes
+        out as soon as the window's held-back requests are ours again.
     """
 
     def __init__(
@@ -124,7 +136,7 @@ class RateLimitPacer:
         *,
         reserve: int = 0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if reserve < 0:
             raise ValueError(f"the quota reserve must not be negative, got {reserve}")
@@ -132,6 +144,7 @@ class RateLimitPacer:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
         self._left: int | None = None
         self._reset_at = 0.0
         #: Whether ``_reset_at`` is our guess (the window rolled over here), not the store's word.
@@ -139,12 +152,18 @@ class RateLimitPacer:
         self._quota: int | None = None
         self._window_s: float | None = None
         self._in_flight = 0
-        self._answered_in_window = 0
+        #: Running mean of our requests in flight (at each send), and of the round trip (FIFO).
+        self._typical_in_flight = 0.0
+        self._rtt_s = 0.0
+        self._sent_at: deque[float] = deque()
+        self._answers = 0
+        #: What the share rule held back at the last answer: the others' part of what was left.
+        self._withheld = 0
         #: The lowest requests-left the store reported in this window: its latest count we know of.
         self._window_low: int | None = None
         #: Until then nobody sends, whatever answers say (after a 429 that spent the quota).
         self._blocked_until = 0.0
-        #: Our part of the window's spent requests (1.0 when we are alone on the store).
+        #: Our part of the store's recent requests (1.0 when we are alone on the store).
         self.share = 1.0
         self.waited_s = 0.0
         #: Per answer of ours: how far requests-left fell beyond our own request (others' requests).
@@ -153,14 +172,13 @@ class RateLimitPacer:
 
     def acquire(self) -> None:
         """Wait until a request may be sent, then count it as in flight."""
-        while True:
-            with self._lock:
+        with self._lock:
+            while True:
                 now = self._clock()
                 if self._left is not None and now >= self._reset_at:
                     # The window has rolled over: assume a full quota until a response says more.
                     self._left = self._quota
                     self._window_low = self._quota
-                    self._answered_in_window = 0
                     if self._window_s is not None:
                         self._reset_at = now + self._window_s
                         self._guessed = True
@@ -168,10 +186,45 @@ class RateLimitPacer:
                     if self._left is not None:
                         self._left -= 1
                     self._in_flight += 1
+                    self._typical_in_flight += SMOOTHING * (self._in_flight - self._typical_in_flight)
+                    self._sent_at.append(now)
                     return
                 wait = max(self._reset_at - now, 0.001)
-            self.waited_s += wait
-            self._sleep(wait)
+                quiet = self._quiet_spell(now)
+                if quiet is None or quiet >= wait:
+                    self._wait(wait)
+                    continue
+                heard = self._answers
+                self._wait(quiet)
+                if heard == self._answers and self._quiet_spell(self._clock()) is not None:
+                    self._left = self.reserve + 1  # one request, to learn whether the others are done
+
+    def _quiet_spell(self, now: float) -> float | None:
+        """
+        Return how long a sender held back by the share rule waits before it sends one request.
+
+        ``None`` when that does not apply (lock held): requests of ours are in flight (their answers
+        will say more), a 429 said wait, or what the others hold back has no room for one request
+        from each sender (then the window is all but spent).
+        """
+        if self._in_flight or now < self._blocked_until or now >= self._reset_at:
+            return None
+        if self._withheld < 1 + self._others_mean():
+            return None
+        return max(QUIET_ROUND_TRIPS * self._rtt_s, QUIET_MIN_S)
+
+    def _wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the window to reset or an answer to free requests (lock held)."""
+        started = self._clock()
+        if self._sleep is None:
+            self._freed.wait(seconds)
+        else:
+            self._lock.release()
+            try:
+                self._sleep(seconds)
+            finally:
+                self._lock.acquire()
+        self.waited_s += self._clock() - started
 
     def release(self, headers: RateLimitHeaders | None) -> None:
         """
@@ -182,10 +235,16 @@ class RateLimitPacer:
         any in flight that the store has counted already is subtracted once more, so the estimate
         errs low while requests are in flight and is exact once none are (then the window's last
         requests, held back while their answers were on the way, are ours again). With others on
-        the store the latest count lags what they sent since, so the estimate only ever falls.
+        the store their requests in flight are subtracted too, the estimate only falls while ours
+        are in flight (their latest requests are not in our count), and near the window's end we
+        claim only our share of the rest (see :meth:`_fair_estimate`). A sender blocked until the
+        reset is woken as soon as an answer frees requests.
         """
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
+            self._answers += 1
+            if self._sent_at:  # answers come back about in the order sent: close enough for a mean
+                self._rtt_s += SMOOTHING * (self._clock() - self._sent_at.popleft() - self._rtt_s)
             if headers is None or headers.left is None or headers.reset_ms is None:
                 return
             now = self._clock()
@@ -194,7 +253,7 @@ class RateLimitPacer:
                 # An answer from the previous window, overtaken by the new one's: it says nothing of
                 # this window, but it is no longer in flight.
                 if self._window_low is not None and now >= self._blocked_until:
-                    self._left = self._fair_estimate(self._window_low)
+                    self._set_left(self._fair_estimate(self._window_low))
                 return
             if headers.quota is not None:
                 self._quota = headers.quota
@@ -202,9 +261,7 @@ class RateLimitPacer:
                 self._window_s = headers.window_ms / 1000
             new_window = self._left is None or self._guessed or reset_at > self._reset_at + self._tolerance()
             self._guessed = False
-            if new_window:
-                self._answered_in_window = 0
-            elif self._last_left is not None:
+            if not new_window and self._last_left is not None:
                 self._others.append(self._last_left - headers.left - 1)
             low = (
                 headers.left
@@ -213,25 +270,26 @@ class RateLimitPacer:
             )
             self._window_low = low
             self._last_left = headers.left
-            self._answered_in_window += 1
             estimate = self._fair_estimate(low)
             if now < self._blocked_until and self._left is not None:
                 self._left = min(self._left, estimate)
                 self._reset_at = max(self._reset_at, reset_at)
                 return
-            if new_window or self._left is None or self._alone():
-                self._left = estimate
+            if self._left is None or new_window or self._in_flight == 0 or self._others_mean() == 0.0:
+                self._set_left(estimate)
             else:
-                # Others spend this window too, and the store's count lags what they sent since:
-                # never take back requests an earlier answer said were gone.
-                self._left = min(self._left, estimate)
+                # Others spend this window too, and our count is older than their latest requests:
+                # take nothing back until our own answers are all in (then it is as fresh as it gets).
+                self._set_left(min(self._left, estimate))
             # Each answer's reset time is the store's, read late by its transit: the earliest is
             # the closest (a later window starts later, and every late start delays the next).
             self._reset_at = reset_at if new_window else min(self._reset_at, reset_at)
 
-    def _alone(self) -> bool:
-        """Whether our last answers show no one else spending the window (lock held)."""
-        return self.share >= 1.0 and self._others_mean() == 0.0
+    def _set_left(self, left: int) -> None:
+        """Take ``left`` as what we may still send, and wake as many blocked senders (lock held)."""
+        self._left = left
+        if left > self.reserve:
+            self._freed.notify(left - self.reserve)
 
     def _tolerance(self) -> float:
         """
@@ -266,18 +324,30 @@ class RateLimitPacer:
         return max(0.0, sum(self._others) / len(self._others)) if self._others else 0.0
 
     def _fair_estimate(self, store_left: int) -> int:
-        """Return the requests this client may still send in the window (lock held)."""
+        """
+        Return the requests this client may still send in the window (lock held).
+
+        Near the window's end, with others on the store, our share of what is left: the part of the
+        store's recent requests that were ours, from our last answers rather than the whole window,
+        so that once the others finish (their requests no longer show between ours) the rest is
+        ours. Rounded down: every sender rounding up overshoots by up to one request each, and a
+        429 costs a wait of at least the rest of the window.
+        """
+        others = self._others_mean()
         # The others' requests in flight are not in the store's count yet either: by Little's law
-        # they hold about ``others_per_own`` times ours.
-        estimate = store_left - self._in_flight - round(self._others_mean() * self._in_flight)
+        # they hold about ``others_per_own`` times ours: our usual number, not the moment's (with
+        # none of ours in flight, theirs still are).
+        theirs = round(others * max(self._in_flight, self._typical_in_flight))
+        estimate = store_left - self._in_flight - theirs
+        self.share = 1.0 / (1.0 + others)
+        self._withheld = 0
         if self._quota is None or self._quota <= 0:
             return estimate
-        spent = self._quota - store_left
-        ours = self._answered_in_window + self._in_flight
-        self.share = 1.0 if spent <= 0 else min(1.0, ours / spent)
         spare = estimate - self.reserve
         if 0 < spare <= fair_share_zone(self._quota) and self.share < 1.0:
-            return self.reserve + math.ceil(spare * self.share)
+            ours = math.floor(spare * self.share)
+            self._withheld = spare - ours
+            return self.reserve + ours
         return estimate
 
     def block_for(self, seconds: float) -> None:

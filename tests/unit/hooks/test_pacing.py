@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import random
+import threading
 
 import pytest
 from fake_clock import FakeClock
 
 from airflow_bigcommerce.hooks.pacing import (
     OTHERS_SAMPLES,
+    QUIET_MIN_S,
     RESET_MARGIN_S,
     RateLimitHeaders,
     RateLimitPacer,
@@ -137,24 +139,71 @@ def test_alone_on_the_store_the_pacer_spends_the_whole_window() -> None:
     assert sent_until_blocked(pacer, clock) == 20
 
 
+def shared_window(pacer: RateLimitPacer, answers: int, others_per_own: int = 3) -> int:
+    """Answer ``answers`` requests of ours one by one while others send as many more each; return left."""
+    left = 150
+    for _ in range(answers):
+        pacer.acquire()
+        left -= 1 + others_per_own
+        pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    return left
+
+
 def test_near_the_window_end_a_shared_store_gets_only_our_share_of_what_is_left() -> None:
     clock = FakeClock()
     pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-    # 30 of our own answers while the store's count fell by 130: three others spend the rest.
-    for i in range(30):
-        pacer.acquire()
-        pacer.release(headers(left=150 - (i + 1) * 130 // 30, reset_ms=2000, quota=150, window_ms=3000))
-    assert pacer.share == pytest.approx(30 / 130, abs=0.01)
-    assert sent_until_blocked(pacer, clock) == 5  # ceil(20 x 0.23), not all 20 left
+    assert shared_window(pacer, 30) == 30  # three others send three requests per one of ours
+    assert pacer.share == 0.25
+    # Of the 30 left, the others hold about three times our usual one request in flight (3); of the
+    # remaining 27 we claim our quarter, rounded down: 6, not all 27.
+    assert sent_until_blocked(pacer, clock) == 6
 
 
 def test_share_rule_waits_for_the_end_of_the_window() -> None:
     clock = FakeClock()
     pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    assert shared_window(pacer, 16) == 86
+    assert pacer.share == 0.25
+    # Far from the end no share is held back: all but the others' requests in flight (2).
+    assert sent_until_blocked(pacer, clock) == 84
+
+
+def test_once_the_others_finish_the_rest_of_the_window_is_ours() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    left = shared_window(pacer, 30)
+    sent = 0
+    while left > 0:  # the others are done: the store's count now falls by our requests alone
+        pacer.acquire()
+        left -= 1
+        sent += 1
+        pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    assert sent == 30  # every request left in the window, none refused ...
+    assert clock.sleeps == []  # ... and without waiting for the reset
+    assert pacer.share == 1.0
+
+
+def test_a_sender_held_back_by_its_share_sends_one_request_after_a_quiet_spell() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    shared_window(pacer, 30)
+    assert sent_until_blocked(pacer, clock) == 6  # our share, as above; then nothing in flight ...
+    # ... so no answer will say whether the others are done: after a quiet spell (the answers here
+    # take no time, so the least one), one request goes out, not a wait for the reset.
+    assert clock.sleeps == [pytest.approx(QUIET_MIN_S)]
+    pacer.release(None)
     pacer.acquire()
-    pacer.release(headers(left=100, reset_ms=2000, quota=150, window_ms=3000))  # 1 of 50 spent is ours
-    assert pacer.share == pytest.approx(1 / 50)
-    assert sent_until_blocked(pacer, clock) == 100  # far from the end: no holding back
+    assert clock.sleeps[-1] == pytest.approx(QUIET_MIN_S)
+
+
+def test_no_quiet_spell_request_when_the_window_is_all_but_spent() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    # 6 left, less the others' 3 in flight: our quarter of 3 is none, theirs has no room for one
+    # request from each of the four senders.
+    assert shared_window(pacer, 36) == 6
+    assert sent_until_blocked(pacer, clock) == 0
+    assert clock.sleeps == [pytest.approx(2.0 + RESET_MARGIN_S)]  # wait for the reset
 
 
 def test_others_per_own_counts_what_others_spent_between_our_answers() -> None:
@@ -262,3 +311,45 @@ def test_with_others_on_the_store_their_requests_in_flight_are_counted_too() -> 
     pacer.release(headers(left=left - 2, reset_ms=2000, quota=150, window_ms=3000))
     # 116 left, 9 of ours in flight and about as many of theirs: 98 at most, never 107.
     assert sendable(pacer) == 116 - 9 - 9
+
+
+def test_while_ours_are_in_flight_an_answer_never_gives_back_what_others_may_have_spent() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=refuse_to_sleep)
+    left = shared_window(pacer, 16, others_per_own=1)  # one other task, as fast as we are
+    assert left == 118
+    assert sendable(pacer, limit=4) == 4
+    # Two answers whose counts show no other request: ours only (the other's were not counted yet).
+    for _ in range(2):
+        left -= 1
+        pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    held = pacer._left
+    left -= 1
+    pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    assert pacer._left == held  # one of ours is still in flight: nothing is taken back
+    left -= 1
+    pacer.release(headers(left=left, reset_ms=2000, quota=150, window_ms=3000))
+    # All ours are in: the latest count (114) less the other's usual requests in flight is ours.
+    assert pacer._left is not None and pacer._left > held
+
+
+def test_a_blocked_sender_wakes_when_an_answer_frees_requests() -> None:
+    pacer = RateLimitPacer()  # real clock, and a wait that an answer can end
+    for _ in range(5):
+        pacer.acquire()
+    # The store counted all five before answering: 5 left, less the four still in flight.
+    pacer.release(headers(left=5, reset_ms=30000, quota=10, window_ms=30000))
+    pacer.acquire()
+    sent = threading.Event()
+
+    def send() -> None:
+        pacer.acquire()  # blocked: nothing left until the reset, 30 s away ...
+        sent.set()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    while not pacer._freed._waiters:  # type: ignore[attr-defined]
+        sender.join(0.001)
+    assert not sent.is_set()
+    pacer.release(headers(left=5, reset_ms=29990, quota=10, window_ms=30000))  # ... until this answer
+    assert sent.wait(5.0)
