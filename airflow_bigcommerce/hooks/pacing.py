@@ -152,6 +152,7 @@ class RateLimitPacer:
         self._quota: int | None = None
         self._window_s: float | None = None
         self._in_flight = 0
+        self._answered_in_window = 0
         #: Running mean of our requests in flight (at each send), and of the round trip (FIFO).
         self._typical_in_flight = 0.0
         self._rtt_s = 0.0
@@ -179,6 +180,7 @@ class RateLimitPacer:
                     # The window has rolled over: assume a full quota until a response says more.
                     self._left = self._quota
                     self._window_low = self._quota
+                    self._answered_in_window = 0
                     if self._window_s is not None:
                         self._reset_at = now + self._window_s
                         self._guessed = True
@@ -261,6 +263,9 @@ class RateLimitPacer:
                 self._window_s = headers.window_ms / 1000
             new_window = self._left is None or self._guessed or reset_at > self._reset_at + self._tolerance()
             self._guessed = False
+            if new_window:
+                self._answered_in_window = 0
+            self._answered_in_window += 1
             if not new_window and self._last_left is not None:
                 self._others.append(self._last_left - headers.left - 1)
             low = (
@@ -320,8 +325,20 @@ class RateLimitPacer:
             return self._others_mean()
 
     def _others_mean(self) -> float:
-        """Return :attr:`others_per_own` (lock held)."""
-        return max(0.0, sum(self._others) / len(self._others)) if self._others else 0.0
+        """
+        Return :attr:`others_per_own` (lock held).
+
+        Our own requests in flight that the store has counted already also make its count fall
+        beyond the one answered, so the samples alone would show others where there are none: when
+        the window's spent requests are all accounted for by ours (answered or in flight), no one
+        else spends it.
+        """
+        if not self._others:
+            return 0.0
+        spent = None if self._quota is None or self._window_low is None else self._quota - self._window_low
+        if spent is not None and spent <= self._answered_in_window + self._in_flight:
+            return 0.0
+        return max(0.0, sum(self._others) / len(self._others))
 
     def _fair_estimate(self, store_left: int) -> int:
         """

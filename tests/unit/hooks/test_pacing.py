@@ -353,3 +353,20 @@ def test_a_blocked_sender_wakes_when_an_answer_frees_requests() -> None:
     assert not sent.is_set()
     pacer.release(headers(left=5, reset_ms=29990, quota=10, window_ms=30000))  # ... until this answer
     assert sent.wait(5.0)
+
+
+def test_our_own_requests_counted_before_their_answers_do_not_read_as_others() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.release(headers(left=149, reset_ms=2000, quota=150, window_ms=3000))
+    for _ in range(3):
+        pacer.acquire()
+    # The count fell by 3 for one answer: the store has counted our other two in flight already.
+    pacer.release(headers(left=146, reset_ms=2000, quota=150, window_ms=3000))
+    assert pacer.others_per_own == 0.0
+    assert pacer.share == 1.0
+    # Another sender's requests do show: the count falls beyond all of ours, answered or in flight.
+    pacer.release(headers(left=140, reset_ms=2000, quota=150, window_ms=3000))
+    assert pacer.others_per_own > 0.0
+    assert pacer.share < 1.0
