@@ -122,8 +122,8 @@ class RateLimitPacer:
     answers, compared with its own requests). Several syncs on one store then share the last
     requests of a window instead of racing for them and collecting 429s, and one whose peers have
     finished takes the rest: a sender held back by that rule with nothing in flight learns no more
-    from answers, so after a quiet spell of a few round trips it sends one request (when what the
-    others hold back leaves room for one from each sender) and learns from its answer.
+    from answers, so after a quiet spell of a few round trips it sends one request (when the
+    store's latest count leaves room for one from each sender) and learns from its answer.
 
     :param reserve: requests per window left unused for the store's other apps.
     :param sleep: how a blocked sender waits (tests pass a fake clock's); by default it waits on a
@@ -158,8 +158,9 @@ class RateLimitPacer:
         self._rtt_s = 0.0
         self._sent_at: deque[float] = deque()
         self._answers = 0
-        #: What the share rule held back at the last answer: the others' part of what was left.
-        self._withheld = 0
+        #: Our requests answered without rate-limit headers since the last count: the store may
+        #: have counted them.
+        self._uncounted = 0
         #: The lowest requests-left the store reported in this window: its latest count we know of.
         self._window_low: int | None = None
         #: Until then nobody sends, whatever answers say (after a 429 that spent the quota).
@@ -205,13 +206,14 @@ class RateLimitPacer:
         """
         Return how long a sender held back by the share rule waits before it sends one request.
 
-        ``None`` when that does not apply (lock held): requests of ours are in flight (their answers
-        will say more), a 429 said wait, or what the others hold back has no room for one request
-        from each sender (then the window is all but spent).
+        ``None`` when that does not apply (lock held): we are alone (the estimate is exact), requests
+        of ours are in flight (their answers will say more), a 429 said wait, or the store's latest
+        count has no room for one request from each sender (then the window is all but spent).
         """
-        if self._in_flight or now < self._blocked_until or now >= self._reset_at:
+        others = self._others_mean()
+        if others == 0.0 or self._in_flight or now < self._blocked_until or now >= self._reset_at:
             return None
-        if self._withheld < 1 + self._others_mean():
+        if self._window_low is None or self._window_low - self._uncounted - self.reserve < 1 + others:
             return None
         return max(QUIET_ROUND_TRIPS * self._rtt_s, QUIET_MIN_S)
 
@@ -247,7 +249,10 @@ class RateLimitPacer:
             self._answers += 1
             if self._sent_at:  # answers come back about in the order sent: close enough for a mean
                 self._rtt_s += SMOOTHING * (self._clock() - self._sent_at.popleft() - self._rtt_s)
+            if self._in_flight == 0:
+                self._freed.notify()  # a sender waiting for the reset may now wait a quiet spell only
             if headers is None or headers.left is None or headers.reset_ms is None:
+                self._uncounted += 1
                 return
             now = self._clock()
             reset_at = now + headers.reset_ms / 1000 + RESET_MARGIN_S
@@ -255,7 +260,7 @@ class RateLimitPacer:
                 # An answer from the previous window, overtaken by the new one's: it says nothing of
                 # this window, but it is no longer in flight.
                 if self._window_low is not None and now >= self._blocked_until:
-                    self._set_left(self._fair_estimate(self._window_low))
+                    self._take(self._fair_estimate(self._window_low))
                 return
             if headers.quota is not None:
                 self._quota = headers.quota
@@ -280,21 +285,21 @@ class RateLimitPacer:
                 self._left = min(self._left, estimate)
                 self._reset_at = max(self._reset_at, reset_at)
                 return
-            if self._left is None or new_window or self._in_flight == 0 or self._others_mean() == 0.0:
-                self._set_left(estimate)
-            else:
-                # Others spend this window too, and our count is older than their latest requests:
-                # take nothing back until our own answers are all in (then it is as fresh as it gets).
-                self._set_left(min(self._left, estimate))
+            self._uncounted = 0
+            self._take(estimate, new_window=new_window)
             # Each answer's reset time is the store's, read late by its transit: the earliest is
             # the closest (a later window starts later, and every late start delays the next).
             self._reset_at = reset_at if new_window else min(self._reset_at, reset_at)
 
-    def _set_left(self, left: int) -> None:
-        """Take ``left`` as what we may still send, and wake as many blocked senders (lock held)."""
-        self._left = left
-        if left > self.reserve:
-            self._freed.notify(left - self.reserve)
+    def _take(self, estimate: int, *, new_window: bool = False) -> None:
+        """Take ``estimate`` as what we may still send, and wake as many blocked senders (lock held)."""
+        if not (self._left is None or new_window or self._in_flight == 0 or self._others_mean() == 0.0):
+            # Others spend this window too, and our count is older than their latest requests:
+            # take nothing back until our own answers are all in (then it is as fresh as it gets).
+            estimate = min(self._left, estimate)
+        self._left = estimate
+        if estimate > self.reserve:
+            self._freed.notify(estimate - self.reserve)
 
     def _tolerance(self) -> float:
         """
@@ -357,14 +362,11 @@ class RateLimitPacer:
         theirs = round(others * max(self._in_flight, self._typical_in_flight))
         estimate = store_left - self._in_flight - theirs
         self.share = 1.0 / (1.0 + others)
-        self._withheld = 0
         if self._quota is None or self._quota <= 0:
             return estimate
         spare = estimate - self.reserve
         if 0 < spare <= fair_share_zone(self._quota) and self.share < 1.0:
-            ours = math.floor(spare * self.share)
-            self._withheld = spare - ours
-            return self.reserve + ours
+            return self.reserve + math.floor(spare * self.share)
         return estimate
 
     def block_for(self, seconds: float) -> None:

@@ -159,7 +159,7 @@ def test_near_the_window_end_a_shared_store_gets_only_our_share_of_what_is_left(
     assert sent_until_blocked(pacer, clock) == 6
 
 
-def test_share_rule_waits_for_the_end_of_the_window() -> None:
+def test_far_from_the_window_end_nothing_is_held_back_for_a_share() -> None:
     clock = FakeClock()
     pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
     assert shared_window(pacer, 16) == 86
@@ -186,24 +186,48 @@ def test_once_the_others_finish_the_rest_of_the_window_is_ours() -> None:
 def test_a_sender_held_back_by_its_share_sends_one_request_after_a_quiet_spell() -> None:
     clock = FakeClock()
     pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-    shared_window(pacer, 30)
-    assert sent_until_blocked(pacer, clock) == 6  # our share, as above; then nothing in flight ...
-    # ... so no answer will say whether the others are done: after a quiet spell (the answers here
-    # take no time, so the least one), one request goes out, not a wait for the reset.
-    assert clock.sleeps == [pytest.approx(QUIET_MIN_S)]
-    pacer.release(None)
-    pacer.acquire()
-    assert clock.sleeps[-1] == pytest.approx(QUIET_MIN_S)
+    left = shared_window(pacer, 34)  # 14 left, the others sending three per one of ours ...
+    sent = 0
+    while clock.now < 1002.0:  # ... then they stop: the count falls by our requests alone
+        pacer.acquire()
+        if clock.now >= 1002.0:
+            break  # waited for the reset
+        left -= 1
+        sent += 1
+        pacer.release(headers(left=left, reset_ms=round((1002.0 - clock.now) * 1000), quota=150))
+    # Our share of the 14 went out; with nothing of ours in flight no answer could say the others
+    # were done, so after a quiet spell (answers here take no time: the least one) one request went
+    # out, and its answers showed it. All but the last request, which the window's count leaves no
+    # room for while the others' past requests still weigh in our samples.
+    assert clock.sleeps[0] == pytest.approx(QUIET_MIN_S)
+    assert sent == 13
+    assert left == 1
+
+
+def test_answers_without_headers_use_up_the_room_for_quiet_spell_requests() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    shared_window(pacer, 30)  # 30 left
+    assert sent_until_blocked(pacer, clock) == 6  # our share; their answers carry no headers
+    probes = 0
+    while clock.sleeps[-1] == pytest.approx(QUIET_MIN_S):
+        probes += 1  # a quiet spell, then one request: answered without headers too
+        pacer.release(None)
+        pacer.acquire()
+    # The store may have counted every such request: they stop once the latest count (30) less
+    # them leaves no room for one request from each of the four senders, so never overshoot it.
+    assert 30 - 6 - probes == 3
+    assert clock.sleeps[-1] > 1.0  # then the wait for the reset
 
 
 def test_no_quiet_spell_request_when_the_window_is_all_but_spent() -> None:
     clock = FakeClock()
     pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-    # 6 left, less the others' 3 in flight: our quarter of 3 is none, theirs has no room for one
-    # request from each of the four senders.
-    assert shared_window(pacer, 36) == 6
+    assert shared_window(pacer, 37) == 2  # no room for one request from each of the four senders
+    waits = len(clock.sleeps)
     assert sent_until_blocked(pacer, clock) == 0
-    assert clock.sleeps == [pytest.approx(2.0 + RESET_MARGIN_S)]  # wait for the reset
+    assert len(clock.sleeps) == waits + 1
+    assert clock.now == pytest.approx(1000.0 + 2.0 + RESET_MARGIN_S)  # one wait, for the reset
 
 
 def test_others_per_own_counts_what_others_spent_between_our_answers() -> None:
@@ -348,7 +372,9 @@ def test_a_blocked_sender_wakes_when_an_answer_frees_requests() -> None:
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    while not pacer._freed._waiters:  # type: ignore[attr-defined]
+    for _ in range(5000):
+        if pacer._freed._waiters:  # type: ignore[attr-defined]
+            break
         sender.join(0.001)
     assert not sent.is_set()
     pacer.release(headers(left=5, reset_ms=29990, quota=10, window_ms=30000))  # ... until this answer
@@ -370,3 +396,35 @@ def test_our_own_requests_counted_before_their_answers_do_not_read_as_others() -
     pacer.release(headers(left=140, reset_ms=2000, quota=150, window_ms=3000))
     assert pacer.others_per_own > 0.0
     assert pacer.share < 1.0
+
+
+def test_a_sender_waiting_for_the_reset_wakes_when_our_last_answer_is_in() -> None:
+    pacer = RateLimitPacer()  # real clock, and a wait that an answer can end
+    left = shared_window(pacer, 33)  # 18 left, the others sending three per one of ours
+    assert sendable_now(pacer) == 3  # our share; the next sender waits ...
+    sent = threading.Event()
+
+    def send() -> None:
+        pacer.acquire()  # ... for the reset, 2 s away, as answers of ours are on the way ...
+        sent.set()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    for _ in range(5000):
+        if pacer._freed._waiters:  # type: ignore[attr-defined]
+            break
+        sender.join(0.001)
+    for _ in range(3):  # ... and the others keep sending: no requests freed
+        left -= 4
+        pacer.release(headers(left=left, reset_ms=1990, quota=150, window_ms=3000))
+    # With none of ours in flight no answer will come: it waits a quiet spell only, then sends one.
+    assert sent.wait(1.0)
+
+
+def sendable_now(pacer: RateLimitPacer) -> int:
+    """Acquire while the pacer lets requests out at once (they stay in flight); return how many."""
+    sent = 0
+    while pacer._left is not None and pacer._left > pacer.reserve:
+        pacer.acquire()
+        sent += 1
+    return sent
