@@ -17,13 +17,18 @@ Measures, in one run:
    their median bound ratios are compared, so the machine's speed cancels out.
 
 The sandbox runs as a subprocess (``python -m airflow_bigcommerce.sandbox`` as shipped; it must not
-share the client's GIL); its median request latency is measured first. All traffic is on 127.0.0.1.
+share the client's GIL); its median request latency is measured first. Sections 1 and 2 run in
+this process, so each timed run (ours and the peers alike) starts with ``gc.collect()``: otherwise
+a full collection of a heap that the earlier runs grew can fall into a window's last requests, and
+with windows 10x shorter than the store's, a 100-200 ms pause weighs 10x more than in a real run.
+All traffic is on 127.0.0.1.
 Targets are printed with PASS/FAIL; only ``--strict`` turns a FAIL into a non-zero exit.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import logging
@@ -106,6 +111,7 @@ def run_ours(
     hook = BigCommerceHook(max_concurrency=concurrency or None)  # 0: the default, adaptive
     hook.get_conn()  # read the connection and build the session outside the timing
     rows = list(contacts(n, prefix))
+    gc.collect()  # start from a settled heap, as the peers do (see the module docstring)
     started = time.perf_counter()
     result = sync_customers(
         rows, hook, field_map=FIELD_MAP, key_field=KEY_FIELD, max_concurrency=concurrency or 8, total=n
@@ -140,6 +146,7 @@ def run_peer(sandbox: SandboxProcess, which: str, n: int, *, quota: int, window_
     import _peers
 
     sandbox.prepare(quota=quota, window_ms=window_ms)
+    gc.collect()  # the same settled heap as ours
     if which == "http":
         outcome = _peers.naive_http_hook(sandbox.port, n, prefix="http")
     else:
