@@ -325,25 +325,30 @@ class RateLimitPacer:
         Between two of our answers the store's requests-left falls by our one request plus the
         others'; by Little's law, others keep that many times our requests in flight (at a similar
         latency). Counted per answer, not per second, so a quota wait that stops everyone says nothing.
+        This is the raw figure the concurrency controller splits a capped endpoint by: early in a
+        window the others' requests hide among ours in flight, and a cap shared by two tasks must
+        not look like ours alone then.
         """
         with self._lock:
-            return self._others_mean()
+            return self._samples_mean()
+
+    def _samples_mean(self) -> float:
+        """Return :attr:`others_per_own` (lock held)."""
+        return max(0.0, sum(self._others) / len(self._others)) if self._others else 0.0
 
     def _others_mean(self) -> float:
         """
-        Return :attr:`others_per_own` (lock held).
+        Return the others' requests per one of ours, as the quota rules use it (lock held).
 
         Our own requests in flight that the store has counted already also make its count fall
         beyond the one answered, so the samples alone would show others where there are none: when
         the window's spent requests are all accounted for by ours (answered or in flight), no one
-        else spends it.
+        else spends it, and the window is ours to the last request.
         """
-        if not self._others:
-            return 0.0
         spent = None if self._quota is None or self._window_low is None else self._quota - self._window_low
         if spent is not None and spent <= self._answered_in_window + self._in_flight:
             return 0.0
-        return max(0.0, sum(self._others) / len(self._others))
+        return self._samples_mean()
 
     def _fair_estimate(self, store_left: int) -> int:
         """
