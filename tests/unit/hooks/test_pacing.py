@@ -364,18 +364,7 @@ def test_a_blocked_sender_wakes_when_an_answer_frees_requests() -> None:
     # The store counted all five before answering: 5 left, less the four still in flight.
     pacer.release(headers(left=5, reset_ms=30000, quota=10, window_ms=30000))
     pacer.acquire()
-    sent = threading.Event()
-
-    def send() -> None:
-        pacer.acquire()  # blocked: nothing left until the reset, 30 s away ...
-        sent.set()
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    for _ in range(5000):
-        if pacer._freed._waiters:  # type: ignore[attr-defined]
-            break
-        sender.join(0.001)
+    sent = blocked_sender(pacer)  # nothing left until the reset, 30 s away ...
     assert not sent.is_set()
     pacer.release(headers(left=5, reset_ms=29990, quota=10, window_ms=30000))  # ... until this answer
     assert sent.wait(5.0)
@@ -400,19 +389,8 @@ def test_our_own_requests_counted_before_their_answers_do_not_read_as_others() -
 def test_a_sender_waiting_for_the_reset_wakes_when_our_last_answer_is_in() -> None:
     pacer = RateLimitPacer()  # real clock, and a wait that an answer can end
     left = shared_window(pacer, 33)  # 18 left, the others sending three per one of ours
-    assert sendable_now(pacer) == 3  # our share; the next sender waits ...
-    sent = threading.Event()
-
-    def send() -> None:
-        pacer.acquire()  # ... for the reset, 2 s away, as answers of ours are on the way ...
-        sent.set()
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    for _ in range(5000):
-        if pacer._freed._waiters:  # type: ignore[attr-defined]
-            break
-        sender.join(0.001)
+    assert sendable_now(pacer) == 3  # our share; the next sender waits for the reset, 2 s away,
+    sent = blocked_sender(pacer)  # as answers of ours are on the way ...
     for _ in range(3):  # ... and the others keep sending: no requests freed
         left -= 4
         pacer.release(headers(left=left, reset_ms=1990, quota=150, window_ms=3000))
@@ -426,4 +404,21 @@ def sendable_now(pacer: RateLimitPacer) -> int:
     while pacer._left is not None and pacer._left > pacer.reserve:
         pacer.acquire()
         sent += 1
+    return sent
+
+
+def blocked_sender(pacer: RateLimitPacer) -> threading.Event:
+    """Start a sender that the pacer blocks; return an event set once its request goes out."""
+    sent = threading.Event()
+
+    def send() -> None:
+        pacer.acquire()
+        sent.set()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    for _ in range(5000):  # until it waits (or gave up on waiting: then the test's assertion says so)
+        if pacer._freed._waiters:  # type: ignore[attr-defined]
+            break
+        sender.join(0.001)
     return sent
