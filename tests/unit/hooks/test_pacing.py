@@ -389,22 +389,15 @@ def test_our_own_requests_counted_before_their_answers_do_not_read_as_others() -
 def test_a_sender_waiting_for_the_reset_wakes_when_our_last_answer_is_in() -> None:
     pacer = RateLimitPacer()  # real clock, and a wait that an answer can end
     left = shared_window(pacer, 33)  # 18 left, the others sending three per one of ours
-    assert sendable_now(pacer) == 3  # our share; the next sender waits for the reset, 2 s away,
+    assert pacer._left == 3  # our share goes out; the next sender waits for the reset, 2 s away,
+    for _ in range(3):
+        pacer.acquire()
     sent = blocked_sender(pacer)  # as answers of ours are on the way ...
     for _ in range(3):  # ... and the others keep sending: no requests freed
         left -= 4
         pacer.release(headers(left=left, reset_ms=1990, quota=150, window_ms=3000))
     # With none of ours in flight no answer will come: it waits a quiet spell only, then sends one.
     assert sent.wait(1.0)
-
-
-def sendable_now(pacer: RateLimitPacer) -> int:
-    """Acquire while the pacer lets requests out at once (they stay in flight); return how many."""
-    sent = 0
-    while pacer._left is not None and pacer._left > pacer.reserve:
-        pacer.acquire()
-        sent += 1
-    return sent
 
 
 def blocked_sender(pacer: RateLimitPacer) -> threading.Event:
