@@ -26,7 +26,10 @@ VERSIONS=("$@")
 pins_for() {
   case $1 in
     # 3.0's task runner posts JSON without a Content-Type; FastAPI 0.118+ answers 422 (3.1 caps it too).
-    3.0.*) echo "fastapi<0.118" ;;
+    # cryptography 51 made MultiFernet a Rust type, and 3.0.6 sets `_fernet.is_encrypted` on it
+    # (airflow/models/crypto.py), so no connection with a password can be read; its constraints pin
+    # an older cryptography.
+    3.0.*) echo "fastapi<0.118 cryptography<51" ;;
     *) echo "" ;;
   esac
 }
