@@ -27,7 +27,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": "BigCommerce", "python-modules": ["airflow_bigcommerce.operators.customers"]}
+            {
+                "integration-name": "BigCommerce",
+                "python-modules": [
+                    "airflow_bigcommerce.operators.customers",
+                    "airflow_bigcommerce.operators.sync_customers",
+                ],
+            }
         ],
         "hooks": [
             {"integration-name": "BigCommerce", "python-modules": ["airflow_bigcommerce.hooks.bigcommerce"]}

@@ -1,30 +1,30 @@
 """
 Operators that create BigCommerce customers: one at a time (V2) or a CRM sync in batches (V3).
 
-Only the standard library and ``airflow.sdk`` are imported here at module level, so a DAG file
-that names these operators parses as fast as one with ``EmptyOperator``; the hook, ``requests``,
-pydantic models and SQL hooks are imported inside ``execute``.
+``SyncCustomersOperator`` lives in :mod:`~airflow_bigcommerce.operators.sync_customers` and is
+re-exported here, the import path users know. Only the standard library and ``airflow.sdk`` are
+imported here at module level, so a DAG file that names these operators parses as fast as one with
+``EmptyOperator``; the hook, ``requests``, pydantic models and SQL hooks are imported inside ``execute``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink
+from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template
+from airflow_bigcommerce.operators.sync_customers import SyncCustomersOperator, SyncMode
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
     from airflow_bigcommerce.lineage import Lineage
-    from airflow_bigcommerce.sync.result import SyncResult
 
 IfExists = Literal["fail", "skip"]
-SyncMode = Literal["insert", "upsert"]
 _IF_EXISTS = ("fail", "skip")
 _API_VERSIONS = ("v2", "v3")
 #: Arguments only V3 ``customer_Post`` has (V2 ``POST /customers`` refuses unknown fields).
@@ -38,15 +38,7 @@ _V3_ONLY = (
 )
 #: Arguments V3 ``customer_Post`` has no field for.
 _V2_ONLY = ("registration_ip_address",)
-_SYNC_MODES = ("insert", "upsert")
 _AUTH_SECRET_KEYS = ("password", "password_confirmation")
-#: Failed rows named in the message of the task's failure (the log and the report list them all).
-FAILURE_REASONS_IN_MESSAGE = 3
-
-
-def _is_template(value: Any) -> bool:
-    """Whether ``value`` is still to be rendered (Jinja text or an XComArg), so it cannot be checked yet."""
-    return (isinstance(value, str) and "{{" in value) or hasattr(value, "resolve")
 
 
 def _mask_auth_secrets(authentication: Any) -> None:
@@ -189,7 +181,7 @@ class CreateCustomerOperator(BaseOperator):
         super().__init__(**kwargs)
         if if_exists not in _IF_EXISTS:
             raise ValueError(f"if_exists must be one of {_IF_EXISTS}, got {if_exists!r}")
-        _check_retry_budget(retry_budget_s)
+        check_retry_budget(retry_budget_s)
         v3_arguments = {
             "addresses": addresses,
             "attributes": attributes,
@@ -200,7 +192,7 @@ class CreateCustomerOperator(BaseOperator):
             "trigger_account_created_notification": trigger_account_created_notification or None,
         }
         given = v3_arguments | {"registration_ip_address": registration_ip_address}
-        if not _is_template(api_version):
+        if not is_template(api_version):
             _check_api_version(api_version, {k: v for k, v in given.items() if v is not None})
         if customer_group is not None and customer_group_id is not None:
             raise ValueError("Give customer_group (a name) or customer_group_id, not both")
@@ -454,314 +446,8 @@ def _first_created(customers: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
-def _check_retry_budget(retry_budget_s: float | None) -> None:
-    if retry_budget_s is not None and (isinstance(retry_budget_s, bool) or retry_budget_s < 0):
-        raise ValueError(f"retry_budget_s must be 0 or more seconds, got {retry_budget_s!r}")
-
-
 def _without_secrets(customer: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in customer.items() if key not in {"_authentication", "authentication"}}
 
 
-class SyncCustomersOperator(BaseOperator):
-    """
-    Sync CRM contacts into store customers with the V3 API, in batches of up to 10.
-
-    Contacts come from ``contacts`` (a list of dicts, or an XComArg) or are streamed from any
-    common.sql connection (``sql_conn_id`` + ``sql``), fetched in chunks so memory stays flat.
-    Rows are mapped with ``field_map``, validated, de-duplicated on the lower-cased e-mail and
-    looked up in the store; new ones are created, existing ones skipped (``mode="insert"``) or
-    updated when a mapped field differs (``mode="upsert"``). A rejected row is reported, never
-    dropped; a write whose outcome is unknown is resolved by a look-up, never by a blind resend.
-
-    Rows the store could not take for a transient reason (an outage beyond ``retry_budget_s``, 5xx,
-    no answer, 429s) are *failed*, not rejected: every row is still attempted and the report is
-    written, then the task fails, so Airflow's retry (which re-sends only what is missing and
-    creates nothing twice) finishes the job. A run never goes green while rows it could deliver are
-    missing.
-
-    :param contacts: rows to sync: a list of dicts or an XComArg (templated).
-    :param sql_conn_id: connection id of any common.sql database to read contacts from (templated).
-    :param sql: query returning one contact per row, or a ``.sql`` file (templated).
-    :param parameters: query parameters (templated).
-    :param sql_hook_params: extra arguments for the SQL hook.
-    :param field_map: CRM column -> customer field (``email``, ``first_name``, ``last_name``,
-        ``company``, ``phone``, ``notes``, ``tax_exempt_category``, ``customer_group_id``,
-        ``password``, ``force_password_reset``, ``accepts_product_review_abandoned_cart_emails``) or
-        part of the contact: ``address.<field>`` (one sync-managed address), ``attribute.<name>``
-        (a customer attribute's value), ``customer_group`` (a group name), ``newsletter`` (opt-in);
-        default: columns named like the customer fields (templated).
-    :param key_field: column identifying a row in reports (default ``"id"``; row number if absent).
-    :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
-    :param dry_run: look up and report what would happen, write nothing (templated).
-    :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected.
-    :param report_path: local path or ObjectStoragePath URL for a JSON-lines report, one line per
-        input row with its outcome (templated).
-    :param batch_size: customers per V3 request, 1 to 10.
-    :param max_concurrency: requests in flight at once. ``None`` (default) adapts: the number grows
-        while the window has requests left and answers stay fast, up to 8, and shrinks when the store
-        pushes back (429s with requests left, slower answers, errors). An int 1 to 8 is a fixed
-        limit. BigCommerce's documented per-endpoint caps (PUT ``/v3/customers``: 3) apply either way.
-    :param quota_reserve: requests per rate-limit window the sync leaves unused for the store's other
-        apps (ERP, shipping, reviews); default 0. 10-20 % of the quota is a good start on a store with
-        other integrations.
-    :param fetch_size: rows fetched from the SQL cursor at a time.
-    :param retry_budget_s: how long the run keeps trying while the store's writes or reads fail (an
-        outage), with backoff and one probe at a time, before it settles the rows as failed;
-        overrides the connection's ``retry_budget_s`` extra (default 300).
-    :param channel_id: Multi-Storefront channel to sync to: a customer exists when it can log in
-        there (``channel_ids`` holds it, or is null and the channel allows global logins); new
-        customers get ``origin_channel_id`` and, where the channel has no global logins,
-        ``channel_ids=[channel_id]``. Existing customers' ``channel_ids`` are never changed.
-        ``None`` (default): the store's own behaviour.
-    :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
-        string) instead of failing at start.
-    :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
-    :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``failed``, ``total``,
-        ``rejections`` and ``failures``: capped lists of ``{row, email, reason}``, ...), pushed to XCom.
-    :raises BigCommerceTransientError: rows failed (after every row was attempted and the report
-        written); retrying the task is safe.
-    """
-
-    template_fields: Sequence[str] = (
-        "contacts",
-        "sql",
-        "parameters",
-        "field_map",
-        "mode",
-        "dry_run",
-        "report_path",
-        "sql_conn_id",
-        "bigcommerce_conn_id",
-    )
-    template_ext: Sequence[str] = (".sql",)
-    template_fields_renderers: ClassVar[dict[str, str]] = {
-        "sql": "sql",
-        "parameters": "json",
-        "field_map": "json",
-    }
-    ui_color = "#34313f"
-    operator_extra_links = (BigCommerceCustomersLink(),)
-    #: Set by ``execute`` for the extra link and lineage: the store written to, customers created + updated.
-    bigcommerce_store_hash: str | None = None
-    bigcommerce_rows_written: int = 0
-
-    def __init__(
-        self,
-        *,
-        contacts: Any = None,
-        sql_conn_id: str | None = None,
-        sql: str | None = None,
-        parameters: Mapping[str, Any] | Sequence[Any] | None = None,
-        sql_hook_params: Mapping[str, Any] | None = None,
-        field_map: Mapping[str, str] | None = None,
-        key_field: str | None = "id",
-        mode: SyncMode = "insert",
-        dry_run: bool = False,
-        max_rejected: int | None = None,
-        report_path: str | None = None,
-        batch_size: int = 10,
-        max_concurrency: int | None = None,
-        quota_reserve: int = 0,
-        fetch_size: int = 1000,
-        retry_budget_s: float | None = None,
-        channel_id: int | None = None,
-        create_attributes: bool = False,
-        bigcommerce_conn_id: str = "bigcommerce_default",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if channel_id is not None and (
-            isinstance(channel_id, bool) or not isinstance(channel_id, int) or channel_id < 1
-        ):
-            raise ValueError(f"channel_id must be a channel's id (1 or more) or None, got {channel_id!r}")
-        if (contacts is None) == (sql is None):
-            raise ValueError("Give exactly one source: contacts=... or sql_conn_id=... with sql=...")
-        if sql is not None and not sql_conn_id:
-            raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
-        if not _is_template(mode) and mode not in _SYNC_MODES:
-            raise ValueError(f"mode must be one of {_SYNC_MODES}, got {mode!r}")
-        if not 1 <= batch_size <= 10:
-            raise ValueError(f"batch_size must be 1 to 10 (the V3 API's limit per request), got {batch_size}")
-        if max_concurrency is not None and not 1 <= max_concurrency <= 8:
-            raise ValueError(f"max_concurrency must be 1 to 8, or None to adapt, got {max_concurrency}")
-        if isinstance(quota_reserve, bool) or not isinstance(quota_reserve, int) or quota_reserve < 0:
-            raise ValueError(f"quota_reserve must be a number of requests, 0 or more, got {quota_reserve!r}")
-        if max_rejected is not None and max_rejected < 0:
-            raise ValueError(f"max_rejected must be 0 or more, got {max_rejected}")
-        if fetch_size < 1:
-            raise ValueError(f"fetch_size must be at least 1, got {fetch_size}")
-        _check_retry_budget(retry_budget_s)
-        self.contacts = contacts
-        self.sql_conn_id = sql_conn_id
-        self.sql = sql
-        self.parameters = parameters
-        self.sql_hook_params = dict(sql_hook_params or {})
-        self.field_map = field_map
-        self.key_field = key_field
-        self.mode = mode
-        # Shadows BaseOperator.dry_run(), which nothing in Airflow 3 calls: the argument name is the contract.
-        self.dry_run = dry_run  # type: ignore[method-assign,assignment]
-        self.max_rejected = max_rejected
-        self.report_path = report_path
-        self.batch_size = batch_size
-        self.max_concurrency = max_concurrency
-        self.quota_reserve = quota_reserve
-        self.fetch_size = fetch_size
-        self.retry_budget_s = retry_budget_s
-        self.channel_id = channel_id
-        self.create_attributes = create_attributes
-        self.bigcommerce_conn_id = bigcommerce_conn_id
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Read the contacts, sync them, log and return the summary."""
-        from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
-        from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
-        from airflow_bigcommerce.models.contact import validate_field_map
-        from airflow_bigcommerce.sync.engine import sync_customers
-        from airflow_bigcommerce.sync.progress import ProgressReporter
-        from airflow_bigcommerce.sync.report import JsonlReportWriter
-
-        if self.mode not in _SYNC_MODES:
-            raise ValueError(f"mode must be one of {_SYNC_MODES}, got {self.mode!r}")
-        dry_run = _as_bool(self.dry_run, "dry_run")
-        field_map = validate_field_map(self.field_map)
-        hook = BigCommerceHook(
-            bigcommerce_conn_id=self.bigcommerce_conn_id,
-            retry_budget_s=self.retry_budget_s,
-            max_concurrency=self.max_concurrency,
-            quota_reserve=self.quota_reserve,
-        )
-        hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
-        self.bigcommerce_store_hash = hook.store_hash
-        rows, total = self._rows()
-        with ExitStack() as stack:
-            report = None
-            if self.report_path:
-                report = JsonlReportWriter(stack.enter_context(_open_text(str(self.report_path))))
-            result = sync_customers(
-                rows,
-                hook,
-                field_map=field_map,
-                mode=self.mode,
-                dry_run=dry_run,
-                key_field=self.key_field,
-                batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,  # None: the hook adapts what is in flight
-                report=report,
-                progress=ProgressReporter(self.log.info, total=total),
-                total=total,
-                channel_id=self.channel_id,
-                create_attributes=self.create_attributes,
-            )
-        summary = result.to_dict()
-        self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
-        self.log.info(
-            "Sync %s: %s created, %s updated, %s skipped, %s rejected, %s failed of %s rows in %.1f s%s",
-            "dry run" if dry_run else "done",
-            result.created,
-            result.updated,
-            result.skipped,
-            result.rejected,
-            result.failed,
-            result.total,
-            result.duration_s,
-            f"; report at {self.report_path}" if self.report_path else "",
-        )
-        for part, counts in result.parts.items():
-            self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
-        for rejection in summary.get("rejections", [])[:20]:
-            self.log.warning(
-                "Rejected row %s (%s): %s", rejection["row"], rejection["email"], rejection["reason"]
-            )
-        for failure in summary.get("failures", [])[:20]:
-            self.log.warning("Failed row %s (%s): %s", failure["row"], failure["email"], failure["reason"])
-        if result.failed:
-            raise BigCommerceTransientError(_failed_message(result, self.report_path))
-        if self.max_rejected is not None and result.rejected > self.max_rejected:
-            raise BigCommerceError(
-                f"{result.rejected} rows were rejected, more than max_rejected={self.max_rejected}; "
-                "every valid row was sent. See the log or the report for the reasons."
-            )
-        return summary
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
-        """Report the SQL source's tables as inputs (none for XCom contacts) and the store's customers out."""
-        from airflow_bigcommerce.lineage import customers_lineage
-
-        return customers_lineage(
-            store_hash=self.bigcommerce_store_hash,
-            rows_written=self.bigcommerce_rows_written,
-            sql_conn_id=self.sql_conn_id if self.sql is not None else None,
-            sql=self.sql,
-            sql_hook_params=self.sql_hook_params,
-        )
-
-    def _rows(self) -> tuple[Iterator[Mapping[str, Any]], int | None]:
-        """Return the contact rows and, when cheap to know, how many there are."""
-        if self.sql is None:
-            contacts = self.contacts
-            if isinstance(contacts, Mapping):
-                contacts = [contacts]
-            if not isinstance(contacts, Sequence) or isinstance(contacts, str | bytes):
-                raise ValueError(f"contacts must be a list of dicts, got {type(contacts).__name__}")
-            return iter(contacts), len(contacts)
-        return self._stream_sql(), None
-
-    def _stream_sql(self) -> Iterator[Mapping[str, Any]]:
-        """Yield rows of ``sql`` as dicts, ``fetch_size`` at a time (never the whole result)."""
-        from airflow_bigcommerce.compat import BaseHook
-
-        connection = BaseHook.get_connection(str(self.sql_conn_id))
-        sql_hook = connection.get_hook(hook_params=self.sql_hook_params)  # type: ignore[no-untyped-call]
-        conn = sql_hook.get_conn()
-        try:
-            cursor = conn.cursor()
-            cursor.execute(self.sql, self.parameters or ())
-            columns = [str(col[0]) for col in cursor.description or ()]
-            while batch := cursor.fetchmany(self.fetch_size):
-                for values in batch:
-                    yield dict(zip(columns, values, strict=False))
-            cursor.close()
-        finally:
-            conn.close()
-
-
-def _failed_message(result: SyncResult, report_path: str | None) -> str:
-    """Say how many rows failed, the first reasons, and that a retry of the task is safe."""
-    reasons = "; ".join(
-        f"row {f['row']}: {f['reason']}" for f in result.failures[:FAILURE_REASONS_IN_MESSAGE]
-    )
-    more = result.failed - min(result.failed, FAILURE_REASONS_IN_MESSAGE)
-    return (
-        f"{result.failed} of {result.total} rows failed for a transient reason (store unavailable or "
-        f"overloaded) and were not delivered: {reasons}{f'; and {more} more' if more else ''}. "
-        f"{result.created} created, {result.updated} updated, {result.skipped} skipped, "
-        f"{result.rejected} rejected"
-        + (f"; every row is in the report at {report_path}" if report_path else "")
-        + ". Retrying the task is safe: it re-sends only what is missing and creates nothing twice."
-    )
-
-
-def _as_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "1", "yes"}:
-        return True
-    if text in {"false", "0", "no", "", "none"}:
-        return False
-    raise ValueError(f"{name} must be true or false, got {value!r}")
-
-
-def _open_text(path: str) -> Any:
-    """Open a local path or an ObjectStoragePath URL (``s3://``, ``file://``, ...) for writing text."""
-    if "://" in path:
-        from airflow.sdk import ObjectStoragePath
-
-        target = ObjectStoragePath(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target.open("w")  # type: ignore[no-untyped-call]
-    from airflow_bigcommerce.sync.report import open_private
-
-    return open_private(path)
+__all__ = ["CreateCustomerOperator", "IfExists", "SyncCustomersOperator", "SyncMode"]

@@ -1,0 +1,40 @@
+"""
+Checks of operator arguments the operators share, light enough for DAG parsing (standard library only).
+
+``__init__`` checks plain arguments at once; a templated value (Jinja text or an XComArg) is checked
+in ``execute``, once rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Rendered templates of an unset flag: ``"{{ params.dry_run }}"`` with no value renders ``"None"``.
+_UNSET_FLAG_TEXTS = frozenset({"", "none"})
+
+
+def is_template(value: Any) -> bool:
+    """Whether ``value`` is still to be rendered (Jinja text or an XComArg), so it cannot be checked yet."""
+    return (isinstance(value, str) and "{{" in value) or hasattr(value, "resolve")
+
+
+def check_retry_budget(retry_budget_s: float | None) -> None:
+    """Refuse a negative (or true/false) retry budget; ``None`` keeps the connection's."""
+    if retry_budget_s is not None and (isinstance(retry_budget_s, bool) or retry_budget_s < 0):
+        raise ValueError(f"retry_budget_s must be 0 or more seconds, got {retry_budget_s!r}")
+
+
+def rendered_flag(value: Any, name: str) -> bool:
+    """
+    Read a rendered true/false argument with the package's one flag parser; unset means false.
+
+    :raises ValueError: naming the argument, for anything but the words the parser knows.
+    """
+    if value is None or (isinstance(value, str) and value.strip().lower() in _UNSET_FLAG_TEXTS):
+        return False
+    from airflow_bigcommerce.models.customer import parse_bool
+
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise ValueError(f"{name} must be true or false, got {value!r}") from None
