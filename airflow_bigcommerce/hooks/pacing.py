@@ -17,6 +17,10 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from airflow_bigcommerce.api import backoff_seconds
+
+__all__ = ["IDEMPOTENT_METHODS", "RateLimitHeaders", "RateLimitPacer", "backoff_seconds", "wait_after_429"]
+
 #: Methods whose repetition has the same effect as one request (RFC 9110, section 9.2.2).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -80,14 +84,6 @@ class RateLimitHeaders:
     def present(self) -> bool:
         """Whether the response carried any rate-limit information."""
         return self.left is not None or self.reset_ms is not None or self.retry_after_s is not None
-
-
-def backoff_seconds(
-    attempt: int, *, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
-) -> float:
-    """Return a full-jitter exponential backoff for the 1-based ``attempt`` (AWS architecture blog)."""
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 def wait_after_429(headers: RateLimitHeaders, attempt: int, *, rng: random.Random | None = None) -> float:

@@ -443,7 +443,7 @@ def test_429_with_requests_left_is_a_concurrency_limit_not_a_window_wait(
 
 def test_too_many_429s_are_a_transient_failure(conn_env: Callable[..., None]) -> None:
     from airflow_bigcommerce.exceptions import BigCommerceRateLimitError
-    from airflow_bigcommerce.hooks.bigcommerce import MAX_RATE_LIMIT_WAITS
+    from airflow_bigcommerce.hooks.transport import MAX_RATE_LIMIT_WAITS
     from airflow_bigcommerce.sync.client import TransientFailureError
 
     spent = {**WINDOW_HEADERS, "X-Rate-Limit-Requests-Left": "0", "X-Rate-Limit-Time-Reset-Ms": "10"}
