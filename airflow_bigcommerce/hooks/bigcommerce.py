@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import requests.auth
@@ -40,8 +40,11 @@ from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_co
 from airflow_bigcommerce.hooks.connection_form import ConnectionFormMixin, legacy_field_specs
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
 from airflow_bigcommerce.hooks.part_calls import StorePartsMixin
-from airflow_bigcommerce.hooks.transport import Transport
+from airflow_bigcommerce.hooks.transport import RequestOptions, Transport
 from airflow_bigcommerce.masking import mask_secret
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "LOOKUP_BATCH_SIZE",
@@ -195,31 +198,22 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
 
     # -- the one request path ---------------------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> requests.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> requests.Response:
         """
         Send one API request with pacing and the retry policy; return the 2xx response.
 
         :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
+        :param options: ``params``, ``json``, ``timeout``, ``max_retries``
+            (:class:`~airflow_bigcommerce.hooks.transport.RequestOptions`), by keyword.
         :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
         :raises BigCommerceConnectionError: the host could not be reached.
         """
-        return self._transport.send(
-            method, path, params=params, json=json, timeout=timeout, max_retries=max_retries
-        )[0]
+        return self._transport.send(method, path, **options)[0]
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Send like :meth:`request` and return the parsed JSON body (``None`` when empty)."""
-        return self._transport.send(method, path, **kwargs)[1]
+        return self._transport.send(method, path, **options)[1]
 
     def confirm_write(self) -> None:
         """

@@ -11,7 +11,7 @@ V2 addresses it deletes everything); the sync deletes nothing at all.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_bigcommerce.api import (
     ADDRESS_BATCH_SIZE,
@@ -21,11 +21,16 @@ from airflow_bigcommerce.api import (
 )
 from airflow_bigcommerce.exceptions import BigCommerceConfigError
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from airflow_bigcommerce.hooks.transport import RequestOptions
+
 
 class _Requester(Protocol):
     """What the mixin needs from the hook: its one request path and its pager."""
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any: ...
+    def _json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any: ...
 
     def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]: ...
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import requests
 
@@ -38,6 +38,9 @@ from airflow_bigcommerce.hooks.pacing import (
 )
 from airflow_bigcommerce.hooks.verdict import NOT_JSON, Verdict, classify_answer, classify_failure, parse_json
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 #: 429s are definite refusals (nothing was written), so they get a budget of their own.
 MAX_RATE_LIMIT_WAITS = 50
 #: First backoff after a 429 with requests left (an endpoint's concurrency limit), seconds.
@@ -46,6 +49,22 @@ CONCURRENCY_BACKOFF_S = 0.05
 CONCURRENCY_BACKOFF_CAP_S = 2.0
 #: Methods that read: they have their own circuit, so a write outage does not stop look-ups.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RequestOptions(TypedDict, total=False):
+    """
+    How one request goes out, besides its method and path (all optional).
+
+    :param params: the query string's parameters.
+    :param json: the body, sent as JSON.
+    :param timeout: seconds to wait for the answer; default the connection's ``timeout``.
+    :param max_retries: caps the retries of this request; ``0`` sends it once (429s are waited out).
+    """
+
+    params: Mapping[str, Any] | None
+    json: Any
+    timeout: float | None
+    max_retries: int | None
 
 
 class _Log(Protocol):
@@ -132,14 +151,7 @@ class Transport:
             self._store.stats[key] = self._store.stats.get(key, 0) + 1
 
     def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        self, method: str, path: str, **options: Unpack[RequestOptions]
     ) -> tuple[requests.Response, Any]:
         """
         Send until the store answers for good; return the 2xx response and its parsed body.
@@ -153,11 +165,13 @@ class Transport:
         method = method.upper()
         settings = self._store.settings
         session = self._store.get_conn()
+        max_retries = options.get("max_retries")
         retries_left = settings.max_retries if max_retries is None else max_retries
         rate_limit_waits = 0
         kind: Kind = "read" if method in READ_METHODS else "write"
         endpoint = endpoint_of(method, path)
-        request_timeout = timeout or settings.timeout
+        params, json = options.get("params"), options.get("json")
+        request_timeout = options.get("timeout") or settings.timeout
         while True:
             attempt = self._attempt(session, method, path, kind, endpoint, params, json, request_timeout)
             verdict = attempt.verdict
