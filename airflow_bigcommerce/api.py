@@ -23,6 +23,22 @@ STORE_HASH_PATTERN = "^[A-Za-z0-9]+$"
 #: The channel every store has; its ``allow_global_logins`` is true by default (SOURCE.md "Multi-Storefront").
 DEFAULT_CHANNEL_ID = 1
 
+# -- rate-limit headers (SOURCE.md "Rate limits"; names are case-insensitive) -------------------------
+
+#: Requests left in the current window.
+HEADER_REQUESTS_LEFT = "X-Rate-Limit-Requests-Left"
+#: Milliseconds until the window resets.
+HEADER_TIME_RESET_MS = "X-Rate-Limit-Time-Reset-Ms"
+#: The window's length, milliseconds.
+HEADER_TIME_WINDOW_MS = "X-Rate-Limit-Time-Window-Ms"
+#: Requests per window.
+HEADER_REQUESTS_QUOTA = "X-Rate-Limit-Requests-Quota"
+#: Seconds to wait, on some 429s.
+HEADER_RETRY_AFTER = "X-Retry-After"
+#: Methods that read. BigCommerce's outages often hit writes while reads keep working (SOURCE.md), so
+#: the hook's outage policy and the sandbox's outage model keep reads and writes apart.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 # -- items per request ---------------------------------------------------------------------------
 
 #: ``POST``/``PUT /v3/customers`` take at most 10 customers (customers.v3.yml: "Limit of 10 customers

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import requests
 
+from airflow_bigcommerce.api import READ_METHODS
 from airflow_bigcommerce.exceptions import (
     BigCommerceConnectionError,
     BigCommerceOutcomeUnknownError,
@@ -47,8 +48,6 @@ MAX_RATE_LIMIT_WAITS = 50
 CONCURRENCY_BACKOFF_S = 0.05
 #: Longest such backoff, seconds.
 CONCURRENCY_BACKOFF_CAP_S = 2.0
-#: Methods that read: they have their own circuit, so a write outage does not stop look-ups.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class RequestOptions(TypedDict, total=False):
