@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import requests
 
-from airflow_bigcommerce.api import READ_METHODS
+from airflow_bigcommerce.api import READ_METHODS, backoff_seconds
 from airflow_bigcommerce.exceptions import (
     BigCommerceConnectionError,
     BigCommerceOutcomeUnknownError,
@@ -34,7 +34,6 @@ from airflow_bigcommerce.hooks.pacing import (
     IDEMPOTENT_METHODS,
     RateLimitHeaders,
     RateLimitPacer,
-    backoff_seconds,
     wait_after_429,
 )
 from airflow_bigcommerce.hooks.verdict import NOT_JSON, Verdict, classify_answer, classify_failure, parse_json

@@ -13,6 +13,7 @@ from fake_clock import FakeClock
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from airflow_bigcommerce import __version__
+from airflow_bigcommerce.api import LOOKUP_BATCH_SIZE, group_lookups, lookup_values
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
     BigCommerceConfigError,
@@ -29,14 +30,7 @@ from airflow_bigcommerce.hooks.bigcommerce import (
 )
 from airflow_bigcommerce.hooks.breaker import CircuitBreaker
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
-from airflow_bigcommerce.sync.client import (
-    LOOKUP_BATCH_SIZE,
-    CustomerClient,
-    OutcomeUnknownError,
-    RequestRejectedError,
-    group_lookups,
-    lookup_values,
-)
+from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
 
 TOKEN = "tok-unit-7f3a"
 
