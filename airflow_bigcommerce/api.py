@@ -44,7 +44,9 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: ``POST``/``PUT /v3/customers`` take at most 10 customers (customers.v3.yml: "Limit of 10 customers
 #: per call"; an 11th answers 413).
 CUSTOMER_BATCH_SIZE = 10
-#: ``POST``/``PUT /v3/customers/addresses`` take at most 10 addresses per call (SOURCE.md "Nested data").
+#: Addresses per ``POST``/``PUT /v3/customers/addresses``. customers.v3.yml gives no per-call limit
+#: ("Multiple customer addresses can be ... in one call"); 10, the V3 batch size, is what the sandbox
+#: enforces and the hook sends (as many as one new customer may carry inline).
 ADDRESS_BATCH_SIZE = 10
 #: ``PUT /v3/customers/attribute-values`` takes at most 10 values per call (customers.v3.yml
 #: upsertCustomersAttributeValues: "Limit of 10 customers per call"; SOURCE.md "Nested data").
