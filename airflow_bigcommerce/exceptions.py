@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_bigcommerce.api import email_in_use_text
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 
 try:
@@ -90,6 +91,21 @@ class BigCommerceOutcomeUnknownError(BigCommerceError, OutcomeUnknownError):
         super().__init__(message)
         self.method = method
         self.path = path
+
+
+def refusal_error(
+    *, status: int, method: str, path: str, body: Any = None, detail: str = ""
+) -> BigCommerceAPIError:
+    """
+    Return the error for a store's definite refusal (a 4xx other than 429).
+
+    :class:`BigCommerceDuplicateCustomerError` when its messages say the e-mail is in use
+    (:func:`~airflow_bigcommerce.api.email_in_use_text`), else :class:`BigCommerceAPIError`.
+    """
+    title, errors = _summarise_body(body)
+    in_use = email_in_use_text(status, [title, *errors.values()])
+    error_cls = BigCommerceDuplicateCustomerError if in_use else BigCommerceAPIError
+    return error_cls(status=status, method=method, path=path, body=body, detail=detail)
 
 
 def _summarise_body(body: Any) -> tuple[str, dict[str, str]]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_bigcommerce import __version__
+from airflow_bigcommerce.api import DEFAULT_API_HOST, STORE_HASH_PATTERN
 
-#: What a store hash looks like: the path segment after ``/stores/`` (letters and digits only).
-STORE_HASH_PATTERN = "^[A-Za-z0-9]+$"
-#: Where BigCommerce's REST API lives; the hook's default when the host is empty.
-DEFAULT_API_HOST = "https://api.bigcommerce.com"
+__all__ = ["DEFAULT_API_HOST", "STORE_HASH_PATTERN", "get_provider_info"]
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -1,6 +1,10 @@
 """
 Hook for the BigCommerce Management API (customers, V2 and V3).
 
+The hook holds one store's connection and shared policies, and its typed calls: V2 and V3 customers
+here, a contact's other parts in :mod:`.part_calls`. Every call goes out through the one send path,
+:mod:`.transport`; the connection form lives in :mod:`.connection_form`.
+
 Reference: https://developer.bigcommerce.com/docs/rest-management/customers
 """
 
@@ -9,60 +13,49 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import requests.auth
 from airflow.providers.http.hooks.http import HttpHook
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import Timeout
-from urllib3.exceptions import ConnectTimeoutError
 
 from airflow_bigcommerce import __version__
+from airflow_bigcommerce.api import (
+    CUSTOMER_BATCH_SIZE,
+    DEFAULT_API_HOST,
+    LOOKUP_BATCH_SIZE,
+    MAX_LOOKUP_CHARS,
+    MAX_PAGE_SIZE,
+    lookup_groups,
+)
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
     BigCommerceConfigError,
     BigCommerceConnectionError,
-    BigCommerceDuplicateCustomerError,
     BigCommerceError,
-    BigCommerceOutcomeUnknownError,
-    BigCommerceRateLimitError,
-    BigCommerceServerError,
-    BigCommerceUnavailableError,
 )
-from airflow_bigcommerce.hooks.breaker import BudgetExhaustedError, CircuitBreaker, Kind
-from airflow_bigcommerce.hooks.concurrency import ConcurrencyController, Signal, endpoint_of
+from airflow_bigcommerce.hooks.breaker import CircuitBreaker
+from airflow_bigcommerce.hooks.concurrency import ConcurrencyController
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
-from airflow_bigcommerce.hooks.pacing import (
-    IDEMPOTENT_METHODS,
-    RateLimitHeaders,
-    RateLimitPacer,
-    backoff_seconds,
-    wait_after_429,
-)
-from airflow_bigcommerce.hooks.parts import StorePartsMixin
+from airflow_bigcommerce.hooks.connection_form import ConnectionFormMixin, legacy_field_specs
+from airflow_bigcommerce.hooks.pacing import RateLimitPacer
+from airflow_bigcommerce.hooks.part_calls import StorePartsMixin
+from airflow_bigcommerce.hooks.transport import RequestOptions, Transport
 from airflow_bigcommerce.masking import mask_secret
-from airflow_bigcommerce.sync.client import (
-    LOOKUP_BATCH_SIZE,
-    MAX_BATCH_SIZE,
-    MAX_LOOKUP_CHARS,
-    group_lookups,
-    lookup_values,
-)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "LOOKUP_BATCH_SIZE",
+    "MAX_LOOKUP_CHARS",
+    "MAX_PAGE_SIZE",
+    "BigCommerceHook",
+    "legacy_field_specs",
+    "lookup_groups",
+]
 
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
-#: 429s are definite refusals (nothing was written), so they get a budget of their own.
-MAX_RATE_LIMIT_WAITS = 50
-#: First backoff after a 429 with requests left (an endpoint's concurrency limit), seconds.
-CONCURRENCY_BACKOFF_S = 0.05
-#: Methods that read: they have their own circuit, so a write outage does not stop look-ups.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: V3 ``limit`` maximum for ``GET /v3/customers``.
-MAX_PAGE_SIZE = 250
-
-
-#: What :func:`_parse_json` returns for a body that is not JSON.
-NOT_JSON: Any = object()
 
 
 class _TokenInHeaders(requests.auth.AuthBase):
@@ -72,27 +65,7 @@ class _TokenInHeaders(requests.auth.AuthBase):
         return request
 
 
-def _may_have_arrived(exc: RequestsConnectionError | Timeout) -> bool:
-    """Whether a failed request may have reached the server: anything but a failure to connect."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, RequestsConnectionError):
-        reason = exc.args[0] if exc.args else None
-        return not isinstance(getattr(reason, "reason", reason), ConnectTimeoutError)
-    return True  # a read timeout: the request went out
-
-
-def _parse_json(response: requests.Response) -> Any:
-    """Return the response's JSON (``None`` for an empty body), or :data:`NOT_JSON`; parsed once."""
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return NOT_JSON
-
-
-class BigCommerceHook(StorePartsMixin, HttpHook):
+class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
     """
     Talk to one BigCommerce store: auth headers, pacing from rate-limit headers, safe retries.
 
@@ -113,8 +86,8 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
     :param retry_budget_s: how long reads or writes may keep failing before the run gives up on them;
         overrides the ``retry_budget_s`` extra (default 300).
     :param max_concurrency: a fixed limit on this hook's requests in flight; ``None`` (default) adapts
-        it between 1 and 8 (:mod:`~airflow_bigcommerce.hooks.concurrency`). Documented per-endpoint
-        caps (PUT ``/v3/customers``: 3) apply either way.
+        it between 1 and 8, :data:`~airflow_bigcommerce.api.MAX_IN_FLIGHT` (:mod:`.concurrency`).
+        Documented per-endpoint caps (PUT ``/v3/customers``: 3) apply either way.
     :param quota_reserve: requests per rate-limit window left unused for the store's other apps.
     """
 
@@ -122,7 +95,7 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
     default_conn_name = "bigcommerce_default"
     conn_type = "bigcommerce"
     hook_name = "BigCommerce"
-    default_host = "https://api.bigcommerce.com"
+    default_host = DEFAULT_API_HOST
 
     def __init__(
         self,
@@ -143,7 +116,7 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         self.pacer = pacer or RateLimitPacer(reserve=quota_reserve)
         self.concurrency = ConcurrencyController(max_concurrency)
         self._local = threading.local()
-        self._stats_lock = threading.Lock()
+        self._transport = Transport(self)
         self._init_lock = threading.RLock()
         self._settings: StoreSettings | None = None
         self._breaker: CircuitBreaker | None = None
@@ -151,38 +124,6 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         self.stats: dict[str, int] = {"requests": 0, "429s": 0, "retries": 0}
 
     # -- connection --------------------------------------------------------------------------
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Return the form behaviour for Airflow 3.0/3.1 (3.2+ reads ``get_provider_info``)."""
-        from airflow_bigcommerce.get_provider_info import get_provider_info
-
-        behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
-        return {
-            "hidden_fields": list(behaviour["hidden-fields"]),
-            "relabeling": dict(behaviour["relabeling"]),
-            "placeholders": dict(behaviour["placeholders"]),
-        }
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Return the extra form fields for Airflow 3.0/3.1 (WTForms), built from the same ``conn-fields``."""
-        from wtforms import IntegerField, StringField
-        from wtforms.validators import NumberRange, Optional, Regexp
-
-        widgets: dict[str, Any] = {}
-        for name, spec in legacy_field_specs().items():
-            if spec["kind"] == "integer":
-                validators = [Optional(), NumberRange(min=spec["minimum"])]
-                widgets[name] = IntegerField(
-                    spec["label"], validators=validators, description=spec["description"]
-                )
-            else:
-                validators = [Regexp(spec["pattern"])] if spec["pattern"] else []
-                widgets[name] = StringField(
-                    spec["label"], validators=validators, description=spec["description"]
-                )
-        return widgets
 
     # Lazily built once per hook under this hook's own lock. Not functools.cached_property: on
     # Python 3.10 and 3.11 it holds one lock per class, so hooks built in several threads would
@@ -257,185 +198,22 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
 
     # -- the one request path ---------------------------------------------------------------
 
-    def _count(self, key: str) -> None:
-        with self._stats_lock:
-            self.stats[key] = self.stats.get(key, 0) + 1
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> requests.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> requests.Response:
         """
         Send one API request with pacing and the retry policy; return the 2xx response.
 
         :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
+        :param options: ``params``, ``json``, ``timeout``, ``max_retries``
+            (:class:`~airflow_bigcommerce.hooks.transport.RequestOptions`), by keyword.
         :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
         :raises BigCommerceConnectionError: the host could not be reached.
         """
-        return self._send(method, path, params=params, json=json, timeout=timeout, max_retries=max_retries)[0]
+        return self._transport.send(method, path, **options)[0]
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Send like :meth:`request` and return the parsed JSON body (``None`` when empty)."""
-        return self._send(method, path, **kwargs)[1]
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> tuple[requests.Response, Any]:
-        """Send through the one request path (pacing, outage policy, errors); return response and body."""
-        method = method.upper()
-        settings = self.settings
-        session = self.get_conn()
-        retries_left = settings.max_retries if max_retries is None else max_retries
-        rate_limit_waits = 0
-        idempotent = method in IDEMPOTENT_METHODS
-        kind: Kind = "read" if method in READ_METHODS else "write"
-        endpoint = endpoint_of(method, path)
-        request_timeout = timeout or settings.timeout
-        while True:
-            outcome = self._attempt(session, method, path, kind, endpoint, params, json, request_timeout)
-            if not isinstance(outcome, tuple):
-                self._raise_unless_retryable(outcome, method, path, retries_left)
-                retries_left = None if retries_left is None else retries_left - 1
-                self._count("retries")
-                continue
-            response, headers, body = outcome
-            status = response.status_code
-            if 200 <= status < 300 and body is not NOT_JSON:
-                self.breaker.succeeded(kind)
-                return response, body
-            if status == 429:
-                rate_limit_waits += 1
-                self._after_429(headers, body, rate_limit_waits, kind, method, path)
-                continue
-            if status >= 500 or status < 300:  # a 5xx, or a 2xx whose body is not JSON
-                self.breaker.failed(kind, str(status))
-                if not idempotent:
-                    raise BigCommerceOutcomeUnknownError(
-                        f"{method} {path} answered {status} without a usable body; the store may have "
-                        "applied it",
-                        method=method,
-                        path=path,
-                    )
-                if retries_left is None or retries_left > 0:
-                    retries_left = None if retries_left is None else retries_left - 1
-                    self._count("retries")
-                    continue
-                raise BigCommerceServerError(
-                    status=status,
-                    method=method,
-                    path=path,
-                    body=_error_body(body),
-                    detail=response.reason or "",
-                )
-            self.breaker.succeeded(kind)
-            raise self._error_for(response, body, method, path)
-
-    def _attempt(
-        self,
-        session: requests.Session,
-        method: str,
-        path: str,
-        kind: Kind,
-        endpoint: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        timeout: float,
-    ) -> tuple[requests.Response, RateLimitHeaders, Any] | RequestsConnectionError | Timeout:
-        """
-        Send once through the outage policy, the concurrency gate and the pacer; settle all three.
-
-        :return: the response with its headers and parsed body, or the network error it ended in.
-        """
-        self._acquire(kind, method, path)
-        started = self.concurrency.acquire(endpoint)
-        self.pacer.acquire()
-        url = self.settings.base_url + path.lstrip("/")
-        try:
-            self._count("requests")
-            response = session.request(method, url, params=params, json=json, timeout=timeout)
-        except (RequestsConnectionError, Timeout) as exc:
-            self.pacer.release(None)
-            self.concurrency.release(endpoint, started, "error")
-            self.breaker.failed(kind, type(exc).__name__)
-            return exc
-        except BaseException:
-            self.pacer.release(None)
-            self.concurrency.release(endpoint, started, "neutral")
-            self.breaker.abandoned(kind)
-            raise
-        headers = RateLimitHeaders.parse(response.headers)
-        self.pacer.release(headers)
-        body = _parse_json(response)
-        signal = self._signal(response.status_code, headers, body)
-        self.concurrency.release(endpoint, started, signal, others=self.pacer.others_per_own)
-        return response, headers, body
-
-    def _signal(self, status: int, headers: RateLimitHeaders, body: Any) -> Signal:
-        """Say what an answer tells the concurrency controller (grow, hold, or back off)."""
-        if 200 <= status < 300 and body is not NOT_JSON:
-            room = headers.left is None or headers.left - self.pacer.reserve > self.concurrency.limit
-            return "ok" if room else "busy"
-        if status == 429:
-            if not headers.present:
-                return "error"
-            return "concurrency" if _is_concurrency_limit(headers) else "neutral"
-        if status >= 500 or status < 300:
-            return "error"
-        return "neutral"
-
-    def _acquire(self, kind: Kind, method: str, path: str) -> None:
-        """Wait for the outage policy to let a request of ``kind`` out; give up once its budget is spent."""
-        try:
-            self.breaker.acquire(kind)
-        except BudgetExhaustedError as exc:
-            raise BigCommerceUnavailableError(f"{method} {path}: {exc}") from None
-
-    def _after_429(
-        self, headers: RateLimitHeaders, body: Any, waits: int, kind: Kind, method: str, path: str
-    ) -> None:
-        """
-        Wait out a 429 (nothing was applied), or raise once there were too many of them.
-
-        Without rate-limit headers it is platform load: the outage policy backs off. With requests
-        left in the window it is an endpoint's concurrency limit: only this sender backs off briefly.
-        With none left the quota is spent (maybe by another app): every sender waits for the reset.
-        """
-        self._count("429s")
-        if waits > MAX_RATE_LIMIT_WAITS:
-            raise BigCommerceRateLimitError(
-                wait_seconds=wait_after_429(headers, waits),
-                status=429,
-                method=method,
-                path=path,
-                body=_error_body(body),
-            )
-        if not headers.present:
-            self.breaker.failed(kind, "429 without rate-limit headers")
-            return
-        self.breaker.succeeded(kind)
-        if _is_concurrency_limit(headers):
-            wait = backoff_seconds(waits, base=CONCURRENCY_BACKOFF_S, cap=2.0)
-            self._count("concurrency_429s")
-            self.log.debug("429 with requests left on %s %s: backing off %.2f s", method, path, wait)
-            self._sleep(wait)
-            return
-        wait = wait_after_429(headers, waits)
-        self.log.info("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
-        self.pacer.block_for(wait)
+        return self._transport.send(method, path, **options)[1]
 
     def confirm_write(self) -> None:
         """
@@ -446,36 +224,9 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         """
         self.breaker.succeeded("write")
 
-    def _raise_unless_retryable(
-        self, exc: RequestsConnectionError | Timeout, method: str, path: str, retries_left: int | None
-    ) -> None:
-        """Raise for a network failure that must not (or can no longer) be retried."""
-        if _may_have_arrived(exc) and method not in IDEMPOTENT_METHODS:
-            raise BigCommerceOutcomeUnknownError(
-                f"{method} {path}: no answer ({type(exc).__name__}); the store may have applied it",
-                method=method,
-                path=path,
-            ) from None
-        if retries_left is not None and retries_left <= 0:
-            raise BigCommerceConnectionError(
-                f"Cannot reach {self.settings.api_root} ({method} {path}): {type(exc).__name__}: "
-                f"{_short_reason(exc)}"
-            ) from None
-
     @staticmethod
     def _sleep(seconds: float) -> None:
         time.sleep(seconds)
-
-    @staticmethod
-    def _error_for(response: requests.Response, body: Any, method: str, path: str) -> BigCommerceAPIError:
-        body = _error_body(body)
-        detail = "" if body is not None else response.reason or ""
-        error_cls = BigCommerceAPIError
-        if response.status_code == 409 or (
-            response.status_code == 422 and "already in use" in str(body).lower()
-        ):
-            error_cls = BigCommerceDuplicateCustomerError
-        return error_cls(status=response.status_code, method=method, path=path, body=body, detail=detail)
 
     # -- V2 ------------------------------------------------------------------------------------
 
@@ -542,9 +293,9 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         return self._write_batch("PUT", customers)
 
     def _write_batch(self, method: str, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        if not 1 <= len(customers) <= MAX_BATCH_SIZE:
+        if not 1 <= len(customers) <= CUSTOMER_BATCH_SIZE:
             raise BigCommerceConfigError(
-                f"A V3 batch holds 1 to {MAX_BATCH_SIZE} customers, got {len(customers)}"
+                f"A V3 batch holds 1 to {CUSTOMER_BATCH_SIZE} customers, got {len(customers)}"
             )
         body = self._json(method, "v3/customers", json=[dict(c) for c in customers])
         data = body.get("data", []) if isinstance(body, Mapping) else []
@@ -631,50 +382,5 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
                 )
             return f"BigCommerce answered an error: {exc}"
         if isinstance(exc, BigCommerceConnectionError):
-            return f"{exc}. Check the API Host (default https://api.bigcommerce.com) and the network."
+            return f"{exc}. Check the API Host (default {DEFAULT_API_HOST}) and the network."
         return str(exc)
-
-
-def lookup_groups(emails: Sequence[str]) -> list[list[str]]:
-    """
-    Split e-mails into ``email:in`` values, one ``GET`` each, grouped as the sync engine groups them.
-
-    At most LOOKUP_BATCH_SIZE e-mails (their customers fit one page of 250) and MAX_LOOKUP_CHARS
-    once percent-encoded, so the URL stays under 8 KB. Each e-mail goes as given and lower-cased
-    (trimmed): the store treats e-mails case-insensitively, but its filter may not.
-    """
-    groups = group_lookups(emails, max_emails=LOOKUP_BATCH_SIZE, max_chars=MAX_LOOKUP_CHARS)
-    return [lookup_values(group) for group in groups]
-
-
-def legacy_field_specs() -> dict[str, dict[str, Any]]:
-    """Describe the ``conn-fields`` of ``get_provider_info`` in the terms WTForms needs."""
-    from airflow_bigcommerce.get_provider_info import get_provider_info
-
-    specs: dict[str, dict[str, Any]] = {}
-    for name, field in get_provider_info()["connection-types"][0]["conn-fields"].items():
-        schema = field["schema"]
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        specs[name] = {
-            "kind": "integer" if "integer" in types else "string",
-            "label": field["label"],
-            "description": field["description"],
-            "pattern": schema.get("pattern"),
-            "minimum": schema.get("minimum", 0),
-        }
-    return specs
-
-
-def _is_concurrency_limit(headers: RateLimitHeaders) -> bool:
-    """Whether a 429 came while the window had requests left: an endpoint's in-flight cap, not the quota."""
-    return headers.left is not None and headers.left > 0 and headers.retry_after_s is None
-
-
-def _error_body(body: Any) -> Any:
-    """Return a parsed error body, or ``None`` when it was empty or not JSON."""
-    return None if body is NOT_JSON else body
-
-
-def _short_reason(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:200] + "..."

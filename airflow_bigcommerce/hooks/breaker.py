@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from airflow_bigcommerce.api import backoff_seconds
+
 #: Failures in a row after which only one probe at a time is sent.
 OPEN_AFTER = 3
 #: First backoff after a failure, doubled per failure in a row (full jitter over its upper half).
@@ -69,9 +71,8 @@ class BudgetExhaustedError(Exception):
 
 
 def backoff_s(failures: int, rng: random.Random | None = None) -> float:
-    """Return the wait after ``failures`` failures in a row: doubling from the base, capped, jittered."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1))
-    return (rng or random).uniform(ceiling / 2, ceiling)
+    """Return the wait after ``failures`` failures in a row: the API's backoff with this base and cap."""
+    return backoff_seconds(failures, base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S, rng=rng)
 
 
 @dataclass

@@ -42,8 +42,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-#: Most requests in flight for one run: beyond it more parallel writes only buy 429s on a shared quota.
-MAX_IN_FLIGHT = 8
+from airflow_bigcommerce.api import CONCURRENCY_CAPS, MAX_IN_FLIGHT
+
+__all__ = ["DOCUMENTED_CAPS", "MAX_IN_FLIGHT", "ConcurrencyController", "Signal", "endpoint_of"]
+
 #: Where the adaptive limit starts.
 INITIAL_IN_FLIGHT = 2
 #: Smoothed latency above this multiple of the fastest seen means the store is queueing our requests.
@@ -65,13 +67,9 @@ ENDPOINT_GROW_SPARE = 0.75
 ENDPOINT_GROW_ANSWERS = 8
 #: Weight of a new sample in an endpoint's smoothed requests in flight.
 LOAD_SMOOTHING = 1 / 16
-#: Requests in flight per store that BigCommerce documents for some endpoints ("METHOD path").
-DOCUMENTED_CAPS: Mapping[str, int] = {
-    "PUT v3/customers": 3,
-    "PUT v3/customers/addresses": 3,
-    "POST v3/customers/addresses": 10,
-    "PUT v3/customers/attribute-values": 3,
-}
+#: Requests in flight per store that BigCommerce documents for some endpoints, keyed as
+#: :func:`endpoint_of` keys them (``"PUT v3/customers"``).
+DOCUMENTED_CAPS: Mapping[str, int] = {key.replace(" /", " ", 1): cap for key, cap in CONCURRENCY_CAPS.items()}
 
 Signal = Literal["ok", "busy", "concurrency", "slow", "error", "neutral"]
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")

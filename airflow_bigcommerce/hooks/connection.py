@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_bigcommerce.api import DEFAULT_API_HOST, STORE_HASH_PATTERN
 from airflow_bigcommerce.exceptions import BigCommerceConfigError
 from airflow_bigcommerce.hooks.breaker import DEFAULT_RETRY_BUDGET_S
 
-DEFAULT_API_HOST = "https://api.bigcommerce.com"
 DEFAULT_TIMEOUT_S = 30.0
 #: ``None``: a failing request is retried for as long as the retry budget lasts.
 DEFAULT_MAX_RETRIES: int | None = None
-STORE_HASH_RE = re.compile(r"[A-Za-z0-9]+")
+STORE_HASH_RE = re.compile(STORE_HASH_PATTERN)
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 

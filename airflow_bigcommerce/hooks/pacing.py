@@ -17,14 +17,20 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from airflow_bigcommerce.api import (
+    HEADER_REQUESTS_LEFT,
+    HEADER_REQUESTS_QUOTA,
+    HEADER_RETRY_AFTER,
+    HEADER_TIME_RESET_MS,
+    HEADER_TIME_WINDOW_MS,
+    backoff_seconds,
+)
+
+__all__ = ["IDEMPOTENT_METHODS", "RateLimitHeaders", "RateLimitPacer", "backoff_seconds", "wait_after_429"]
+
 #: Methods whose repetition has the same effect as one request (RFC 9110, section 9.2.2).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-HEADER_LEFT = "x-rate-limit-requests-left"
-HEADER_RESET_MS = "x-rate-limit-time-reset-ms"
-HEADER_WINDOW_MS = "x-rate-limit-time-window-ms"
-HEADER_QUOTA = "x-rate-limit-requests-quota"
-HEADER_RETRY_AFTER = "x-retry-after"
 
 #: Added to every computed wait: our clock reads the reset time a little after the store did.
 RESET_MARGIN_S = 0.005
@@ -59,7 +65,7 @@ class RateLimitHeaders:
 
         def number(name: str) -> float | None:
             try:
-                value = float(lowered[name])
+                value = float(lowered[name.lower()])
             except (KeyError, TypeError, ValueError):
                 return None
             return value if value >= 0 else None
@@ -69,10 +75,10 @@ class RateLimitHeaders:
             return None if value is None else int(value)
 
         return cls(
-            left=integer(HEADER_LEFT),
-            reset_ms=integer(HEADER_RESET_MS),
-            window_ms=integer(HEADER_WINDOW_MS),
-            quota=integer(HEADER_QUOTA),
+            left=integer(HEADER_REQUESTS_LEFT),
+            reset_ms=integer(HEADER_TIME_RESET_MS),
+            window_ms=integer(HEADER_TIME_WINDOW_MS),
+            quota=integer(HEADER_REQUESTS_QUOTA),
             retry_after_s=number(HEADER_RETRY_AFTER),
         )
 
@@ -80,14 +86,6 @@ class RateLimitHeaders:
     def present(self) -> bool:
         """Whether the response carried any rate-limit information."""
         return self.left is not None or self.reset_ms is not None or self.retry_after_s is not None
-
-
-def backoff_seconds(
-    attempt: int, *, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
-) -> float:
-    """Return a full-jitter exponential backoff for the 1-based ``attempt`` (AWS architecture blog)."""
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 def wait_after_429(headers: RateLimitHeaders, attempt: int, *, rng: random.Random | None = None) -> float:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH, INLINE_ADDRESSES_MAX, INLINE_ATTRIBUTES_MAX
 from airflow_bigcommerce.models.customer import (
     CUSTOMER_GROUP_ID_MAX,
     CustomerV2Authentication,
@@ -41,7 +42,7 @@ class AttributeValue(_Outgoing):
     """``customerAttributes_Base``: an attribute id and its value, always a string."""
 
     attribute_id: int = Field(ge=1, le=CUSTOMER_GROUP_ID_MAX)
-    attribute_value: str = Field(max_length=255)
+    attribute_value: str = Field(max_length=ATTRIBUTE_VALUE_MAX_LENGTH)
 
 
 class StoreCreditAmount(_Outgoing):
@@ -53,8 +54,8 @@ class StoreCreditAmount(_Outgoing):
 class CustomerV3Post(CustomerV3Create):
     """One ``customer_Post`` item with the nested parts a new customer may carry inline."""
 
-    addresses: list[dict[str, str]] | None = Field(default=None, max_length=10)
-    attributes: list[AttributeValue] | None = Field(default=None, max_length=10)
+    addresses: list[dict[str, str]] | None = Field(default=None, max_length=INLINE_ADDRESSES_MAX)
+    attributes: list[AttributeValue] | None = Field(default=None, max_length=INLINE_ATTRIBUTES_MAX)
     store_credit_amounts: list[StoreCreditAmount] | None = None
     origin_channel_id: ChannelId | None = None
     #: "This array cannot be empty": ``None`` (omitted) means global access.

@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_bigcommerce.api import INLINE_ADDRESSES_MAX as MAX_ADDRESSES
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
 from airflow_bigcommerce.models.customer import MISSING_REASON
 
 __all__ = ["ADDRESS_FIELDS", "MAX_ADDRESSES", "v3_addresses"]
-
-#: ``customer_Post.addresses`` has ``maxItems: 10``.
-MAX_ADDRESSES = 10
 
 
 def v3_addresses(addresses: Any, *, first_name: str, last_name: str) -> list[dict[str, str]]:

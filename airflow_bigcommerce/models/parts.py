@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_bigcommerce.api import ATTRIBUTE_NAME_MAX_LENGTH as ATTRIBUTE_NAME_MAX
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
 from airflow_bigcommerce.models.values import is_blank, normalize_attribute_value, parse_newsletter
 
@@ -26,8 +27,6 @@ ADDRESS_PREFIX = "address."
 ATTRIBUTE_PREFIX = "attribute."
 GROUP_TARGET = "customer_group"
 NEWSLETTER_TARGET = "newsletter"
-#: Longest attribute name the store takes (``/v3/customers/attributes``: name 1..255).
-ATTRIBUTE_NAME_MAX = 255
 
 
 def is_part_target(target: str) -> bool:

@@ -15,14 +15,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH, MAX_STORE_ATTRIBUTES
+from airflow_bigcommerce.api import INLINE_ATTRIBUTES_MAX as MAX_ATTRIBUTES
+
 __all__ = ["MAX_ATTRIBUTES", "attribute_items", "attribute_texts", "customer_group_id_for"]
 
-#: ``customer_Post.attributes`` has ``maxItems: 10``.
-MAX_ATTRIBUTES = 10
-#: ``customerAttributes_Base.attribute_value`` has ``maxLength: 255``.
-ATTRIBUTE_VALUE_MAX_LENGTH = 255
 #: Names listed in an "unknown name" message (a store has at most 50 attributes).
-_NAMES_IN_MESSAGE = 50
+_NAMES_IN_MESSAGE = MAX_STORE_ATTRIBUTES
 
 
 def attribute_text(value: Any) -> str:

@@ -13,6 +13,7 @@ import math
 import numbers
 from decimal import Decimal
 
+from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH
 from airflow_bigcommerce.models.customer import normalize_text, parse_bool
 
 __all__ = [
@@ -24,8 +25,6 @@ __all__ = [
     "parse_newsletter",
 ]
 
-#: ``attributeValue_Base.value`` / ``customerAttributes_Base.attribute_value``: ``maxLength: 255``.
-ATTRIBUTE_VALUE_MAX_LENGTH = 255
 #: Integers this large are written out by no CRM; refusing them keeps str() cheap and bounded.
 _HUGE = 10**30
 _ATTRIBUTE_TYPE_REASON = "must be text, a number or a date"

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from airflow_bigcommerce.api import HEADER_RETRY_AFTER
 from airflow_bigcommerce.sandbox.concurrency import endpoint_key
 from airflow_bigcommerce.sandbox.errors import ApiError, v3_error, version_of_path
 from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
@@ -262,7 +263,7 @@ class TrafficMiddleware:
 
     @staticmethod
     def _throttled(decision: RateDecision) -> dict[str, str]:
-        return {**decision.headers(), "X-Retry-After": str(decision.retry_after_s)}
+        return {**decision.headers(), HEADER_RETRY_AFTER: str(decision.retry_after_s)}
 
     @staticmethod
     async def _send(send: Send, status: int, body: Any, headers: dict[str, str] | None) -> None:

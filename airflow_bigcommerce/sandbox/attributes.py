@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from airflow_bigcommerce.api import MAX_STORE_ATTRIBUTES
 from airflow_bigcommerce.sandbox.book import CustomerBook
 from airflow_bigcommerce.sandbox.customer import Customer, iso
 from airflow_bigcommerce.sandbox.errors import v3_error
@@ -27,7 +28,7 @@ from airflow_bigcommerce.sandbox.schemas import (
 )
 
 #: BigCommerce allows at most 50 customer attributes per store.
-MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTES = MAX_STORE_ATTRIBUTES
 
 
 def value_problem(kind: str, value: str) -> str | None:

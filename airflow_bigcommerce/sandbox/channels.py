@@ -11,11 +11,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from airflow_bigcommerce.api import DEFAULT_CHANNEL_ID
 from airflow_bigcommerce.sandbox.errors import v3_error
 from airflow_bigcommerce.sandbox.query import path_id
 from airflow_bigcommerce.sandbox.schemas import V3ChannelSettings, parse_v3_body
 
-DEFAULT_CHANNEL = 1
+DEFAULT_CHANNEL = DEFAULT_CHANNEL_ID
 
 
 def _defaults(channel_id: int) -> dict[str, Any]:

@@ -15,17 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from types import MappingProxyType
+
+from airflow_bigcommerce.api import CONCURRENCY_CAPS
 
 #: BigCommerce's documented caps; every other endpoint is unlimited unless configured.
-DEFAULT_CONCURRENCY_LIMITS: Mapping[str, int] = MappingProxyType(
-    {
-        "PUT /v3/customers": 3,
-        "PUT /v3/customers/addresses": 3,
-        "POST /v3/customers/addresses": 10,
-        "PUT /v3/customers/attribute-values": 3,
-    }
-)
+DEFAULT_CONCURRENCY_LIMITS: Mapping[str, int] = CONCURRENCY_CAPS
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airflow_bigcommerce.sandbox.errors import v2_error
-from airflow_bigcommerce.sandbox.query import int_param, path_id
+from airflow_bigcommerce.sandbox.query import DEFAULT_LIMIT, MAX_LIMIT, int_param, path_id
 from airflow_bigcommerce.sandbox.schemas import V2GroupCreate, parse_v2_body
 
 NOT_ON_PLAN = "Customer groups are not available on this store's plan (they need Plus or higher)."
@@ -50,7 +50,7 @@ class Groups:
         """List groups by id: ``name`` (exact, case-insensitive), ``name:like``, ``is_default``, paged."""
         self._check_plan()
         page = int_param(query, "page", 1, 1, None, "v2")
-        limit = int_param(query, "limit", 50, 1, 250, "v2")
+        limit = int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, "v2")
         name, like = query.get("name"), query.get("name:like", "").strip().lower()
         default = query.get("is_default", "").strip().lower()
         if default not in ("", "true", "false", "1", "0"):

@@ -19,9 +19,10 @@ import math
 import time
 from collections.abc import Callable
 
+from airflow_bigcommerce.api import READ_METHODS
+
 OUTAGE_KINDS = ("writes", "reads", "all")
 #: RFC 9110 safe methods: what an outage of kind "reads" hits; every other method is a write.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def affects(kind: str, method: str) -> bool:

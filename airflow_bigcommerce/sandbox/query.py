@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from airflow_bigcommerce.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from airflow_bigcommerce.sandbox.customer import Customer, normalize_email
 from airflow_bigcommerce.sandbox.errors import v2_error, v3_error
 
-MAX_LIMIT = 250
-DEFAULT_LIMIT = 50
+MAX_LIMIT = MAX_PAGE_SIZE
+DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
 _DATE_FILTERS = ("date_created:min", "date_created:max", "date_modified:min", "date_modified:max")
 
 T = TypeVar("T")
@@ -91,7 +92,7 @@ class ListQuery:
 def v3_page(query: Mapping[str, str]) -> ListQuery:
     """Parse V3 ``page`` and ``limit`` (default 50, at most 250) of a list that filters by itself."""
     page = int_param(query, "page", 1, 1, None, "v3")
-    limit = int_param(query, "limit", 50, 1, 250, "v3")
+    limit = int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, "v3")
     return ListQuery(page, limit, lambda _: True)
 
 

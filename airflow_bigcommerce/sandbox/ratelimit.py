@@ -7,6 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from airflow_bigcommerce.api import (
+    HEADER_REQUESTS_LEFT,
+    HEADER_REQUESTS_QUOTA,
+    HEADER_TIME_RESET_MS,
+    HEADER_TIME_WINDOW_MS,
+)
+
 UNLIMITED = 1_000_000_000
 """Quota and requests-left reported when the quota is switched off (``quota=0``)."""
 
@@ -24,10 +31,10 @@ class RateDecision:
     def headers(self) -> dict[str, str]:
         """Return the BigCommerce rate-limit headers (sent on every API response)."""
         return {
-            "X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
-            "X-Rate-Limit-Time-Reset-Ms": str(self.reset_ms),
-            "X-Rate-Limit-Requests-Quota": str(self.quota),
-            "X-Rate-Limit-Requests-Left": str(self.left),
+            HEADER_TIME_WINDOW_MS: str(self.window_ms),
+            HEADER_TIME_RESET_MS: str(self.reset_ms),
+            HEADER_REQUESTS_QUOTA: str(self.quota),
+            HEADER_REQUESTS_LEFT: str(self.left),
         }
 
     @property

@@ -14,11 +14,18 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from airflow_bigcommerce.api import (
+    ADDRESS_BATCH_SIZE,
+    ATTRIBUTE_VALUE_MAX_LENGTH,
+    CUSTOMER_BATCH_SIZE,
+    INLINE_ADDRESSES_MAX,
+    INLINE_ATTRIBUTES_MAX,
+)
 from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 INT32_MAX = 2**31 - 1
-MAX_BATCH = 10
+MAX_BATCH = CUSTOMER_BATCH_SIZE
 """V3 create/update take at most 10 customers per call; an 11th gives 413."""
 
 V2_READ_ONLY = ("id", "date_created", "date_modified", "accepts_marketing", "addresses", "form_fields")
@@ -115,7 +122,7 @@ class V3Attribute(_Strict):
     """``customerAttributes_Base``."""
 
     attribute_id: Int32
-    attribute_value: str = Field(max_length=255)
+    attribute_value: str = Field(max_length=ATTRIBUTE_VALUE_MAX_LENGTH)
 
 
 class V3StoreCredit(_Strict):
@@ -144,8 +151,8 @@ class V3CustomerPost(_V3CustomerCommon):
     email: str = Field(min_length=3, max_length=250)
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    addresses: list[V3AddressPost] | None = Field(None, max_length=10)
-    attributes: list[V3Attribute] | None = Field(None, max_length=10)
+    addresses: list[V3AddressPost] | None = Field(None, max_length=INLINE_ADDRESSES_MAX)
+    attributes: list[V3Attribute] | None = Field(None, max_length=INLINE_ATTRIBUTES_MAX)
     trigger_account_created_notification: bool | None = None
 
     _email = field_validator("email")(_check_email)
@@ -242,7 +249,7 @@ def parse_v3_items(
 
 # -- nested resources (customers.v3.yml, customers.v2.yml, subscribers.v3.yml) -------------------------
 #: Items per call of the nested V3 batch endpoints (addresses, attributes, attribute values).
-MAX_NESTED_BATCH = 10
+MAX_NESTED_BATCH = ADDRESS_BATCH_SIZE
 
 
 class V3AddressCreate(_Strict):
@@ -300,7 +307,7 @@ class V3AttributeValue(_Strict):
 
     id: Int32 | None = None
     attribute_id: Annotated[int, Field(ge=1, le=INT32_MAX)]
-    value: str = Field(max_length=255)
+    value: str = Field(max_length=ATTRIBUTE_VALUE_MAX_LENGTH)
     customer_id: Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 

@@ -10,71 +10,23 @@ know (look it up), or a transient failure (trying again later can succeed: the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import quote_plus
 
-#: V3 ``POST``/``PUT /v3/customers`` take at most this many customers per request (an 11th: 413).
-MAX_BATCH_SIZE = 10
-#: Most e-mails one ``GET /v3/customers?email:in=...`` look-up carries. The spec caps no ``email:in``
-#: list; ``limit`` is at most 250 per page, and an e-mail matches at most one customer of a store (one
-#: per channel under Multi-Storefront, where the hook pages on), so 250 e-mails answer in one page.
-LOOKUP_BATCH_SIZE = 250
-#: Longest ``email:in`` value one look-up sends, counted percent-encoded as it goes on the wire
-#: (``@`` and ``,`` take 3 characters each): with the store's path and the other parameters the URL
-#: stays under 7.2 KB, clear of the 8 KB request-line limits of common servers and proxies.
-MAX_LOOKUP_CHARS = 7000
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE as MAX_BATCH_SIZE
+from airflow_bigcommerce.api import LOOKUP_BATCH_SIZE, MAX_LOOKUP_CHARS, group_lookups, lookup_values
 
-
-def lookup_values(emails: Iterable[str]) -> list[str]:
-    """
-    Return the ``email:in`` values that find ``emails``: each as given and lower-cased (trimmed), once.
-
-    The store treats e-mails case-insensitively, but its filter may not.
-    """
-    values: dict[str, None] = {}
-    for raw in emails:
-        email = raw.strip()
-        if email:
-            values.update(dict.fromkeys((email, email.lower())))
-    return list(values)
-
-
-def group_lookups(
-    emails: Iterable[str], *, max_emails: int = LOOKUP_BATCH_SIZE, max_chars: int = MAX_LOOKUP_CHARS
-) -> list[list[str]]:
-    """
-    Split e-mails into look-up groups, one ``GET`` each (trimmed; one already looked up is left out).
-
-    A group holds at most ``max_emails`` e-mails, so its answer fits one page, and its
-    :func:`lookup_values` joined by commas take at most ``max_chars`` characters percent-encoded.
-    The engine and the hook group alike, so a group the engine hands over goes out as one request.
-    """
-    groups: list[list[str]] = []
-    current: list[str] = []
-    in_group: set[str] = set()
-    sent: set[str] = set()
-    size = 0
-    for raw in emails:
-        email = raw.strip()
-        values = lookup_values([email])
-        if not values or sent.issuperset(values):
-            continue
-        if current and (len(current) >= max_emails or size + _encoded(values, in_group) > max_chars):
-            groups.append(current)
-            current, in_group, size = [], set(), 0
-        size += _encoded(values, in_group)
-        current.append(email)
-        in_group.update(values)
-        sent.update(values)
-    if current:
-        groups.append(current)
-    return groups
-
-
-def _encoded(values: Iterable[str], known: set[str]) -> int:
-    """Characters the values new to a group add to its ``email:in``: each and its comma (``%2C``)."""
-    return sum(len(quote_plus(v)) + 3 for v in values if v not in known)
+__all__ = [
+    "LOOKUP_BATCH_SIZE",
+    "MAX_BATCH_SIZE",
+    "MAX_LOOKUP_CHARS",
+    "CustomerClient",
+    "OutcomeUnknownError",
+    "RequestRejectedError",
+    "TransientFailureError",
+    "group_lookups",
+    "lookup_values",
+]
 
 
 class RequestRejectedError(Exception):

@@ -13,6 +13,7 @@ from fake_clock import FakeClock
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from airflow_bigcommerce import __version__
+from airflow_bigcommerce.api import LOOKUP_BATCH_SIZE, group_lookups, lookup_values
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
     BigCommerceConfigError,
@@ -29,14 +30,7 @@ from airflow_bigcommerce.hooks.bigcommerce import (
 )
 from airflow_bigcommerce.hooks.breaker import CircuitBreaker
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
-from airflow_bigcommerce.sync.client import (
-    LOOKUP_BATCH_SIZE,
-    CustomerClient,
-    OutcomeUnknownError,
-    RequestRejectedError,
-    group_lookups,
-    lookup_values,
-)
+from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
 
 TOKEN = "tok-unit-7f3a"
 
@@ -231,6 +225,21 @@ def test_v2_duplicate_is_typed(conn_env: Callable[..., None]) -> None:
     hook, _, _ = scripted_hook([response(409, [{"status": 409, "message": "The email is already in use."}])])
     with pytest.raises(BigCommerceDuplicateCustomerError, match="already in use"):
         hook.create_customer_v2({"email": "a@example.com"})
+
+
+def test_v3_duplicate_is_typed_and_other_refusals_are_not(conn_env: Callable[..., None]) -> None:
+    in_use = {
+        "status": 422,
+        "title": "Invalid",
+        "errors": {".customer_create": "The email a@x.io is already in use."},
+    }
+    bad = {"status": 422, "title": "Invalid", "errors": {"0.email": "bad email"}}
+    hook, _, _ = scripted_hook([response(422, in_use), response(422, bad)])
+    with pytest.raises(BigCommerceDuplicateCustomerError, match="already in use"):
+        hook.create_customers([{"email": "a@x.io"}])
+    with pytest.raises(BigCommerceAPIError) as info:
+        hook.create_customers([{"email": "x"}])
+    assert not isinstance(info.value, BigCommerceDuplicateCustomerError)
 
 
 def test_find_customer_v2_by_email_looks_up_v3_then_reads_v2(conn_env: Callable[..., None]) -> None:
@@ -443,7 +452,7 @@ def test_429_with_requests_left_is_a_concurrency_limit_not_a_window_wait(
 
 def test_too_many_429s_are_a_transient_failure(conn_env: Callable[..., None]) -> None:
     from airflow_bigcommerce.exceptions import BigCommerceRateLimitError
-    from airflow_bigcommerce.hooks.bigcommerce import MAX_RATE_LIMIT_WAITS
+    from airflow_bigcommerce.hooks.transport import MAX_RATE_LIMIT_WAITS
     from airflow_bigcommerce.sync.client import TransientFailureError
 
     spent = {**WINDOW_HEADERS, "X-Rate-Limit-Requests-Left": "0", "X-Rate-Limit-Time-Reset-Ms": "10"}
@@ -451,3 +460,39 @@ def test_too_many_429s_are_a_transient_failure(conn_env: Callable[..., None]) ->
     with pytest.raises(BigCommerceRateLimitError) as info:
         hook.create_customers([{"email": "a@example.com"}])
     assert isinstance(info.value, TransientFailureError)
+
+
+def test_each_answer_is_classified_once_and_feeds_every_policy(
+    conn_env: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry decision, the in-flight limits and the outage policy act on one verdict per answer."""
+    from airflow_bigcommerce.hooks import transport
+
+    verdicts: list[transport.Verdict] = []
+    original = transport.classify_answer
+
+    def classify(*args: Any) -> transport.Verdict:
+        verdicts.append(original(*args))
+        return verdicts[-1]
+
+    monkeypatch.setattr(transport, "classify_answer", classify)
+    script = [
+        response(503, {"status": 503}, WINDOW_HEADERS),
+        response(429, {"status": 429}, WINDOW_HEADERS),
+        response(429, {"status": 429}),
+        response(200, {"data": [{"id": 1}]}, WINDOW_HEADERS),
+    ]
+    hook, session, _ = scripted_hook(script)
+    signals: list[str] = []
+    release = hook.concurrency.release
+    monkeypatch.setattr(
+        hook.concurrency,
+        "release",
+        lambda key, started, signal, **kw: signals.append(signal) or release(key, started, signal, **kw),
+    )
+    assert hook.update_customers([{"id": 1, "first_name": "A"}]) == [{"id": 1}]
+    assert len(session.calls) == len(verdicts) == 4
+    assert [v.name for v in verdicts] == ["SERVER_ERROR", "CONCURRENCY_429", "PLATFORM_429", "OK"]
+    assert signals == ["error", "concurrency", "error", "ok"]
+    assert hook.breaker.stats["transient_failures"] == 2  # the 503 and the bare 429
+    assert (hook.stats["retries"], hook.stats["429s"], hook.stats["concurrency_429s"]) == (1, 2, 1)

@@ -11,23 +11,26 @@ V2 addresses it deletes everything); the sync deletes nothing at all.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from airflow_bigcommerce.api import (
+    ADDRESS_BATCH_SIZE,
+    ADDRESS_LOOKUP_CUSTOMERS,
+    ATTRIBUTE_VALUE_BATCH_SIZE,
+    MAX_PAGE_SIZE,
+)
 from airflow_bigcommerce.exceptions import BigCommerceConfigError
 
-#: ``POST``/``PUT /v3/customers/addresses`` and ``PUT /v3/customers/attribute-values`` take at most 10 items.
-MAX_PART_BATCH = 10
-#: ``limit`` maximum of the V3 list endpoints; V2 ``/customer_groups`` allows the same.
-PART_PAGE_SIZE = 250
-#: Customer ids per ``customer_id:in`` address look-up (each customer has at most 10 addresses... in a
-#: page of 250, 25 customers always fit).
-ADDRESS_LOOKUP_CUSTOMERS = 25
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from airflow_bigcommerce.hooks.transport import RequestOptions
 
 
 class _Requester(Protocol):
     """What the mixin needs from the hook: its one request path and its pager."""
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any: ...
+    def _json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any: ...
 
     def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]: ...
 
@@ -40,9 +43,9 @@ def _data(body: Any) -> list[dict[str, Any]]:
     return [dict(item) for item in data or () if isinstance(item, Mapping)]
 
 
-def _check_batch(items: Sequence[Any], what: str) -> None:
-    if not 1 <= len(items) <= MAX_PART_BATCH:
-        raise BigCommerceConfigError(f"A {what} batch holds 1 to {MAX_PART_BATCH} items, got {len(items)}")
+def _check_batch(items: Sequence[Any], what: str, most: int) -> None:
+    if not 1 <= len(items) <= most:
+        raise BigCommerceConfigError(f"A {what} batch holds 1 to {most} items, got {len(items)}")
 
 
 class StorePartsMixin:
@@ -57,12 +60,12 @@ class StorePartsMixin:
         An address identical in all fields to one its customer has is left out of the answer (the
         store folds exact duplicates): the caller looks such a customer's addresses up.
         """
-        _check_batch(addresses, "address")
+        _check_batch(addresses, "address", ADDRESS_BATCH_SIZE)
         return _data(self._json("POST", "v3/customers/addresses", json=[dict(a) for a in addresses]))
 
     def update_addresses(self: _Requester, addresses: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Change up to 10 addresses (each with ``id``) with one ``PUT /v3/customers/addresses``."""
-        _check_batch(addresses, "address")
+        _check_batch(addresses, "address", ADDRESS_BATCH_SIZE)
         return _data(self._json("PUT", "v3/customers/addresses", json=[dict(a) for a in addresses]))
 
     def find_addresses(self: _Requester, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -71,7 +74,7 @@ class StorePartsMixin:
         ids = sorted({int(i) for i in customer_ids})
         for start in range(0, len(ids), ADDRESS_LOOKUP_CUSTOMERS):
             group = ids[start : start + ADDRESS_LOOKUP_CUSTOMERS]
-            params = {"customer_id:in": ",".join(map(str, group)), "limit": PART_PAGE_SIZE}
+            params = {"customer_id:in": ",".join(map(str, group)), "limit": MAX_PAGE_SIZE}
             found.extend(self._paged("v3/customers/addresses", params))
         return found
 
@@ -79,7 +82,7 @@ class StorePartsMixin:
 
     def list_customer_attributes(self: _Requester) -> list[dict[str, Any]]:
         """Return the store's customer attributes (``GET /v3/customers/attributes``; at most 50)."""
-        return list(self._paged("v3/customers/attributes", {"limit": PART_PAGE_SIZE}))
+        return list(self._paged("v3/customers/attributes", {"limit": MAX_PAGE_SIZE}))
 
     def create_customer_attribute(
         self: _Requester, name: str, attribute_type: str = "string"
@@ -100,7 +103,7 @@ class StorePartsMixin:
 
         An upsert: sending a value again changes nothing, so a lost answer may be resent.
         """
-        _check_batch(values, "attribute value")
+        _check_batch(values, "attribute value", ATTRIBUTE_VALUE_BATCH_SIZE)
         return _data(self._json("PUT", "v3/customers/attribute-values", json=[dict(v) for v in values]))
 
     # -- customer groups (V2, Plus plans and above) --------------------------------------------
@@ -114,10 +117,10 @@ class StorePartsMixin:
         groups: list[dict[str, Any]] = []
         page = 1
         while True:
-            body = self._json("GET", "v2/customer_groups", params={"page": page, "limit": PART_PAGE_SIZE})
+            body = self._json("GET", "v2/customer_groups", params={"page": page, "limit": MAX_PAGE_SIZE})
             items = [dict(g) for g in body or () if isinstance(g, Mapping)] if isinstance(body, list) else []
             groups.extend(items)
-            if len(items) < PART_PAGE_SIZE:  # V2 answers 204 (no body) past the last page
+            if len(items) < MAX_PAGE_SIZE:  # V2 answers 204 (no body) past the last page
                 return groups
             page += 1
 
@@ -140,7 +143,7 @@ class StorePartsMixin:
 
     def iter_subscribers(self: _Requester) -> Iterator[dict[str, Any]]:
         """Yield every subscriber, page by page."""
-        yield from self._paged("v3/customers/subscribers", {"limit": PART_PAGE_SIZE})
+        yield from self._paged("v3/customers/subscribers", {"limit": MAX_PAGE_SIZE})
 
     def create_subscriber(self: _Requester, subscriber: Mapping[str, Any]) -> dict[str, Any]:
         """
