@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
 from airflow_bigcommerce.links import BigCommerceCustomersLink
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
 
@@ -127,7 +128,7 @@ class SyncCustomersOperator(BaseOperator):
         dry_run: bool = False,
         max_rejected: int | None = None,
         report_path: str | None = None,
-        batch_size: int = 10,
+        batch_size: int = CUSTOMER_BATCH_SIZE,
         max_concurrency: int | None = None,
         quota_reserve: int = 0,
         fetch_size: int = 1000,
@@ -148,10 +149,15 @@ class SyncCustomersOperator(BaseOperator):
             raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
         if not is_template(mode) and mode not in _SYNC_MODES:
             raise ValueError(f"mode must be one of {_SYNC_MODES}, got {mode!r}")
-        if not 1 <= batch_size <= 10:
-            raise ValueError(f"batch_size must be 1 to 10 (the V3 API's limit per request), got {batch_size}")
-        if max_concurrency is not None and not 1 <= max_concurrency <= 8:
-            raise ValueError(f"max_concurrency must be 1 to 8, or None to adapt, got {max_concurrency}")
+        if not 1 <= batch_size <= CUSTOMER_BATCH_SIZE:
+            raise ValueError(
+                f"batch_size must be 1 to {CUSTOMER_BATCH_SIZE} (the V3 API's limit per request), "
+                f"got {batch_size}"
+            )
+        if max_concurrency is not None and not 1 <= max_concurrency <= MAX_IN_FLIGHT:
+            raise ValueError(
+                f"max_concurrency must be 1 to {MAX_IN_FLIGHT}, or None to adapt, got {max_concurrency}"
+            )
         if isinstance(quota_reserve, bool) or not isinstance(quota_reserve, int) or quota_reserve < 0:
             raise ValueError(f"quota_reserve must be a number of requests, 0 or more, got {quota_reserve!r}")
         if max_rejected is not None and max_rejected < 0:
