@@ -28,16 +28,26 @@ from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient, Tran
 from airflow_bigcommerce.sync.counting import AMBIGUOUS, CountingClient
 from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
-from airflow_bigcommerce.sync.outcome import combine, part_status
+from airflow_bigcommerce.sync.outcome import (
+    ROW_STATUSES,
+    PartOutcome,
+    Status,
+    combine,
+    data,
+    failure_reason,
+    part,
+    store,
+)
 from airflow_bigcommerce.sync.part_delivery import PartDeliverer
 from airflow_bigcommerce.sync.parts import plan_existing, plan_new
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
-from airflow_bigcommerce.sync.report import ReportWriter
-from airflow_bigcommerce.sync.result import SyncResult
-from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, failure_reason
-from airflow_bigcommerce.sync.store_setup import StoreContext, resolve_store
+from airflow_bigcommerce.sync.report import ReportWriter, write_line
+from airflow_bigcommerce.sync.result import SyncResult, part_counts
+from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason
+from airflow_bigcommerce.sync.store_context import StoreContext
+from airflow_bigcommerce.sync.store_setup import resolve_store
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
 #: What a look-up returns: match key -> the stored customer.
@@ -103,7 +113,7 @@ class _Run:
         self.expected_total = total
         self.index_limit = index_limit
         self.chunk_size = chunk_size
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[Status] = Counter()
         self.read = 0
         self.resolved = 0
         self.rejections: list[dict[str, str | None]] = []
@@ -118,7 +128,7 @@ class _Run:
         self.parts: PartDeliverer | None = None
         self.looking: list[Item] = []  # rows whose look-up is under way (in input order)
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
-        self.part_counts: dict[str, Counter[str]] = {}
+        self.part_counts: dict[str, Counter[Status]] = {}
         self.max_held = max(MAX_HELD_LINES, chunk_size)
 
     def _open_store(self) -> None:
@@ -223,7 +233,7 @@ class _Run:
         except TransientFailureError as exc:
             # The store could not be read: nothing is written blindly; a later run retries these rows.
             for item in fresh:
-                self._emit(item.line("failed", failure_reason("look-up failed", exc)))
+                self._emit(item.line(Status.FAILED, failure_reason("look-up failed", exc)))
             self._progress()
             return
         finally:
@@ -245,9 +255,10 @@ class _Run:
 
     def _dry_run(self, creates: list[Item], updates: list[Item], parts_only: list[Item]) -> None:
         """Report what each row would change, part by part, reading but writing nothing."""
-        lines = [item.line("created", "dry run: would create") for item in creates]
+        lines = [item.line(Status.CREATED, data("dry run: would create")) for item in creates]
         lines += [
-            item.line("updated", "dry run: would update, " + changed_reason(item.body)) for item in updates
+            item.line(Status.UPDATED, data("dry run: would update, " + changed_reason(item.body).text))
+            for item in updates
         ]
         lines += [self.base_lines.pop(item.index) for item in parts_only]
         items = [*creates, *updates, *parts_only]
@@ -257,13 +268,7 @@ class _Run:
             outcomes = self.parts(items)
             by_index = {line.pos: line for line in lines}
             for item in items:
-                base = by_index[item.index]
-                line = self._finish(item, base, outcomes.get(item.index, {}))
-                if line.outcome == "updated" and base.outcome == "skipped":
-                    line = line._replace(
-                        reason="dry run: would change " + (line.reason or "")[len("changed: ") :]
-                    )
-                self._emit(line)
+                self._emit(self._finish(item, by_index[item.index], outcomes.get(item.index, {})))
         else:
             for line in lines:
                 self._emit(line)
@@ -296,8 +301,8 @@ class _Run:
         for line in lines:
             item = by_index[line.pos]
             # a create answered "skipped" (the e-mail was taken meanwhile): not ours, parts left alone
-            settled = line.outcome in ("created", "updated") or (
-                line.outcome == "skipped" and kind == "parts"
+            settled = line.outcome in (Status.CREATED, Status.UPDATED) or (
+                line.outcome is Status.SKIPPED and kind == "parts"
             )
             if item.plan is not None and settled and line.customer_id:
                 item.customer_id = line.customer_id
@@ -307,29 +312,29 @@ class _Run:
             self._finish(by_index[line.pos], line, outcomes.get(line.pos, {})) for line in lines
         ], resolved
 
-    def _finish(self, item: Item, line: Line, delivered: Mapping[str, str]) -> Line:
+    def _finish(self, item: Item, line: Line, delivered: Mapping[str, PartOutcome]) -> Line:
         """Return a row's line with its parts folded in: settled by the plan, then delivered."""
         if item.parts is None:
             return line
-        return combine(line, {**self._settled_parts(item, line), **delivered})
+        return combine(line, {**self._settled_parts(item, line), **delivered}, dry_run=self.dry_run)
 
-    def _settled_parts(self, item: Item, line: Line) -> dict[str, str]:
+    def _settled_parts(self, item: Item, line: Line) -> dict[str, PartOutcome]:
         """Return the parts settled without a request: the plan's, and group and attributes on a create."""
         if item.parts is None:
             return {}
         settled = dict(item.plan.outcomes) if item.plan is not None else {}
-        if line.outcome not in ("created", "updated", "skipped"):
+        if line.outcome not in (Status.CREATED, Status.UPDATED, Status.SKIPPED):
             return {}
-        created = line.outcome == "created"
+        created = line.outcome is Status.CREATED
         if item.parts.group is not None:
             if created:
-                settled["group"] = "created" if not self.dry_run else "would set"
+                settled["group"] = part(Status.CREATED if not self.dry_run else Status.WOULD_SET)
             elif "customer_group_id" in item.body and item.body is not item.target:
-                settled["group"] = "updated" if not self.dry_run else "would update"
+                settled["group"] = part(Status.UPDATED if not self.dry_run else Status.WOULD_UPDATE)
             else:
-                settled.setdefault("group", "unchanged")
+                settled.setdefault("group", part(Status.UNCHANGED))
         if created and item.parts.attributes:
-            settled["attributes"] = "created" if not self.dry_run else "would create"
+            settled["attributes"] = part(Status.CREATED if not self.dry_run else Status.WOULD_CREATE)
         return settled
 
     def _classify(
@@ -352,8 +357,10 @@ class _Run:
         if AMBIGUOUS in existing:
             ids = ", ".join(str(i) for i in existing[AMBIGUOUS])
             return item.line(
-                "rejected",
-                f"ambiguous: customers {ids} can all log in on channel {self.channel_id} with this e-mail",
+                Status.REJECTED,
+                store(
+                    f"ambiguous: customers {ids} can all log in on channel {self.channel_id} with this e-mail"
+                ),
             )
         cid = as_id(existing.get("id"))
         try:
@@ -363,19 +370,20 @@ class _Run:
             group_mapped = item.parts is not None and item.parts.group is not None
             differs = customer_differs(item.target, existing) if self.mode == "upsert" or group_mapped else {}
         except Exception as exc:
-            return item.line(
-                "rejected", f"could not compare with the stored customer: {type(exc).__name__}", cid
-            )
+            reason = data(f"could not compare with the stored customer: {type(exc).__name__}")
+            return item.line(Status.REJECTED, reason, cid)
         changed = {} if self.mode == "insert" else differs
         if plan is not None and group_mapped and self.mode == "insert" and "customer_group_id" in differs:
-            plan.outcomes["group"] = "skipped: insert mode changes no stored customer"
+            plan.outcomes["group"] = part(Status.SKIPPED, store("insert mode changes no stored customer"))
         item.plan = plan
         item.customer_id = cid
         if changed:
             item.body = {"id": cid, **changed}
             updates.append(item)
             return None
-        base = item.exists(cid) if self.mode == "insert" else item.line("skipped", "unchanged", cid)
+        base = (
+            item.exists(cid) if self.mode == "insert" else item.line(Status.SKIPPED, store("unchanged"), cid)
+        )
         if plan is not None and plan.pending():
             self.base_lines[item.index] = base
             parts_only.append(item)
@@ -396,17 +404,18 @@ class _Run:
     def _emit(self, line: Line) -> None:
         self.counts[line.outcome] += 1
         self.settled.append(line)
-        for name, text in (line.parts or {}).items():
+        for name, outcome in (line.parts or {}).items():
             if name != "customer":
-                self.part_counts.setdefault(name, Counter())[part_status(text)] += 1
-        if line.outcome == "rejected":
+                self.part_counts.setdefault(name, Counter())[outcome.status] += 1
+        reason = None if line.reason is None else line.reason.text
+        if line.outcome is Status.REJECTED:
             if len(self.rejections) < self.max_rejections_listed:
-                self.rejections.append({"row": line.key, "email": line.email, "reason": line.reason})
+                self.rejections.append({"row": line.key, "email": line.email, "reason": reason})
             else:
                 self.rejections_truncated = True
-        elif line.outcome == "failed":
+        elif line.outcome is Status.FAILED:
             if len(self.failures) < self.max_rejections_listed:
-                self.failures.append({"row": line.key, "email": line.email, "reason": line.reason})
+                self.failures.append({"row": line.key, "email": line.email, "reason": reason})
             else:
                 self.failures_truncated = True
         # Rows created by this run need no entry in the store index: the preparer settles every later
@@ -425,12 +434,7 @@ class _Run:
             lines = [line for line in self.settled if line.pos < first]
             self.settled = [line for line in self.settled if line.pos >= first]
         for line in sorted(lines, key=lambda ln: ln.pos):
-            if line.parts:
-                self.report.write(
-                    line.key, line.email, line.outcome, line.reason, line.customer_id, parts=line.parts
-                )
-            else:
-                self.report.write(line.key, line.email, line.outcome, line.reason, line.customer_id)
+            write_line(self.report, line)
 
     def _progress(self, *, final: bool = False) -> None:
         """Hand the counters to the reporter: throttled while running, always at the end."""
@@ -438,12 +442,12 @@ class _Run:
             return
         c = self.counts
         counts = (
-            c["created"] + c["updated"] + c["skipped"] + c["rejected"] + c["failed"],
-            c["created"],
-            c["updated"],
-            c["skipped"],
-            c["rejected"],
-            c["failed"],
+            sum(c[status] for status in ROW_STATUSES),
+            c[Status.CREATED],
+            c[Status.UPDATED],
+            c[Status.SKIPPED],
+            c[Status.REJECTED],
+            c[Status.FAILED],
         )
         stats = _client_stats(self.raw_client)
         if final:
@@ -504,7 +508,7 @@ def sync_customers(
     :param index_limit: stores with at most this many customers are read whole once instead of
         looked up per chunk (when that costs fewer requests); 0 always looks up per chunk.
     :param channel_id: a Multi-Storefront channel: a customer exists when it can log in there, and
-        new customers are created on it (see ``sync.store_setup.StoreContext.on_channel``).
+        new customers are created on it (see ``sync.store_context.StoreContext.on_channel``).
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         ``string``) instead of failing at start.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
@@ -558,11 +562,11 @@ def sync_customers(
     requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
     requests.update((kind, n) for kind, n in sorted(run.client.counts.items()) if kind not in requests)
     result = SyncResult(
-        created=run.counts["created"],
-        updated=run.counts["updated"],
-        skipped=run.counts["skipped"],
-        rejected=run.counts["rejected"],
-        failed=run.counts["failed"],
+        created=run.counts[Status.CREATED],
+        updated=run.counts[Status.UPDATED],
+        skipped=run.counts[Status.SKIPPED],
+        rejected=run.counts[Status.REJECTED],
+        failed=run.counts[Status.FAILED],
         total=run.read,
         dry_run=dry_run,
         mode=mode,
@@ -575,7 +579,7 @@ def sync_customers(
         failures_truncated=run.failures_truncated,
         duration_s=round(time.monotonic() - started, 3),
         client_stats=_client_stats(client),
-        parts={name: dict(sorted(c.items())) for name, c in sorted(run.part_counts.items())},
+        parts=part_counts(run.part_counts),
     )
     log.info(
         "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "

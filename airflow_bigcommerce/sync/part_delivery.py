@@ -18,9 +18,20 @@ from typing import Any
 from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.outcome import (
+    CLIP,
+    PartOutcome,
+    Reason,
+    Status,
+    data,
+    failure_reason,
+    part,
+    store,
+    transient,
+)
 from airflow_bigcommerce.sync.parts import Mode, PartPlan
-from airflow_bigcommerce.sync.rows import Item, as_id, clip, failure_reason
-from airflow_bigcommerce.sync.store_setup import StoreContext
+from airflow_bigcommerce.sync.rows import Item, as_id, clip
+from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.subscribers import NEWSLETTER_CONSENT, SubscriberBook, consents_of
 
 #: Items per address or attribute-value request (the API's limit).
@@ -30,12 +41,27 @@ MAX_UNKNOWN_SENDS = 3
 #: Statuses that concern the whole run (bad token, missing scope): raised, never settled per row.
 FATAL_STATUSES = frozenset({401, 403})
 
-Outcomes = dict[str, str]
+Outcomes = dict[str, PartOutcome]
+_FAILED = "failed: "
 
 
-def _reason(exc: RequestRejectedError) -> str:
+def _reason(exc: RequestRejectedError, prefix: str = "") -> Reason:
+    """Say why the store refused a part: a reason of the data (it must change)."""
     parts = [f"{k}: {v}" for k, v in exc.errors.items()] or [exc.title or str(exc) or "refused"]
-    return clip(f"{'; '.join(parts)} (HTTP {exc.status})", 500)
+    return data(prefix + clip(f"{'; '.join(parts)} (HTTP {exc.status})", 500))
+
+
+def _rejected(exc: RequestRejectedError, prefix: str = "") -> PartOutcome:
+    return part(Status.REJECTED, _reason(exc, prefix))
+
+
+def _failed(what: str, exc: BaseException) -> PartOutcome:
+    """Return a part not delivered for a transient reason (its text clipped as one, ``failed: ...``)."""
+    return part(Status.FAILED, failure_reason(what, exc, CLIP - len(_FAILED)))
+
+
+def _failed_because(text: str) -> PartOutcome:
+    return part(Status.FAILED, transient(text))
 
 
 class PartDeliverer:
@@ -82,13 +108,13 @@ class PartDeliverer:
     def _dry(self, item: Item, outcomes: Outcomes) -> None:
         plan = _plan(item)
         if plan.inline_address is not None or plan.address_post:
-            outcomes["address"] = "would create"
+            outcomes["address"] = part(Status.WOULD_CREATE)
         elif plan.address_put:
-            outcomes["address"] = "would update: " + ", ".join(sorted(plan.address_put[1]))
+            outcomes["address"] = part(Status.WOULD_UPDATE, data(", ".join(sorted(plan.address_put[1]))))
         elif plan.address_record is not None:
-            outcomes["address"] = "unchanged (would record its id)"
+            outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(would record its id)")
         if plan.attribute_values:
-            outcomes["attributes"] = "would write " + str(len(plan.attribute_values))
+            outcomes["attributes"] = PartOutcome(Status.WOULD_WRITE, note=str(len(plan.attribute_values)))
         if plan.newsletter is not None:
             outcomes["newsletter"] = self._newsletter(item)
 
@@ -104,28 +130,26 @@ class PartDeliverer:
                 unknown.append(item)
             else:
                 _plan(item).address_record = address_id
-                out[item.index]["address"] = "created"
+                out[item.index]["address"] = part(Status.CREATED)
         if not unknown:
             return
         try:
             by_customer = self._addresses_of([int(i.customer_id or 0) for i in unknown])
         except TransientFailureError as exc:
             for item in unknown:
-                out[item.index]["address"] = failure_reason(
-                    "failed: created, but its id could not be read", exc
-                )
+                out[item.index]["address"] = _failed("created, but its id could not be read", exc)
             return
         for item in unknown:
             address_id = _matching_id(
                 by_customer.get(int(item.customer_id or 0), []), _plan(item).inline_address or {}
             )
             if address_id is None:
-                out[item.index]["address"] = (
-                    "failed: the store did not keep the address sent with the customer"
+                out[item.index]["address"] = _failed_because(
+                    "the store did not keep the address sent with the customer"
                 )
             else:
                 _plan(item).address_record = address_id
-                out[item.index]["address"] = "created"
+                out[item.index]["address"] = part(Status.CREATED)
 
     def _addresses_of(self, customer_ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
         return _by_customer(self.client.part("address_lookup", "find_addresses", customer_ids))
@@ -140,13 +164,13 @@ class PartDeliverer:
             answer = self.client.part("address_create", "create_addresses", bodies)
         except TransientFailureError as exc:
             for item in batch:
-                out[item.index]["address"] = failure_reason("failed: create failed", exc)
+                out[item.index]["address"] = _failed("create failed", exc)
             return
         except RequestRejectedError as exc:
             if exc.status in FATAL_STATUSES:
                 raise
             if len(batch) == 1:
-                out[batch[0].index]["address"] = "rejected: " + _reason(exc)
+                out[batch[0].index]["address"] = _rejected(exc)
                 return
             for item in batch:  # a refused batch may hold one bad address: each on its own
                 self._post_batch([item], out, sends)
@@ -163,12 +187,12 @@ class PartDeliverer:
             by_customer = self._addresses_of([int(i.customer_id or 0) for i in missing])
         except TransientFailureError as exc:
             for item in missing:
-                out[item.index]["address"] = failure_reason("failed: outcome unknown", exc)
+                out[item.index]["address"] = _failed("outcome unknown", exc)
             return
         again: list[Item] = []
         for item in _settle_listed(missing, by_customer, out):
             if sends + 1 >= MAX_UNKNOWN_SENDS:
-                out[item.index]["address"] = f"failed: outcome still unknown after {sends + 1} sends"
+                out[item.index]["address"] = _failed_because(f"outcome still unknown after {sends + 1} sends")
             else:
                 again.append(item)
         if again:
@@ -187,20 +211,20 @@ class PartDeliverer:
             self.client.part("address_update", "update_addresses", bodies)
         except (TransientFailureError, OutcomeUnknownError) as exc:
             for item in batch:
-                out[item.index]["address"] = failure_reason("failed: update failed", exc)
+                out[item.index]["address"] = _failed("update failed", exc)
             return
         except RequestRejectedError as exc:
             if exc.status in FATAL_STATUSES:
                 raise
             if len(batch) == 1:
-                out[batch[0].index]["address"] = "rejected: " + _reason(exc)
+                out[batch[0].index]["address"] = _rejected(exc)
             else:
                 for item in batch:
                     self._put_batch([item], out)
             return
         for item in batch:
             changed = ", ".join(sorted((_plan(item).address_put or (0, {}))[1]))
-            out[item.index]["address"] = f"updated: {changed}"
+            out[item.index]["address"] = part(Status.UPDATED, data(changed))
 
     # ----------------------------------------------------------------- attribute values
 
@@ -231,9 +255,9 @@ class PartDeliverer:
             plan = _plan(item)
             outcomes = out[item.index]
             if plan.attribute_values and "attributes" not in outcomes:
-                outcomes["attributes"] = "created" if item.created is not None else "updated"
+                outcomes["attributes"] = part(Status.CREATED if item.created is not None else Status.UPDATED)
             if plan.address_record is not None and "address" not in outcomes:
-                outcomes["address"] = "unchanged (its id recorded)"
+                outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(its id recorded)")
 
     def _values_batch(self, batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes]) -> None:
         for attempt in range(2):  # an upsert: a lost answer is safely sent once more
@@ -244,19 +268,17 @@ class PartDeliverer:
                 return
             except OutcomeUnknownError as exc:
                 if attempt:
-                    self._fail_values(batch, out, failure_reason("failed: outcome unknown", exc))
+                    self._fail_values(batch, out, "outcome unknown", exc)
             except TransientFailureError as exc:
-                self._fail_values(batch, out, failure_reason("failed: write failed", exc))
+                self._fail_values(batch, out, "write failed", exc)
                 return
             except RequestRejectedError as exc:
                 if exc.status in FATAL_STATUSES:
                     raise
                 if len(batch) == 1:
-                    item, part, _ = batch[0]
-                    what = (
-                        "rejected: " if part == "attributes" else "rejected: its id could not be recorded: "
-                    )
-                    out[item.index].setdefault(part, what + _reason(exc))
+                    item, name, _ = batch[0]
+                    prefix = "" if name == "attributes" else "its id could not be recorded: "
+                    out[item.index].setdefault(name, _rejected(exc, prefix))
                 else:
                     for one in batch:
                         self._values_batch([one], out)
@@ -264,52 +286,51 @@ class PartDeliverer:
 
     @staticmethod
     def _fail_values(
-        batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes], reason: str
+        batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes], what: str, exc: BaseException
     ) -> None:
-        for item, part, _ in batch:
-            text = (
-                reason
-                if part == "attributes"
-                else reason.replace("failed: ", "failed: its id not recorded: ", 1)
-            )
-            out[item.index][part] = text  # overrides "created": the record did not land
+        for item, name, _ in batch:
+            # the address's own write landed; the record of its id did not
+            said = what if name == "attributes" else "its id not recorded: " + what
+            out[item.index][name] = _failed(said, exc)  # overrides "created": the record did not land
 
     # ----------------------------------------------------------------- newsletter
 
-    def _newsletter(self, item: Item) -> str:
+    def _newsletter(self, item: Item) -> PartOutcome:
         """Bring the e-mail's ``marketing_newsletter`` consent to what the CRM says."""
         if self.subscribers is None:
-            return "failed: no subscriber look-up"
+            return _failed_because("no subscriber look-up")
         wanted = bool(_plan(item).newsletter)
         try:
             current = self.subscribers.get(item.email)
             return self._consent(item, current, wanted, sends=0)
         except TransientFailureError as exc:
-            return failure_reason("failed", exc)
+            return _failed_because(clip(str(exc) or type(exc).__name__, CLIP - len(_FAILED)))
         except RequestRejectedError as exc:
             if exc.status in FATAL_STATUSES:
                 raise
-            return "rejected: " + _reason(exc)
+            return _rejected(exc)
 
-    def _consent(self, item: Item, current: Mapping[str, Any] | None, wanted: bool, sends: int) -> str:
+    def _consent(
+        self, item: Item, current: Mapping[str, Any] | None, wanted: bool, sends: int
+    ) -> PartOutcome:
         consents = consents_of(current)
         has = NEWSLETTER_CONSENT in consents
         if has == wanted:
-            return "unchanged"
+            return part(Status.UNCHANGED)
         if current is not None and self.mode == "insert":
-            return "skipped: insert mode changes no stored consent"
-        verb = "subscribed" if wanted else "unsubscribed"
+            return part(Status.SKIPPED, store("insert mode changes no stored consent"))
         if self.dry_run:
-            return "would " + verb.removesuffix("d")
+            return part(Status.WOULD_SUBSCRIBE if wanted else Status.WOULD_UNSUBSCRIBE)
+        verb = Status.SUBSCRIBED if wanted else Status.UNSUBSCRIBED
         if current is None:  # wanted, not a subscriber yet
             return self._subscribe(item, sends)
         new = [*consents, NEWSLETTER_CONSENT] if wanted else [c for c in consents if c != NEWSLETTER_CONSENT]
         sid = int(current["id"])
         updated = self.client.part("subscriber_update", "update_subscriber", sid, {"consents": new})
         self._remember(item, {**current, **(updated or {}), "consents": new})
-        return verb
+        return part(verb)
 
-    def _subscribe(self, item: Item, sends: int) -> str:
+    def _subscribe(self, item: Item, sends: int) -> PartOutcome:
         body: dict[str, Any] = {"email": item.email, "consents": [NEWSLETTER_CONSENT]}
         for name in ("first_name", "last_name"):
             if isinstance(item.target.get(name), str):
@@ -323,19 +344,19 @@ class PartDeliverer:
             found = lookup()
             if found is not None and NEWSLETTER_CONSENT in consents_of(found):
                 self._remember(item, found)
-                return "subscribed"
+                return part(Status.SUBSCRIBED)
             if sends + 1 >= MAX_UNKNOWN_SENDS:
-                return f"failed: outcome still unknown after {sends + 1} sends"
+                return _failed_because(f"outcome still unknown after {sends + 1} sends")
             return self._consent(item, found, True, sends + 1)
         except RequestRejectedError as exc:
             if exc.status != 409:
                 raise
             found = lookup()  # subscribed meanwhile (or the index was stale)
             if found is None:
-                return "rejected: " + _reason(exc)
+                return _rejected(exc)
             return self._consent(item, found, True, sends + 1)
         self._remember(item, created or body)
-        return "subscribed"
+        return part(Status.SUBSCRIBED)
 
     def _remember(self, item: Item, subscriber: Mapping[str, Any]) -> None:
         if self.subscribers is not None:
@@ -364,7 +385,7 @@ def _settle_listed(
             missing.append(item)
         else:
             _plan(item).address_record = address_id
-            out[item.index]["address"] = "created"
+            out[item.index]["address"] = part(Status.CREATED)
     return missing
 
 
