@@ -45,6 +45,7 @@ class CreateResult(Generic[_R]):
     settled: Settled
     record: _R | None = None
     looked_up: bool = False
+    refusal: RequestRejectedError | None = None  # the "in use" refusal, when it settled on one
 
 
 def create_once(
@@ -88,7 +89,7 @@ def create_once(
             if found is not None and unknown and is_ours(found):
                 confirm()  # an earlier send whose answer was lost got there after all
                 return CreateResult(Settled.CREATED, found, looked_up=True)
-            return CreateResult(Settled.EXISTS, found, looked_up=True)
+            return CreateResult(Settled.EXISTS, found, looked_up=True, refusal=exc)
     return CreateResult(Settled.UNKNOWN)
 
 

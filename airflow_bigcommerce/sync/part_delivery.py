@@ -4,10 +4,11 @@ Deliver the parts of up to one batch of contacts whose customers exist, and sett
 Runs in a worker thread after the customer write (or instead of it, when only parts changed), in
 the order a customer's parts depend on it: addresses, attribute values (with the id of the sync's
 address), newsletter consent. Every request goes through the client's one delivery policy. The
-exactly-once rules are the customer's: an address ``POST`` whose answer was lost is resolved by
-looking the customers' addresses up, a subscriber ``POST`` by looking the e-mail up; ``PUT``s
-(addresses by id, attribute values, subscribers) are idempotent. A part that fails does not undo
-the parts before it; its outcome says ``failed`` (transient) or ``rejected`` (the store refused it).
+exactly-once rules and their bound are the customer's (:mod:`.create_once`): an address ``POST``
+whose answer was lost is resolved by looking the customers' addresses up, a subscriber ``POST``
+by looking the e-mail up; ``PUT``s (addresses by id, attribute values, subscribers) are idempotent.
+A part that fails does not undo the parts before it; its outcome says ``failed`` (transient) or
+``rejected`` (the store refused it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.create_once import FATAL_STATUSES, MAX_UNKNOWN_SENDS
 from airflow_bigcommerce.sync.outcome import (
     CLIP,
     PartOutcome,
@@ -36,10 +38,6 @@ from airflow_bigcommerce.sync.subscribers import NEWSLETTER_CONSENT, SubscriberB
 
 #: Items per address or attribute-value request (the API's limit).
 PART_BATCH = 10
-#: Sends of one address POST or subscriber POST whose outcome stayed unknown before it is failed.
-MAX_UNKNOWN_SENDS = 3
-#: Statuses that concern the whole run (bad token, missing scope): raised, never settled per row.
-FATAL_STATUSES = frozenset({401, 403})
 
 Outcomes = dict[str, PartOutcome]
 _FAILED = "failed: "

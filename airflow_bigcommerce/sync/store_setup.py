@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 from airflow_bigcommerce.models.parts import PartMap
-from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
+from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
+from airflow_bigcommerce.sync.create_once import create_once
 from airflow_bigcommerce.sync.rows import as_id
 from airflow_bigcommerce.sync.store_context import (
     DEFAULT_CHANNEL,
@@ -124,17 +125,24 @@ def _global_logins(client: Any, channel_id: int) -> bool:
 
 
 def _create(client: Any, name: str) -> int:
-    """Create a string attribute; after a lost answer, look for it before anything else."""
+    """Create a string attribute once: after a lost answer, look for it before sending again."""
+
+    def find() -> dict[str, Any] | None:
+        listed = client.part("setup", "list_customer_attributes")
+        aid = id_for("customer attribute", name, ids_by_name(listed))
+        return None if aid is None else {"id": aid, "name": name}
+
     try:
-        created = client.part("setup", "create_customer_attribute", name, "string")
-    except OutcomeUnknownError:
-        for attribute in client.part("setup", "list_customer_attributes"):
-            if attribute.get("name") == name and as_id(attribute.get("id")) is not None:
-                return int(attribute["id"])
-        raise TransientFailureError(f"creating the customer attribute {name!r}: no answer") from None
+        outcome = create_once(
+            lambda: client.part("setup", "create_customer_attribute", name, "string"),
+            find,
+            in_use=lambda _: False,  # the store's refusals here (its cap of 50) are the setup's error
+        )
     except RequestRejectedError as exc:
         raise StoreSetupError(
             f"could not create the customer attribute {name!r} (the store allows at most 50): {exc}"
         ) from None
-    log.info("Created customer attribute %r (id %s)", name, created.get("id"))
-    return int(created["id"])
+    if outcome.record is None:
+        raise TransientFailureError(f"creating the customer attribute {name!r}: no answer")
+    log.info("Created customer attribute %r (id %s)", name, outcome.record.get("id"))
+    return int(outcome.record["id"])
