@@ -28,6 +28,7 @@ MAX_UNKNOWN_SENDS = 50
 FATAL_STATUSES = frozenset({401, 403})
 
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 class Settled(Enum):
@@ -91,6 +92,29 @@ def create_once(
                 return CreateResult(Settled.CREATED, found, looked_up=True)
             return CreateResult(Settled.EXISTS, found, looked_up=True, refusal=exc)
     return CreateResult(Settled.UNKNOWN)
+
+
+def split_refused(
+    exc: RequestRejectedError,
+    batch: Sequence[_T],
+    *,
+    resend_one: Callable[[_T], None],
+    refuse_one: Callable[[_T, RequestRejectedError], None],
+) -> None:
+    """
+    Settle a refused batch: one item is refused; several are sent again one by one.
+
+    A refused batch may hold a single bad item; sent alone, the others go through. A status about
+    the whole run (:data:`FATAL_STATUSES`) is raised instead. Endpoints whose refused batch may
+    have written some items (customer creates) look those up first (:func:`committed_prefix`).
+    """
+    if exc.status in FATAL_STATUSES:
+        raise exc
+    if len(batch) == 1:
+        refuse_one(batch[0], exc)
+        return
+    for item in batch:
+        resend_one(item)
 
 
 def attribute_found(target: Mapping[str, Any], current: Mapping[str, Any], *, committed: bool) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.create_once import FATAL_STATUSES, MAX_UNKNOWN_SENDS
+from airflow_bigcommerce.sync.create_once import FATAL_STATUSES, MAX_UNKNOWN_SENDS, split_refused
 from airflow_bigcommerce.sync.outcome import (
     CLIP,
     PartOutcome,
@@ -165,13 +165,12 @@ class PartDeliverer:
                 out[item.index]["address"] = _failed("create failed", exc)
             return
         except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            if len(batch) == 1:
-                out[batch[0].index]["address"] = _rejected(exc)
-                return
-            for item in batch:  # a refused batch may hold one bad address: each on its own
-                self._post_batch([item], out, sends)
+            split_refused(
+                exc,
+                batch,
+                resend_one=lambda item: self._post_batch([item], out, sends),
+                refuse_one=lambda item, why: _refuse(out, item, "address", _rejected(why)),
+            )
             return
         except OutcomeUnknownError:
             answer = []
@@ -212,13 +211,12 @@ class PartDeliverer:
                 out[item.index]["address"] = _failed("update failed", exc)
             return
         except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            if len(batch) == 1:
-                out[batch[0].index]["address"] = _rejected(exc)
-            else:
-                for item in batch:
-                    self._put_batch([item], out)
+            split_refused(
+                exc,
+                batch,
+                resend_one=lambda item: self._put_batch([item], out),
+                refuse_one=lambda item, why: _refuse(out, item, "address", _rejected(why)),
+            )
             return
         for item in batch:
             changed = ", ".join(sorted((_plan(item).address_put or (0, {}))[1]))
@@ -271,15 +269,12 @@ class PartDeliverer:
                 self._fail_values(batch, out, "write failed", exc)
                 return
             except RequestRejectedError as exc:
-                if exc.status in FATAL_STATUSES:
-                    raise
-                if len(batch) == 1:
-                    item, name, _ = batch[0]
-                    prefix = "" if name == "attributes" else "its id could not be recorded: "
-                    out[item.index].setdefault(name, _rejected(exc, prefix))
-                else:
-                    for one in batch:
-                        self._values_batch([one], out)
+                split_refused(
+                    exc,
+                    batch,
+                    resend_one=lambda one: self._values_batch([one], out),
+                    refuse_one=_refuse_value(out),
+                )
                 return
 
     @staticmethod
@@ -359,6 +354,21 @@ class PartDeliverer:
     def _remember(self, item: Item, subscriber: Mapping[str, Any]) -> None:
         if self.subscribers is not None:
             self.subscribers.remember(item.email, subscriber)
+
+
+def _refuse(out: dict[int, Outcomes], item: Item, name: str, outcome: PartOutcome) -> None:
+    out[item.index][name] = outcome
+
+
+def _refuse_value(
+    out: dict[int, Outcomes],
+) -> Callable[[tuple[Item, str, dict[str, Any]], RequestRejectedError], None]:
+    def refuse(value: tuple[Item, str, dict[str, Any]], exc: RequestRejectedError) -> None:
+        item, name, _ = value
+        prefix = "" if name == "attributes" else "its id could not be recorded: "
+        out[item.index].setdefault(name, _rejected(exc, prefix))
+
+    return refuse
 
 
 def _by_customer(addresses: Sequence[Mapping[str, Any]]) -> dict[int, list[Mapping[str, Any]]]:
