@@ -22,17 +22,17 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from airflow_bigcommerce.models.contact import customer_differs, validate_field_map
+from airflow_bigcommerce.models.contact import customer_differs
 from airflow_bigcommerce.models.parts import PartMap
-from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient, TransientFailureError
+from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
+from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import AMBIGUOUS, CountingClient
 from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
+from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
 from airflow_bigcommerce.sync.outcome import (
     ROW_STATUSES,
-    PartOutcome,
     Status,
-    combine,
     data,
     failure_reason,
     part,
@@ -52,13 +52,11 @@ from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
 #: What a look-up returns: match key -> the stored customer.
 FoundCustomers = dict[str, Mapping[str, Any]]
-#: The jobs a batch can be: a customer write (and its parts after it), or only the parts.
-JobKind = Literal["create", "update", "parts"]
+
+__all__ = ["MAX_CONCURRENCY", "MAX_HELD_LINES", "SyncOptions", "run_sync", "sync_customers"]
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
-#: Upper bound for ``max_concurrency``: more parallel writes only buy 429s under a shared store quota.
-MAX_CONCURRENCY = 8
 #: Settled report lines held back behind a row still waiting to fill a batch (the report is in input
 #: order) before that row is sent in a short batch: bounds memory when one kind of write is rare.
 MAX_HELD_LINES = 20_000
@@ -72,47 +70,25 @@ def _client_stats(client: object) -> dict[str, int | float]:
 
 
 class _Run:
-    """State of one sync run; every method runs in the calling thread (workers only deliver and look up)."""
+    """
+    The state of one sync run, owned by the calling thread: only it reads or changes these fields.
 
-    def __init__(
-        self,
-        client: CustomerClient,
-        *,
-        field_map: dict[str, str],
-        mode: Literal["insert", "upsert"],
-        dry_run: bool,
-        key_field: str | None,
-        batch_size: int,
-        max_concurrency: int,
-        max_rejections_listed: int,
-        report: ReportWriter | None,
-        progress: ProgressReporter | None,
-        total: int | None,
-        index_limit: int,
-        chunk_size: int,
-        channel_id: int | None = None,
-        create_attributes: bool = False,
-    ) -> None:
+    The calling thread reads rows, prepares and classifies them, queues and batches writes, counts
+    outcomes and writes the report in input order. Pool workers run :class:`~.batch_job.BatchJob`
+    (the writes, with items handed over per job) and the look-ups (:class:`~.lookup.StoreLookup`),
+    and the prefetch thread runs the next chunk's look-up; none of them touches this object. What
+    they share with it is thread-safe: the counting client, the subscriber book.
+    """
+
+    def __init__(self, client: CustomerClient, options: SyncOptions) -> None:
+        self.options = options
         self.raw_client = client
-        self.client = CountingClient(client)
-        self.field_map = field_map
-        self.key_field = key_field
-        self.part_map = PartMap.from_field_map(field_map)
-        self.channel_id = channel_id
-        self.create_attributes = create_attributes
+        self.client = CountingClient(client)  # thread-safe: shared with workers
+        self.part_map = PartMap.from_field_map(options.fields)
         self.context = StoreContext()
-        self.subscribers: SubscriberBook | None = None
-        self.prepare = RowPreparer(field_map, key_field)
-        self.mode = mode
-        self.dry_run = dry_run
-        self.batch_size = batch_size
-        self.max_concurrency = max_concurrency
-        self.max_rejections_listed = max_rejections_listed
-        self.report = report
-        self.progress = progress
-        self.expected_total = total
-        self.index_limit = index_limit
-        self.chunk_size = chunk_size
+        self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
+        self.prepare = RowPreparer(options.fields, options.key_field)
+        self.index_limit = options.index_limit
         self.counts: Counter[Status] = Counter()
         self.read = 0
         self.resolved = 0
@@ -125,55 +101,56 @@ class _Run:
         self.deliver: dict[WriteKind, Deliverer] = {
             kind: Deliverer(self.client, kind) for kind in ("create", "update")
         }
-        self.parts: PartDeliverer | None = None
+        self.job = BatchJob(self.deliver, None, options.dry_run)  # immutable: called by workers
         self.looking: list[Item] = []  # rows whose look-up is under way (in input order)
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
         self.part_counts: dict[str, Counter[Status]] = {}
-        self.max_held = max(MAX_HELD_LINES, chunk_size)
+        self.max_held = max(MAX_HELD_LINES, options.chunk_size)
 
     def _open_store(self) -> None:
         """Resolve names and the channel once, and tell the client what look-ups must include."""
-        if not self.part_map and self.channel_id is None:
+        if not self.part_map and self.options.channel_id is None:
             return
         self.context = resolve_store(
             self.client,
             self.part_map,
-            channel_id=self.channel_id,
-            create_attributes=self.create_attributes,
-            dry_run=self.dry_run,
+            channel_id=self.options.channel_id,
+            create_attributes=self.options.create_attributes,
+            dry_run=self.options.dry_run,
         )
-        self.prepare = RowPreparer(self.field_map, self.key_field, self.context)
+        self.prepare = RowPreparer(self.options.fields, self.options.key_field, self.context)
         if self.part_map.needs_store_parts:
             self.client.include = ("addresses", "attributes")
-        if self.channel_id is not None:
+        if self.options.channel_id is not None:
             self.client.visible = self.context.on_channel
             self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
         if self.part_map.newsletter is not None:
-            self.subscribers = SubscriberBook.open(self.client, total=self.expected_total)
-        self.parts = PartDeliverer(
-            self.client, self.context, self.subscribers, mode=self.mode, dry_run=self.dry_run
+            self.subscribers = SubscriberBook.open(self.client, total=self.options.total)
+        parts = PartDeliverer(
+            self.client, self.context, self.subscribers, mode=self.options.mode, dry_run=self.options.dry_run
         )
+        self.job = BatchJob(self.deliver, parts, self.options.dry_run)
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        if self.progress is not None:
-            self.progress.start()
-        pool = WorkerPool(self.max_concurrency)
+        if self.options.progress is not None:
+            self.options.progress.start()
+        pool = WorkerPool(self.options.workers)
         # With parallel workers, the next chunk is looked up while this chunk's writes are in
         # flight, so capped write endpoints never idle through a chunk's look-ups.
-        prefetch = ThreadPoolExecutor(1, "bigcommerce-lookup") if self.max_concurrency > 1 else None
+        prefetch = ThreadPoolExecutor(1, "bigcommerce-lookup") if self.options.workers > 1 else None
         try:
             self._open_store()
             lookup = StoreLookup.open(
                 self.client,
                 pool,
                 index_limit=self.index_limit,
-                total=self.expected_total,
-                chunk_size=self.chunk_size,
+                total=self.options.total,
+                chunk_size=self.options.chunk_size,
             )
             iterator = iter(rows)
             pending: tuple[list[Item], Callable[[], FoundCustomers]] | None = None
             while True:
-                chunk = list(itertools.islice(iterator, self.chunk_size))
+                chunk = list(itertools.islice(iterator, self.options.chunk_size))
                 ahead = None
                 if chunk:
                     start = self.read + 1
@@ -200,8 +177,8 @@ class _Run:
                 prefetch.shutdown(wait=True, cancel_futures=True)
             pool.close()
             self._write_report(everything=True)
-            if self.report is not None:
-                self.report.flush()
+            if self.options.report is not None:
+                self.options.report.flush()
         self._progress(final=True)
 
     def _prepare(self, rows: list[tuple[int, Mapping[str, Any]]]) -> list[Item]:
@@ -245,7 +222,7 @@ class _Run:
             line = self._classify(item, found.get(item.mk), creates, updates, parts_only)
             if line is not None:
                 self._emit(line)
-        if self.dry_run:
+        if self.options.dry_run:
             self._dry_run(creates, updates, parts_only)
             return
         self.waiting["create"].extend(creates)
@@ -262,13 +239,13 @@ class _Run:
         ]
         lines += [self.base_lines.pop(item.index) for item in parts_only]
         items = [*creates, *updates, *parts_only]
-        if self.parts is not None:
+        if self.job.parts is not None:
             for item in items:
                 item.customer_id = item.customer_id or 0  # a would-be customer: parts are planned only
-            outcomes = self.parts(items)
+            outcomes = self.job.parts(items)
             by_index = {line.pos: line for line in lines}
             for item in items:
-                self._emit(self._finish(item, by_index[item.index], outcomes.get(item.index, {})))
+                self._emit(self.job.finish(item, by_index[item.index], outcomes.get(item.index, {})))
         else:
             for line in lines:
                 self._emit(line)
@@ -276,66 +253,20 @@ class _Run:
 
     def _send(self, pool: WorkerPool, *, last: bool = False) -> None:
         """Deliver the waiting rows in full batches; with ``last``, the short rest too."""
-        jobs: list[tuple[JobKind, list[Item]]] = []
+        jobs: list[Job] = []
+        size = self.options.batch_size
         for kind, items in self.waiting.items():
-            ready = len(items) if last else len(items) - len(items) % self.batch_size
-            jobs.extend((kind, items[i : i + self.batch_size]) for i in range(0, ready, self.batch_size))
+            ready = len(items) if last else len(items) - len(items) % size
+            for i in range(0, ready, size):
+                batch = items[i : i + size]
+                bases = [self.base_lines.pop(item.index) for item in batch] if kind == "parts" else []
+                jobs.append(Job(kind, batch, bases))
             self.waiting[kind] = items[ready:]
-        for lines, resolved in pool.map(self._job, jobs):
+        for lines, resolved in pool.map(self.job, jobs):
             self.resolved += resolved
             for line in lines:
                 self._emit(line)
             self._progress()
-
-    def _job(self, job: tuple[JobKind, list[Item]]) -> tuple[list[Line], int]:
-        """Deliver one batch in a worker: its customer write, then the parts of the rows it settled."""
-        kind, items = job
-        if kind == "parts":
-            lines, resolved = [self.base_lines.pop(item.index) for item in items], 0
-        else:
-            lines, resolved = self.deliver[kind](items)
-        if self.parts is None:
-            return lines, resolved
-        by_index = {item.index: item for item in items}
-        ready: list[Item] = []
-        for line in lines:
-            item = by_index[line.pos]
-            # a create answered "skipped" (the e-mail was taken meanwhile): not ours, parts left alone
-            settled = line.outcome in (Status.CREATED, Status.UPDATED) or (
-                line.outcome is Status.SKIPPED and kind == "parts"
-            )
-            if item.plan is not None and settled and line.customer_id:
-                item.customer_id = line.customer_id
-                ready.append(item)
-        outcomes = self.parts(ready) if ready else {}
-        return [
-            self._finish(by_index[line.pos], line, outcomes.get(line.pos, {})) for line in lines
-        ], resolved
-
-    def _finish(self, item: Item, line: Line, delivered: Mapping[str, PartOutcome]) -> Line:
-        """Return a row's line with its parts folded in: settled by the plan, then delivered."""
-        if item.parts is None:
-            return line
-        return combine(line, {**self._settled_parts(item, line), **delivered}, dry_run=self.dry_run)
-
-    def _settled_parts(self, item: Item, line: Line) -> dict[str, PartOutcome]:
-        """Return the parts settled without a request: the plan's, and group and attributes on a create."""
-        if item.parts is None:
-            return {}
-        settled = dict(item.plan.outcomes) if item.plan is not None else {}
-        if line.outcome not in (Status.CREATED, Status.UPDATED, Status.SKIPPED):
-            return {}
-        created = line.outcome is Status.CREATED
-        if item.parts.group is not None:
-            if created:
-                settled["group"] = part(Status.CREATED if not self.dry_run else Status.WOULD_SET)
-            elif "customer_group_id" in item.body and item.body is not item.target:
-                settled["group"] = part(Status.UPDATED if not self.dry_run else Status.WOULD_UPDATE)
-            else:
-                settled.setdefault("group", part(Status.UNCHANGED))
-        if created and item.parts.attributes:
-            settled["attributes"] = part(Status.CREATED if not self.dry_run else Status.WOULD_CREATE)
-        return settled
 
     def _classify(
         self,
@@ -346,11 +277,12 @@ class _Run:
         parts_only: list[Item],
     ) -> Line | None:
         """Settle a row the store holds (insert: skip; upsert: skip if unchanged) or queue its write."""
+        mode, channel = self.options.mode, self.options.channel_id
         if existing is None:
             if item.parts is not None:
                 inline, item.plan = plan_new(item.parts, self.context)
                 item.body = {**item.target, **inline, **self._channel_fields()}
-            elif self.channel_id is not None:
+            elif channel is not None:
                 item.body = {**item.target, **self._channel_fields()}
             creates.append(item)
             return None
@@ -358,22 +290,18 @@ class _Run:
             ids = ", ".join(str(i) for i in existing[AMBIGUOUS])
             return item.line(
                 Status.REJECTED,
-                store(
-                    f"ambiguous: customers {ids} can all log in on channel {self.channel_id} with this e-mail"
-                ),
+                store(f"ambiguous: customers {ids} can all log in on channel {channel} with this e-mail"),
             )
         cid = as_id(existing.get("id"))
         try:
-            plan = (
-                None if item.parts is None else plan_existing(item.parts, existing, self.context, self.mode)
-            )
+            plan = None if item.parts is None else plan_existing(item.parts, existing, self.context, mode)
             group_mapped = item.parts is not None and item.parts.group is not None
-            differs = customer_differs(item.target, existing) if self.mode == "upsert" or group_mapped else {}
+            differs = customer_differs(item.target, existing) if mode == "upsert" or group_mapped else {}
         except Exception as exc:
             reason = data(f"could not compare with the stored customer: {type(exc).__name__}")
             return item.line(Status.REJECTED, reason, cid)
-        changed = {} if self.mode == "insert" else differs
-        if plan is not None and group_mapped and self.mode == "insert" and "customer_group_id" in differs:
+        changed = {} if mode == "insert" else differs
+        if plan is not None and group_mapped and mode == "insert" and "customer_group_id" in differs:
             plan.outcomes["group"] = part(Status.SKIPPED, store("insert mode changes no stored customer"))
         item.plan = plan
         item.customer_id = cid
@@ -381,22 +309,20 @@ class _Run:
             item.body = {"id": cid, **changed}
             updates.append(item)
             return None
-        base = (
-            item.exists(cid) if self.mode == "insert" else item.line(Status.SKIPPED, store("unchanged"), cid)
-        )
+        base = item.exists(cid) if mode == "insert" else item.line(Status.SKIPPED, store("unchanged"), cid)
         if plan is not None and plan.pending():
             self.base_lines[item.index] = base
             parts_only.append(item)
             return None
-        return self._finish(item, base, {})
+        return self.job.finish(item, base, {})
 
     def _channel_fields(self) -> dict[str, Any]:
         """Return what a new customer carries on a channel: where it signed up, and where it may log in."""
-        if self.channel_id is None:
+        if self.options.channel_id is None:
             return {}
-        fields: dict[str, Any] = {"origin_channel_id": self.channel_id}
+        fields: dict[str, Any] = {"origin_channel_id": self.options.channel_id}
         if not self.context.global_logins:
-            fields["channel_ids"] = [self.channel_id]
+            fields["channel_ids"] = [self.options.channel_id]
         return fields
 
     # ----------------------------------------------------------------- bookkeeping
@@ -409,12 +335,12 @@ class _Run:
                 self.part_counts.setdefault(name, Counter())[outcome.status] += 1
         reason = None if line.reason is None else line.reason.text
         if line.outcome is Status.REJECTED:
-            if len(self.rejections) < self.max_rejections_listed:
+            if len(self.rejections) < self.options.max_rejections_listed:
                 self.rejections.append({"row": line.key, "email": line.email, "reason": reason})
             else:
                 self.rejections_truncated = True
         elif line.outcome is Status.FAILED:
-            if len(self.failures) < self.max_rejections_listed:
+            if len(self.failures) < self.options.max_rejections_listed:
                 self.failures.append({"row": line.key, "email": line.email, "reason": reason})
             else:
                 self.failures_truncated = True
@@ -423,7 +349,7 @@ class _Run:
 
     def _write_report(self, *, everything: bool = False) -> None:
         """Write the settled lines in input order: those before the first row still waiting for a batch."""
-        if self.report is None:
+        if self.options.report is None:
             self.settled = []
             return
         heads = [items[0].index for items in (*self.waiting.values(), self.looking) if items]
@@ -434,11 +360,11 @@ class _Run:
             lines = [line for line in self.settled if line.pos < first]
             self.settled = [line for line in self.settled if line.pos >= first]
         for line in sorted(lines, key=lambda ln: ln.pos):
-            write_line(self.report, line)
+            write_line(self.options.report, line)
 
     def _progress(self, *, final: bool = False) -> None:
         """Hand the counters to the reporter: throttled while running, always at the end."""
-        if self.progress is None:
+        if self.options.progress is None:
             return
         c = self.counts
         counts = (
@@ -451,9 +377,9 @@ class _Run:
         )
         stats = _client_stats(self.raw_client)
         if final:
-            self.progress.finish(*counts, total=self.expected_total, stats=stats)
+            self.options.progress.finish(*counts, total=self.options.total, stats=stats)
         else:
-            self.progress.update(*counts, total=self.expected_total, stats=stats)
+            self.options.progress.update(*counts, total=self.options.total, stats=stats)
 
 
 def sync_customers(
@@ -520,43 +446,36 @@ def sync_customers(
         the report is flushed first, with a line for every row settled until then (rows waiting to
         fill a batch were not sent and have none).
     """
-    if mode not in ("insert", "upsert"):
-        raise ValueError(f"mode must be 'insert' or 'upsert', not {mode!r}")
-    if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {batch_size}")
-    if max_concurrency is not None and not 1 <= max_concurrency <= MAX_CONCURRENCY:
-        raise ValueError(
-            f"max_concurrency must be None (adaptive) or 1..{MAX_CONCURRENCY}, not {max_concurrency}"
-        )
-    workers = MAX_CONCURRENCY if max_concurrency is None else max_concurrency
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-    if max_rejections_listed < 0:
-        raise ValueError(f"max_rejections_listed must not be negative, not {max_rejections_listed}")
-    started = time.monotonic()
-    run = _Run(
-        client,
-        field_map=validate_field_map(field_map),
+    options = SyncOptions(
+        field_map=field_map,
         mode=mode,
         dry_run=dry_run,
         key_field=key_field,
         batch_size=batch_size,
-        max_concurrency=workers,
+        max_concurrency=max_concurrency,
+        chunk_size=chunk_size,
         max_rejections_listed=max_rejections_listed,
         report=report,
         progress=progress,
         total=total,
         index_limit=index_limit,
-        chunk_size=chunk_size,
         channel_id=channel_id,
         create_attributes=create_attributes,
     )
+    return run_sync(rows, client, options)
+
+
+def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options: SyncOptions) -> SyncResult:
+    """Run a sync with its options as one value (``sync_customers`` builds it from keywords)."""
+    started = time.monotonic()
+    run = _Run(client, options)
+    mode, dry_run, workers = options.mode, options.dry_run, options.workers
     log.info(
         "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%s",
         mode,
         dry_run,
-        batch_size,
-        f"adaptive (up to {workers})" if max_concurrency is None else workers,
+        options.batch_size,
+        f"adaptive (up to {workers})" if options.max_concurrency is None else workers,
     )
     run.run(rows)
     requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
