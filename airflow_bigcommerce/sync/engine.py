@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.contact import customer_differs
-from airflow_bigcommerce.models.parts import PartMap
+from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import AMBIGUOUS, CountingClient
@@ -39,7 +39,7 @@ from airflow_bigcommerce.sync.outcome import (
     store,
 )
 from airflow_bigcommerce.sync.part_delivery import PartDeliverer
-from airflow_bigcommerce.sync.parts import plan_existing, plan_new
+from airflow_bigcommerce.sync.plan import plan_existing, plan_new
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter

@@ -31,7 +31,7 @@ from airflow_bigcommerce.sync.outcome import (
     store,
     transient,
 )
-from airflow_bigcommerce.sync.parts import Mode, PartPlan
+from airflow_bigcommerce.sync.plan import Mode, PartPlan
 from airflow_bigcommerce.sync.rows import Item, as_id, clip
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.subscribers import NEWSLETTER_CONSENT, SubscriberBook, consents_of

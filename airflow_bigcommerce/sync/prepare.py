@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
-from airflow_bigcommerce.models.parts import GROUP_TARGET, PartMap, PartRejected, map_parts
+from airflow_bigcommerce.models.contact_parts import GROUP_TARGET, PartMap, PartRejected, map_parts
 from airflow_bigcommerce.sync.outcome import Status, data
 from airflow_bigcommerce.sync.rows import Item, Line, clip
 from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreContext

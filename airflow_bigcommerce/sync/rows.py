@@ -24,8 +24,8 @@ from airflow_bigcommerce.sync.outcome import (
 )
 
 if TYPE_CHECKING:
-    from airflow_bigcommerce.models.parts import ContactParts
-    from airflow_bigcommerce.sync.parts import PartPlan
+    from airflow_bigcommerce.models.contact_parts import ContactParts
+    from airflow_bigcommerce.sync.plan import PartPlan
 
 __all__ = ["CLIP", "Item", "Line", "as_id", "changed_reason", "clip", "failure_reason"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_bigcommerce.models.parts import PartMap
+from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.create_once import create_once
 from airflow_bigcommerce.sync.rows import as_id
@@ -29,7 +29,7 @@ __all__ = ["ADDRESS_ID_ATTRIBUTE", "DEFAULT_CHANNEL", "StoreContext", "StoreSetu
 log = logging.getLogger("airflow_bigcommerce.sync")
 
 #: The customer attribute in which the sync records the id of the address it manages per customer
-#: (the store has no other place to mark an address as the sync's; see ``sync.parts``).
+#: (the store has no other place to mark an address as the sync's; see ``sync.plan``).
 ADDRESS_ID_ATTRIBUTE = "crm_sync_address_id"
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_bigcommerce.models.address import address_changes, address_key
-from airflow_bigcommerce.models.parts import ContactParts
+from airflow_bigcommerce.models.contact_parts import ContactParts
 from airflow_bigcommerce.sync.outcome import PartOutcome, Status, data, part, store
 from airflow_bigcommerce.sync.rows import as_id
 from airflow_bigcommerce.sync.store_context import StoreContext

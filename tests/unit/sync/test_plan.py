@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_bigcommerce.models.address import AddressSkipped, normalize_address
-from airflow_bigcommerce.models.parts import ContactParts
+from airflow_bigcommerce.models.contact_parts import ContactParts
 from airflow_bigcommerce.sync.outcome import (
     Kind,
     PartOutcome,
@@ -22,7 +22,7 @@ from airflow_bigcommerce.sync.outcome import (
     store,
     transient,
 )
-from airflow_bigcommerce.sync.parts import MAX_INLINE_ATTRIBUTES, find_sync_address, plan_existing, plan_new
+from airflow_bigcommerce.sync.plan import MAX_INLINE_ATTRIBUTES, find_sync_address, plan_existing, plan_new
 from airflow_bigcommerce.sync.rows import Line
 from airflow_bigcommerce.sync.store_setup import StoreContext
 
