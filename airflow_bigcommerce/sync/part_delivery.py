@@ -19,7 +19,13 @@ from typing import Any
 from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.create_once import FATAL_STATUSES, MAX_UNKNOWN_SENDS, split_refused
+from airflow_bigcommerce.sync.create_once import (
+    FATAL_STATUSES,
+    MAX_UNKNOWN_SENDS,
+    Settled,
+    create_once,
+    split_refused,
+)
 from airflow_bigcommerce.sync.outcome import (
     CLIP,
     PartOutcome,
@@ -295,7 +301,7 @@ class PartDeliverer:
         wanted = bool(_plan(item).newsletter)
         try:
             current = self.subscribers.get(item.email)
-            return self._consent(item, current, wanted, sends=0)
+            return self._consent(item, current, wanted)
         except TransientFailureError as exc:
             return _failed_because(clip(str(exc) or type(exc).__name__, CLIP - len(_FAILED)))
         except RequestRejectedError as exc:
@@ -303,9 +309,7 @@ class PartDeliverer:
                 raise
             return _rejected(exc)
 
-    def _consent(
-        self, item: Item, current: Mapping[str, Any] | None, wanted: bool, sends: int
-    ) -> PartOutcome:
+    def _consent(self, item: Item, current: Mapping[str, Any] | None, wanted: bool) -> PartOutcome:
         consents = consents_of(current)
         has = NEWSLETTER_CONSENT in consents
         if has == wanted:
@@ -316,40 +320,38 @@ class PartDeliverer:
             return part(Status.WOULD_SUBSCRIBE if wanted else Status.WOULD_UNSUBSCRIBE)
         verb = Status.SUBSCRIBED if wanted else Status.UNSUBSCRIBED
         if current is None:  # wanted, not a subscriber yet
-            return self._subscribe(item, sends)
+            return self._subscribe(item)
         new = [*consents, NEWSLETTER_CONSENT] if wanted else [c for c in consents if c != NEWSLETTER_CONSENT]
         sid = int(current["id"])
         updated = self.client.part("subscriber_update", "update_subscriber", sid, {"consents": new})
         self._remember(item, {**current, **(updated or {}), "consents": new})
         return part(verb)
 
-    def _subscribe(self, item: Item, sends: int) -> PartOutcome:
+    def _subscribe(self, item: Item) -> PartOutcome:
+        """Create the e-mail's subscriber once (``create_once``); one found meanwhile gets the consent."""
         body: dict[str, Any] = {"email": item.email, "consents": [NEWSLETTER_CONSENT]}
         for name in ("first_name", "last_name"):
             if isinstance(item.target.get(name), str):
                 body[name] = item.target[name]
         if self.context.channel_id is not None:
             body["channel_id"] = self.context.channel_id
-        lookup: Callable[[], Mapping[str, Any] | None] = lambda: self.subscribers.lookup(item.email)  # type: ignore[union-attr]  # noqa: E731
-        try:
-            created = self.client.part("subscriber_create", "create_subscriber", body)
-        except OutcomeUnknownError:
-            found = lookup()
-            if found is not None and NEWSLETTER_CONSENT in consents_of(found):
-                self._remember(item, found)
-                return part(Status.SUBSCRIBED)
-            if sends + 1 >= MAX_UNKNOWN_SENDS:
-                return _failed_because(f"outcome still unknown after {sends + 1} sends")
-            return self._consent(item, found, True, sends + 1)
-        except RequestRejectedError as exc:
-            if exc.status != 409:
-                raise
-            found = lookup()  # subscribed meanwhile (or the index was stale)
-            if found is None:
-                return _rejected(exc)
-            return self._consent(item, found, True, sends + 1)
-        self._remember(item, created or body)
-        return part(Status.SUBSCRIBED)
+        book = self.subscribers
+        assert book is not None
+        outcome = create_once(
+            lambda: self.client.part("subscriber_create", "create_subscriber", body),
+            lambda: book.lookup(item.email),  # after a 409 or a lost answer the index may be stale
+            in_use=lambda exc: exc.status == 409,
+            is_ours=lambda found: NEWSLETTER_CONSENT in consents_of(found),
+        )
+        if outcome.settled is Settled.CREATED:
+            self._remember(item, outcome.record or body)
+            return part(Status.SUBSCRIBED)
+        if outcome.settled is Settled.UNKNOWN:
+            return _failed_because(f"outcome still unknown after {MAX_UNKNOWN_SENDS} sends")
+        if outcome.record is None:  # 409, yet no subscriber to be found
+            assert outcome.refusal is not None
+            return _rejected(outcome.refusal)
+        return self._consent(item, outcome.record, True)  # someone else's subscriber: give it the consent
 
     def _remember(self, item: Item, subscriber: Mapping[str, Any]) -> None:
         if self.subscribers is not None:
