@@ -17,38 +17,34 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from airflow_bigcommerce.models.contact import customer_differs
 from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
+from airflow_bigcommerce.sync.classify import classify
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
-from airflow_bigcommerce.sync.counting import AMBIGUOUS, CountingClient
+from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
 from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
 from airflow_bigcommerce.sync.outcome import (
-    ROW_STATUSES,
     Status,
     data,
     failure_reason,
-    part,
-    store,
 )
 from airflow_bigcommerce.sync.part_delivery import PartDeliverer
-from airflow_bigcommerce.sync.plan import plan_existing, plan_new
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
 from airflow_bigcommerce.sync.report import ReportWriter, write_line
-from airflow_bigcommerce.sync.result import SyncResult, part_counts
-from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason
+from airflow_bigcommerce.sync.result import SyncResult
+from airflow_bigcommerce.sync.rows import Item, Line, changed_reason
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.store_setup import resolve_store
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
+from airflow_bigcommerce.sync.tally import Tally
 
 #: What a look-up returns: match key -> the stored customer.
 FoundCustomers = dict[str, Mapping[str, Any]]
@@ -89,13 +85,9 @@ class _Run:
         self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
         self.prepare = RowPreparer(options.fields, options.key_field)
         self.index_limit = options.index_limit
-        self.counts: Counter[Status] = Counter()
+        self.tally = Tally(options.max_rejections_listed)
         self.read = 0
         self.resolved = 0
-        self.rejections: list[dict[str, str | None]] = []
-        self.rejections_truncated = False
-        self.failures: list[dict[str, str | None]] = []
-        self.failures_truncated = False
         self.settled: list[Line] = []  # not yet in the report
         self.waiting: dict[JobKind, list[Item]] = {"create": [], "update": [], "parts": []}  # input order
         self.deliver: dict[WriteKind, Deliverer] = {
@@ -104,7 +96,6 @@ class _Run:
         self.job = BatchJob(self.deliver, None, options.dry_run)  # immutable: called by workers
         self.looking: list[Item] = []  # rows whose look-up is under way (in input order)
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
-        self.part_counts: dict[str, Counter[Status]] = {}
         self.max_held = max(MAX_HELD_LINES, options.chunk_size)
 
     def _open_store(self) -> None:
@@ -219,9 +210,16 @@ class _Run:
         updates: list[Item] = []
         parts_only: list[Item] = []
         for item in fresh:
-            line = self._classify(item, found.get(item.mk), creates, updates, parts_only)
-            if line is not None:
-                self._emit(line)
+            need, line = classify(item, found.get(item.mk), self.context, self.options.mode)
+            if need == "create":
+                creates.append(item)
+            elif need == "update":
+                updates.append(item)
+            elif need == "parts" and line is not None:
+                self.base_lines[item.index] = line
+                parts_only.append(item)
+            elif line is not None:
+                self._emit(line if need == "done" else self.job.finish(item, line, {}))
         if self.options.dry_run:
             self._dry_run(creates, updates, parts_only)
             return
@@ -268,82 +266,11 @@ class _Run:
                 self._emit(line)
             self._progress()
 
-    def _classify(
-        self,
-        item: Item,
-        existing: Mapping[str, Any] | None,
-        creates: list[Item],
-        updates: list[Item],
-        parts_only: list[Item],
-    ) -> Line | None:
-        """Settle a row the store holds (insert: skip; upsert: skip if unchanged) or queue its write."""
-        mode, channel = self.options.mode, self.options.channel_id
-        if existing is None:
-            if item.parts is not None:
-                inline, item.plan = plan_new(item.parts, self.context)
-                item.body = {**item.target, **inline, **self._channel_fields()}
-            elif channel is not None:
-                item.body = {**item.target, **self._channel_fields()}
-            creates.append(item)
-            return None
-        if AMBIGUOUS in existing:
-            ids = ", ".join(str(i) for i in existing[AMBIGUOUS])
-            return item.line(
-                Status.REJECTED,
-                store(f"ambiguous: customers {ids} can all log in on channel {channel} with this e-mail"),
-            )
-        cid = as_id(existing.get("id"))
-        try:
-            plan = None if item.parts is None else plan_existing(item.parts, existing, self.context, mode)
-            group_mapped = item.parts is not None and item.parts.group is not None
-            differs = customer_differs(item.target, existing) if mode == "upsert" or group_mapped else {}
-        except Exception as exc:
-            reason = data(f"could not compare with the stored customer: {type(exc).__name__}")
-            return item.line(Status.REJECTED, reason, cid)
-        changed = {} if mode == "insert" else differs
-        if plan is not None and group_mapped and mode == "insert" and "customer_group_id" in differs:
-            plan.outcomes["group"] = part(Status.SKIPPED, store("insert mode changes no stored customer"))
-        item.plan = plan
-        item.customer_id = cid
-        if changed:
-            item.body = {"id": cid, **changed}
-            updates.append(item)
-            return None
-        base = item.exists(cid) if mode == "insert" else item.line(Status.SKIPPED, store("unchanged"), cid)
-        if plan is not None and plan.pending():
-            self.base_lines[item.index] = base
-            parts_only.append(item)
-            return None
-        return self.job.finish(item, base, {})
-
-    def _channel_fields(self) -> dict[str, Any]:
-        """Return what a new customer carries on a channel: where it signed up, and where it may log in."""
-        if self.options.channel_id is None:
-            return {}
-        fields: dict[str, Any] = {"origin_channel_id": self.options.channel_id}
-        if not self.context.global_logins:
-            fields["channel_ids"] = [self.options.channel_id]
-        return fields
-
     # ----------------------------------------------------------------- bookkeeping
 
     def _emit(self, line: Line) -> None:
-        self.counts[line.outcome] += 1
+        self.tally.add(line)
         self.settled.append(line)
-        for name, outcome in (line.parts or {}).items():
-            if name != "customer":
-                self.part_counts.setdefault(name, Counter())[outcome.status] += 1
-        reason = None if line.reason is None else line.reason.text
-        if line.outcome is Status.REJECTED:
-            if len(self.rejections) < self.options.max_rejections_listed:
-                self.rejections.append({"row": line.key, "email": line.email, "reason": reason})
-            else:
-                self.rejections_truncated = True
-        elif line.outcome is Status.FAILED:
-            if len(self.failures) < self.options.max_rejections_listed:
-                self.failures.append({"row": line.key, "email": line.email, "reason": reason})
-            else:
-                self.failures_truncated = True
         # Rows created by this run need no entry in the store index: the preparer settles every later
         # row with the same match key as a duplicate before any look-up, at no extra memory.
 
@@ -366,15 +293,7 @@ class _Run:
         """Hand the counters to the reporter: throttled while running, always at the end."""
         if self.options.progress is None:
             return
-        c = self.counts
-        counts = (
-            sum(c[status] for status in ROW_STATUSES),
-            c[Status.CREATED],
-            c[Status.UPDATED],
-            c[Status.SKIPPED],
-            c[Status.REJECTED],
-            c[Status.FAILED],
-        )
+        counts = self.tally.progress()
         stats = _client_stats(self.raw_client)
         if final:
             self.options.progress.finish(*counts, total=self.options.total, stats=stats)
@@ -481,24 +400,15 @@ def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options:
     requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
     requests.update((kind, n) for kind, n in sorted(run.client.counts.items()) if kind not in requests)
     result = SyncResult(
-        created=run.counts[Status.CREATED],
-        updated=run.counts[Status.UPDATED],
-        skipped=run.counts[Status.SKIPPED],
-        rejected=run.counts[Status.REJECTED],
-        failed=run.counts[Status.FAILED],
         total=run.read,
         dry_run=dry_run,
         mode=mode,
         requests=requests,
         requests_per_row=round(sum(requests.values()) / run.read, 3) if run.read else 0.0,
         retries_resolved=run.resolved,
-        rejections=tuple(run.rejections),
-        rejections_truncated=run.rejections_truncated,
-        failures=tuple(run.failures),
-        failures_truncated=run.failures_truncated,
         duration_s=round(time.monotonic() - started, 3),
         client_stats=_client_stats(client),
-        parts=part_counts(run.part_counts),
+        **run.tally.summary(),
     )
     log.info(
         "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "
