@@ -21,6 +21,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from airflow_bigcommerce.sync.client import RequestRejectedError
     from airflow_bigcommerce.sync.rows import Line
 
 #: Row keys, e-mails and reasons are clipped to this many characters in results, report and logs.
@@ -124,6 +125,22 @@ class PartOutcome:
 def part(status: Status, reason: Reason | None = None) -> PartOutcome:
     """Return a part outcome (a shorthand)."""
     return PartOutcome(status, reason)
+
+
+def refused_part(exc: RequestRejectedError, prefix: str = "") -> PartOutcome:
+    """Return a part the store refused (4xx): its data must change; the reason quotes the store."""
+    said = [f"{k}: {v}" for k, v in exc.errors.items()] or [exc.title or str(exc) or "refused"]
+    return part(Status.REJECTED, data(prefix + clip(f"{'; '.join(said)} (HTTP {exc.status})", 500)))
+
+
+def failed_part(what: str, exc: BaseException) -> PartOutcome:
+    """Return a part not delivered for a transient reason (its text clipped as one, ``failed: ...``)."""
+    return part(Status.FAILED, failure_reason(what, exc, CLIP - len("failed: ")))
+
+
+def failed_part_because(text: str) -> PartOutcome:
+    """Return a part not delivered for a transient reason given as text."""
+    return part(Status.FAILED, transient(text))
 
 
 def rendered(parts: Mapping[str, PartOutcome]) -> dict[str, str]:

@@ -20,52 +20,28 @@ from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
-    FATAL_STATUSES,
     MAX_UNKNOWN_SENDS,
-    Settled,
-    create_once,
     split_refused,
 )
+from airflow_bigcommerce.sync.deliver_newsletter import NewsletterDelivery
 from airflow_bigcommerce.sync.outcome import (
-    CLIP,
     PartOutcome,
-    Reason,
     Status,
     data,
-    failure_reason,
+    failed_part,
+    failed_part_because,
     part,
-    store,
-    transient,
+    refused_part,
 )
 from airflow_bigcommerce.sync.plan import Mode, PartPlan
-from airflow_bigcommerce.sync.rows import Item, as_id, clip
+from airflow_bigcommerce.sync.rows import Item, as_id
 from airflow_bigcommerce.sync.store_context import StoreContext
-from airflow_bigcommerce.sync.subscribers import NEWSLETTER_CONSENT, SubscriberBook, consents_of
+from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
 #: Items per address or attribute-value request (the API's limit).
 PART_BATCH = 10
 
 Outcomes = dict[str, PartOutcome]
-_FAILED = "failed: "
-
-
-def _reason(exc: RequestRejectedError, prefix: str = "") -> Reason:
-    """Say why the store refused a part: a reason of the data (it must change)."""
-    parts = [f"{k}: {v}" for k, v in exc.errors.items()] or [exc.title or str(exc) or "refused"]
-    return data(prefix + clip(f"{'; '.join(parts)} (HTTP {exc.status})", 500))
-
-
-def _rejected(exc: RequestRejectedError, prefix: str = "") -> PartOutcome:
-    return part(Status.REJECTED, _reason(exc, prefix))
-
-
-def _failed(what: str, exc: BaseException) -> PartOutcome:
-    """Return a part not delivered for a transient reason (its text clipped as one, ``failed: ...``)."""
-    return part(Status.FAILED, failure_reason(what, exc, CLIP - len(_FAILED)))
-
-
-def _failed_because(text: str) -> PartOutcome:
-    return part(Status.FAILED, transient(text))
 
 
 class PartDeliverer:
@@ -86,9 +62,10 @@ class PartDeliverer:
     ) -> None:
         self.client = client
         self.context = context
-        self.subscribers = subscribers
-        self.mode = mode
         self.dry_run = dry_run
+        self.newsletter = NewsletterDelivery(
+            client, subscribers, channel_id=context.channel_id, mode=mode, dry_run=dry_run
+        )
 
     def __call__(self, items: Sequence[Item]) -> dict[int, Outcomes]:
         """Return item index -> part outcomes (each part's, for the parts this step settled)."""
@@ -104,7 +81,7 @@ class PartDeliverer:
         self._attribute_values(work, out)
         for item in work:
             if _plan(item).newsletter is not None:
-                out[item.index]["newsletter"] = self._newsletter(item)
+                out[item.index]["newsletter"] = self.newsletter(item)
         return out
 
     # ----------------------------------------------------------------- dry run
@@ -120,7 +97,7 @@ class PartDeliverer:
         if plan.attribute_values:
             outcomes["attributes"] = PartOutcome(Status.WOULD_WRITE, note=str(len(plan.attribute_values)))
         if plan.newsletter is not None:
-            outcomes["newsletter"] = self._newsletter(item)
+            outcomes["newsletter"] = self.newsletter(item)
 
     # ----------------------------------------------------------------- addresses
 
@@ -141,14 +118,14 @@ class PartDeliverer:
             by_customer = self._addresses_of([int(i.customer_id or 0) for i in unknown])
         except TransientFailureError as exc:
             for item in unknown:
-                out[item.index]["address"] = _failed("created, but its id could not be read", exc)
+                out[item.index]["address"] = failed_part("created, but its id could not be read", exc)
             return
         for item in unknown:
             address_id = _matching_id(
                 by_customer.get(int(item.customer_id or 0), []), _plan(item).inline_address or {}
             )
             if address_id is None:
-                out[item.index]["address"] = _failed_because(
+                out[item.index]["address"] = failed_part_because(
                     "the store did not keep the address sent with the customer"
                 )
             else:
@@ -168,14 +145,14 @@ class PartDeliverer:
             answer = self.client.part("address_create", "create_addresses", bodies)
         except TransientFailureError as exc:
             for item in batch:
-                out[item.index]["address"] = _failed("create failed", exc)
+                out[item.index]["address"] = failed_part("create failed", exc)
             return
         except RequestRejectedError as exc:
             split_refused(
                 exc,
                 batch,
                 resend_one=lambda item: self._post_batch([item], out, sends),
-                refuse_one=lambda item, why: _refuse(out, item, "address", _rejected(why)),
+                refuse_one=lambda item, why: _refuse(out, item, "address", refused_part(why)),
             )
             return
         except OutcomeUnknownError:
@@ -190,12 +167,14 @@ class PartDeliverer:
             by_customer = self._addresses_of([int(i.customer_id or 0) for i in missing])
         except TransientFailureError as exc:
             for item in missing:
-                out[item.index]["address"] = _failed("outcome unknown", exc)
+                out[item.index]["address"] = failed_part("outcome unknown", exc)
             return
         again: list[Item] = []
         for item in _settle_listed(missing, by_customer, out):
             if sends + 1 >= MAX_UNKNOWN_SENDS:
-                out[item.index]["address"] = _failed_because(f"outcome still unknown after {sends + 1} sends")
+                out[item.index]["address"] = failed_part_because(
+                    f"outcome still unknown after {sends + 1} sends"
+                )
             else:
                 again.append(item)
         if again:
@@ -214,14 +193,14 @@ class PartDeliverer:
             self.client.part("address_update", "update_addresses", bodies)
         except (TransientFailureError, OutcomeUnknownError) as exc:
             for item in batch:
-                out[item.index]["address"] = _failed("update failed", exc)
+                out[item.index]["address"] = failed_part("update failed", exc)
             return
         except RequestRejectedError as exc:
             split_refused(
                 exc,
                 batch,
                 resend_one=lambda item: self._put_batch([item], out),
-                refuse_one=lambda item, why: _refuse(out, item, "address", _rejected(why)),
+                refuse_one=lambda item, why: _refuse(out, item, "address", refused_part(why)),
             )
             return
         for item in batch:
@@ -290,72 +269,7 @@ class PartDeliverer:
         for item, name, _ in batch:
             # the address's own write landed; the record of its id did not
             said = what if name == "attributes" else "its id not recorded: " + what
-            out[item.index][name] = _failed(said, exc)  # overrides "created": the record did not land
-
-    # ----------------------------------------------------------------- newsletter
-
-    def _newsletter(self, item: Item) -> PartOutcome:
-        """Bring the e-mail's ``marketing_newsletter`` consent to what the CRM says."""
-        if self.subscribers is None:
-            return _failed_because("no subscriber look-up")
-        wanted = bool(_plan(item).newsletter)
-        try:
-            current = self.subscribers.get(item.email)
-            return self._consent(item, current, wanted)
-        except TransientFailureError as exc:
-            return _failed_because(clip(str(exc) or type(exc).__name__, CLIP - len(_FAILED)))
-        except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            return _rejected(exc)
-
-    def _consent(self, item: Item, current: Mapping[str, Any] | None, wanted: bool) -> PartOutcome:
-        consents = consents_of(current)
-        has = NEWSLETTER_CONSENT in consents
-        if has == wanted:
-            return part(Status.UNCHANGED)
-        if current is not None and self.mode == "insert":
-            return part(Status.SKIPPED, store("insert mode changes no stored consent"))
-        if self.dry_run:
-            return part(Status.WOULD_SUBSCRIBE if wanted else Status.WOULD_UNSUBSCRIBE)
-        verb = Status.SUBSCRIBED if wanted else Status.UNSUBSCRIBED
-        if current is None:  # wanted, not a subscriber yet
-            return self._subscribe(item)
-        new = [*consents, NEWSLETTER_CONSENT] if wanted else [c for c in consents if c != NEWSLETTER_CONSENT]
-        sid = int(current["id"])
-        updated = self.client.part("subscriber_update", "update_subscriber", sid, {"consents": new})
-        self._remember(item, {**current, **(updated or {}), "consents": new})
-        return part(verb)
-
-    def _subscribe(self, item: Item) -> PartOutcome:
-        """Create the e-mail's subscriber once (``create_once``); one found meanwhile gets the consent."""
-        body: dict[str, Any] = {"email": item.email, "consents": [NEWSLETTER_CONSENT]}
-        for name in ("first_name", "last_name"):
-            if isinstance(item.target.get(name), str):
-                body[name] = item.target[name]
-        if self.context.channel_id is not None:
-            body["channel_id"] = self.context.channel_id
-        book = self.subscribers
-        assert book is not None
-        outcome = create_once(
-            lambda: self.client.part("subscriber_create", "create_subscriber", body),
-            lambda: book.lookup(item.email),  # after a 409 or a lost answer the index may be stale
-            in_use=lambda exc: exc.status == 409,
-            is_ours=lambda found: NEWSLETTER_CONSENT in consents_of(found),
-        )
-        if outcome.settled is Settled.CREATED:
-            self._remember(item, outcome.record or body)
-            return part(Status.SUBSCRIBED)
-        if outcome.settled is Settled.UNKNOWN:
-            return _failed_because(f"outcome still unknown after {MAX_UNKNOWN_SENDS} sends")
-        if outcome.record is None:  # 409, yet no subscriber to be found
-            assert outcome.refusal is not None
-            return _rejected(outcome.refusal)
-        return self._consent(item, outcome.record, True)  # someone else's subscriber: give it the consent
-
-    def _remember(self, item: Item, subscriber: Mapping[str, Any]) -> None:
-        if self.subscribers is not None:
-            self.subscribers.remember(item.email, subscriber)
+            out[item.index][name] = failed_part(said, exc)  # overrides "created": the record did not land
 
 
 def _refuse(out: dict[int, Outcomes], item: Item, name: str, outcome: PartOutcome) -> None:
@@ -368,7 +282,7 @@ def _refuse_value(
     def refuse(value: tuple[Item, str, dict[str, Any]], exc: RequestRejectedError) -> None:
         item, name, _ = value
         prefix = "" if name == "attributes" else "its id could not be recorded: "
-        out[item.index].setdefault(name, _rejected(exc, prefix))
+        out[item.index].setdefault(name, refused_part(exc, prefix))
 
     return refuse
 
