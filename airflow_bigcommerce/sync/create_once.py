@@ -141,6 +141,9 @@ def committed_prefix(exc: RequestRejectedError, match_keys: Sequence[str], found
     A store that commits a refused batch at all commits it in order up to the first row it refuses
     (:func:`first_refused_row`), so every row before that one is then in the store. If only some
     are, the request wrote none of them: those found were created by someone else meanwhile.
+
+    The one case no look-up can tell apart: another writer creating that whole prefix, with the
+    data this run sent, between the refusal and the look-up. Such a row is then claimed by both.
     """
     first = first_refused_row(exc, match_keys)
     return first if all(mk in found for mk in match_keys[:first]) else 0
