@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
+from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
+from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.outcome import PartOutcome, Status, combine, part
-from airflow_bigcommerce.sync.part_delivery import PartDeliverer
 from airflow_bigcommerce.sync.rows import Item, Line
 
 #: The jobs a batch can be: a customer write (and its parts after it), or only the parts.

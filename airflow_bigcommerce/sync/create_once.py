@@ -7,7 +7,7 @@ record is looked up first; only when the look-up does not find it is the write s
 raises a transient error). A definitive refusal (4xx) writes nothing: a record found after it was
 not created by this send. Who created a record a look-up finds is decided by :func:`attribute_found`
 (single records) and :func:`committed_prefix` (a refused batch); the sync's batch delivery
-(:mod:`.delivery`) and part delivery (:mod:`.part_delivery`) follow the same rules and bound.
+(:mod:`.deliver_customers`) and part delivery (:mod:`.deliver_parts`) follow the same rules and bound.
 """
 
 from __future__ import annotations

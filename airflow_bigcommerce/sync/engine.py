@@ -2,11 +2,13 @@
 The sync engine: stream CRM rows into a store as customers, accounting for every row.
 
 Rows are read ``chunk_size`` at a time, mapped and validated, de-duplicated on the normalised e-mail
-(:mod:`.prepare`), looked up in the store (:mod:`.lookup`), then created or updated in batches of at
-most 10, the V3 limit (:mod:`.delivery`). Rows that would make a chunk's last batch short wait for the
-next chunk's, so only the run's last batch of each kind is short: every write request counts against
-the store's quota. Every input row ends as exactly one of created, updated, skipped, rejected (the
-row's data) or failed (a transient reason: a later run can deliver it).
+(:mod:`.prepare`), looked up in the store (:mod:`.lookup`), classified against it (:mod:`.classify`),
+then created or updated in batches of at most 10, the V3 limit (:mod:`.deliver_customers`), their
+parts after them (:mod:`.deliver_parts`). Rows that would make a chunk's last batch short wait for
+the next chunk's, so only the run's last batch of each kind is short: every write request counts
+against the store's quota. Every input row ends as exactly one of created, updated, skipped,
+rejected (the row's data) or failed (a transient reason: a later run can deliver it): a typed
+outcome (:mod:`.outcome`), counted by status (:mod:`.tally`).
 
 Pure Python: the client is injected (``BigCommerceHook`` in production, ``FakeCustomerClient`` in
 tests), so this package imports neither Airflow nor an HTTP library.
@@ -26,7 +28,8 @@ from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
 from airflow_bigcommerce.sync.classify import classify
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
+from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
+from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
 from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
 from airflow_bigcommerce.sync.outcome import (
@@ -34,7 +37,6 @@ from airflow_bigcommerce.sync.outcome import (
     data,
     failure_reason,
 )
-from airflow_bigcommerce.sync.part_delivery import PartDeliverer
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
