@@ -13,6 +13,7 @@ not created by this send. Who created a record a look-up finds is decided by :fu
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -143,10 +144,40 @@ def committed_prefix(exc: RequestRejectedError, match_keys: Sequence[str], found
     are, the request wrote none of them: those found were created by someone else meanwhile.
 
     The one case no look-up can tell apart: another writer creating that whole prefix, with the
-    data this run sent, between the refusal and the look-up. Such a row is then claimed by both.
+    data this run sent, between the refusal and the look-up. :class:`RefusalEvidence` narrows it.
     """
     first = first_refused_row(exc, match_keys)
     return first if all(mk in found for mk in match_keys[:first]) else 0
+
+
+class RefusalEvidence:
+    """
+    What a run's refused batches have shown about the store; thread-safe (pool workers share it).
+
+    Once a refused batch's prefix is missing from the store, the store is known to refuse batches
+    whole: from then on no found row of a refused batch is this run's (another run racing over
+    the same contacts creates them), so :meth:`committed_prefix` returns 0.
+    """
+
+    def __init__(self) -> None:
+        self._whole = threading.Event()
+
+    @property
+    def refuses_whole(self) -> bool:
+        """Whether a refused batch has shown that the store writes nothing of a refused batch."""
+        return self._whole.is_set()
+
+    def committed_prefix(
+        self, exc: RequestRejectedError, match_keys: Sequence[str], found: Mapping[str, Any]
+    ) -> int:
+        """Return :func:`committed_prefix`, 0 once the store is known to refuse batches whole."""
+        if self._whole.is_set():
+            return 0
+        first = first_refused_row(exc, match_keys)
+        committed = committed_prefix(exc, match_keys, found)
+        if first and not committed:
+            self._whole.set()
+        return committed
 
 
 def first_refused_row(exc: RequestRejectedError, match_keys: Sequence[str]) -> int:

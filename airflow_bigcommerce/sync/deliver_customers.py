@@ -19,8 +19,8 @@ from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
     FATAL_STATUSES,
     MAX_UNKNOWN_SENDS,
+    RefusalEvidence,
     attribute_found,
-    committed_prefix,
     in_use_text,
 )
 from airflow_bigcommerce.sync.outcome import Status, data, failure_reason, store, transient
@@ -45,9 +45,12 @@ class Deliverer:
     transient failure of a write or a look-up settles the batch's unsettled rows as failed.
     """
 
-    def __init__(self, client: CountingClient, kind: WriteKind) -> None:
+    def __init__(
+        self, client: CountingClient, kind: WriteKind, evidence: RefusalEvidence | None = None
+    ) -> None:
         self.client = client
         self.kind = kind
+        self.evidence = evidence or RefusalEvidence()  # thread-safe: shared by the run's workers
 
     def __call__(self, items: list[Item]) -> tuple[list[Line], int]:
         """Return the settled lines and how many rows a look-up resolved after an unknown outcome."""
@@ -105,7 +108,8 @@ class Deliverer:
             lines.append(self._single_refused(batch[0], exc))
             return []
         found = self.client.find([item.email for item in batch])
-        committed = committed_prefix(exc, [item.mk for item in batch], found) if self.kind == "create" else 0
+        keys = [item.mk for item in batch]
+        committed = self.evidence.committed_prefix(exc, keys, found) if self.kind == "create" else 0
         resend = []
         for position, item in enumerate(batch):
             current = found.get(item.mk)

@@ -13,6 +13,7 @@ import io
 import json
 import random
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -115,8 +116,23 @@ def test_rows_a_store_commits_before_the_refused_one_stay_ours() -> None:
     assert client.calls["create"] == 1 + 5
 
 
+class Distant(FakeCustomerClient):
+    """A store a few milliseconds away: another run can write between our refusal and our look-up."""
+
+    def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        time.sleep(0.002)
+        try:
+            return super().create_customers(customers)
+        finally:
+            time.sleep(0.002)
+
+    def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
+        time.sleep(0.002)
+        return super().find_customers_by_email(emails)
+
+
 def test_two_runs_racing_over_the_same_contacts_claim_each_customer_once() -> None:
-    store = FakeCustomerClient()
+    store = Distant()
     shuffled = list(CONTACTS)
     random.Random(18).shuffle(shuffled)
     runs = [(CONTACTS, 10, 4), (shuffled, 7, None)]  # a scheduled run and a manual one, set up apart

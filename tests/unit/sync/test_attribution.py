@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from airflow_bigcommerce.sync.client import RequestRejectedError
-from airflow_bigcommerce.sync.create_once import attribute_found, committed_prefix, first_refused_row
+from airflow_bigcommerce.sync.create_once import (
+    RefusalEvidence,
+    attribute_found,
+    committed_prefix,
+    first_refused_row,
+)
 
 KEYS = ["a@example.com", "b@example.com", "ab@example.com", "c@example.com"]
 
@@ -39,3 +44,15 @@ def test_a_found_customer_is_ours_only_after_a_send_that_may_have_written_it() -
     assert attribute_found(TARGET, ours, committed=True)
     assert not attribute_found(TARGET, theirs, committed=True)  # a sign-up meanwhile
     assert not attribute_found(TARGET, ours, committed=False)  # a definitive refusal wrote nothing
+
+
+def test_once_a_refused_prefix_is_missing_the_store_is_known_to_refuse_batches_whole() -> None:
+    evidence = RefusalEvidence()
+    bad = refusal({"2.email": "bad"})
+    both = {"a@example.com": {}, "b@example.com": {}}
+    assert evidence.committed_prefix(bad, KEYS, both) == 2  # could be a store committing in part
+    assert not evidence.refuses_whole
+    assert evidence.committed_prefix(bad, KEYS, {"b@example.com": {}}) == 0
+    assert evidence.refuses_whole
+    # from now on a found prefix is someone else's (another run racing over the same contacts)
+    assert evidence.committed_prefix(bad, KEYS, both) == 0
