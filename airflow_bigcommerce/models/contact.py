@@ -87,13 +87,13 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
 
     :param field_map: CRM column -> target field; ``None`` maps each target field from the column of
         the same name. Besides :data:`TARGET_FIELDS`, the targets of a contact's parts
-        (:mod:`airflow_bigcommerce.models.parts`: ``address.<field>``, ``attribute.<name>``,
+        (:mod:`airflow_bigcommerce.models.contact_parts`: ``address.<field>``, ``attribute.<name>``,
         ``customer_group``, ``newsletter``) are accepted.
     :return: the map ordered by target field (so rows report problems in a stable order), the
         parts' targets last, in the order given.
     :raises ValueError: an unknown target, two columns on one target, no e-mail.
     """
-    from airflow_bigcommerce.models.parts import check_part_target, is_part_target
+    from airflow_bigcommerce.models.contact_parts import check_part_target, is_part_target
 
     if field_map is None:
         return {target: target for target in _TARGET_ORDER}
@@ -223,7 +223,7 @@ def map_contact(row: Mapping[str, Any], field_map: Mapping[str, str]) -> dict[st
     payload: dict[str, Any] = {}
     for column, target in field_map.items():
         converter = _CONVERTERS.get(target)
-        if converter is None:  # a part's target (models.parts maps those)
+        if converter is None:  # a part's target (models.contact_parts maps those)
             continue
         value = row.get(column)
         if value is None:

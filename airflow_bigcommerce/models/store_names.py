@@ -4,7 +4,9 @@ Customer attributes and groups given by NAME, checked and turned into the ids Bi
 People know their store's attributes ("crm_id") and groups ("Wholesale") by name; ``customer_Post``
 takes ``attribute_id`` and ``customer_group_id``. The checks on the values run before any request;
 the look-ups take the store's lists (read once by the caller) and fail with the names the store has,
-so a typo is fixed from the error message alone. Pure functions, no I/O.
+so a typo is fixed from the error message alone. Names match under the one rule of
+``sync.store_context`` (trimmed, inner whitespace collapsed, case-insensitive); two records that
+match one name fail naming both ids. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH, MAX_STORE_ATTRIBUTES
 from airflow_bigcommerce.api import INLINE_ATTRIBUTES_MAX as MAX_ATTRIBUTES
+from airflow_bigcommerce.sync.store_context import AmbiguousNameError, id_for, ids_by_name
 
 __all__ = ["MAX_ATTRIBUTES", "attribute_items", "attribute_texts", "customer_group_id_for"]
 
@@ -85,10 +88,17 @@ def attribute_items(texts: Mapping[str, str], known: Sequence[Mapping[str, Any]]
     :param known: the store's attributes (``GET /v3/customers/attributes``: ``id``, ``name``, ``type``).
     :raises ValueError: an unknown name (the message lists the store's names) or a value of the wrong type.
     """
-    by_name = {str(a.get("name", "")): a for a in known}
-    unknown = [name for name in texts if name not in by_name]
+    by_id = {a.get("id"): a for a in known}
+    index = ids_by_name(known)
+    ids: dict[str, int | None] = {}
+    for name in texts:
+        try:
+            ids[name] = id_for("customer attribute", name, index)
+        except AmbiguousNameError as exc:
+            raise ValueError(str(exc)) from None
+    unknown = [name for name, aid in ids.items() if aid is None]
     if unknown:
-        names = sorted(by_name)
+        names = sorted(str(a.get("name", "")) for a in known)
         listed = ", ".join(repr(n) for n in names[:_NAMES_IN_MESSAGE]) or "none"
         raise ValueError(
             f"Unknown customer attribute{'s' if len(unknown) > 1 else ''} "
@@ -97,7 +107,7 @@ def attribute_items(texts: Mapping[str, str], known: Sequence[Mapping[str, Any]]
         )
     items = []
     for name, text in texts.items():
-        attribute = by_name[name]
+        attribute = by_id[ids[name]]
         problem = _type_problem(str(attribute.get("type", "string")), text)
         if problem:
             raise ValueError(f"attribute {name!r}: {problem}")
@@ -107,20 +117,17 @@ def attribute_items(texts: Mapping[str, str], known: Sequence[Mapping[str, Any]]
 
 def customer_group_id_for(name: str, groups: Sequence[Mapping[str, Any]]) -> int:
     """
-    Return the id of the customer group called ``name`` (case-insensitive, trimmed).
+    Return the id of the customer group called ``name`` (the rule for names: ``name_key``).
 
     :param groups: the store's groups (``GET /v2/customer_groups``: ``id``, ``name``).
-    :raises ValueError: no group of that name (the message lists the store's), or several.
+    :raises ValueError: no group of that name (the message lists the store's), or several (naming their ids).
     """
-    wanted = name.strip().casefold()
-    matches = [g for g in groups if str(g.get("name", "")).strip().casefold() == wanted]
-    if len(matches) == 1:
-        return int(matches[0]["id"])
-    if matches:
-        ids = ", ".join(str(g.get("id")) for g in matches)
-        raise ValueError(
-            f"Customer group name {name!r} is ambiguous: groups {ids} have it; use customer_group_id"
-        )
+    try:
+        gid = id_for("customer group", name, ids_by_name(groups))
+    except AmbiguousNameError as exc:
+        raise ValueError(f"{exc}; use customer_group_id") from None
+    if gid is not None:
+        return gid
     names = ", ".join(repr(str(g.get("name", ""))) for g in groups[:_NAMES_IN_MESSAGE]) or "none"
     raise ValueError(f"Unknown customer group {name[:80]!r}: the store's groups are {names}")
 

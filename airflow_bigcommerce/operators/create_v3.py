@@ -9,12 +9,13 @@ is the e-mail look-up used before the create and before any resend. Imported by 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from airflow_bigcommerce.api import NO_GROUPS_STATUSES
 from airflow_bigcommerce.exceptions import BigCommerceAPIError, BigCommerceConfigError
 from airflow_bigcommerce.models.customer import format_validation_error
 from airflow_bigcommerce.models.customer_post import (
@@ -27,14 +28,26 @@ from airflow_bigcommerce.models.customer_post import (
 )
 from airflow_bigcommerce.models.inline_address import v3_addresses
 from airflow_bigcommerce.models.store_names import attribute_items, attribute_texts, customer_group_id_for
+from airflow_bigcommerce.sync.store_context import (
+    global_logins_of,
+    plan_lacks_groups,
+    shares_login,
+)
 
 if TYPE_CHECKING:
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
 
 #: Sub-resources read with every look-up, so a found customer looks like a created one.
 INCLUDE = ("addresses", "attributes")
-#: Statuses of ``GET /v2/customer_groups`` on a plan without customer groups (below Plus).
-NO_GROUPS_STATUSES = (403, 404)
+__all__ = [
+    "INCLUDE",
+    "NO_GROUPS_STATUSES",
+    "PreparedCustomer",
+    "find_existing",
+    "prepare",
+    "resolve",
+    "shares_login",
+]
 
 
 @dataclass(frozen=True)
@@ -139,7 +152,7 @@ def _customer_groups(hook: BigCommerceHook, name: str) -> list[dict[str, Any]]:
     try:
         return hook.list_customer_groups()
     except BigCommerceAPIError as exc:
-        if exc.status not in NO_GROUPS_STATUSES:
+        if not plan_lacks_groups(exc):
             raise
         raise BigCommerceConfigError(
             f"The store's plan has no customer groups (GET v2/customer_groups answered {exc.status}; "
@@ -166,20 +179,8 @@ def find_existing(hook: BigCommerceHook, email: str, channel_ids: list[int] | No
 
     def global_logins(channel_id: int) -> bool:
         if channel_id not in settings:
-            found = hook.get_channel_settings(channel_id)
-            settings[channel_id] = bool(found.get("allow_global_logins", channel_id == 1))
+            settings[channel_id] = global_logins_of(hook.get_channel_settings(channel_id), channel_id)
         return settings[channel_id]
 
     matches = [c for c in candidates if shares_login(channel_ids, c.get("channel_ids"), global_logins)]
     return min(matches, key=lambda c: int(c.get("id") or 0)) if matches else None
-
-
-def shares_login(ours: list[int] | None, theirs: Any, global_logins: Callable[[int], bool]) -> bool:
-    """Whether two customers' login channels overlap (BigCommerce then refuses one e-mail for both)."""
-    their_list = [int(c) for c in theirs] if isinstance(theirs, list) else None
-    if ours is None and their_list is None:
-        return True
-    if ours is None or their_list is None:
-        listed = their_list if ours is None else ours
-        return any(global_logins(channel) for channel in listed or [])
-    return bool(set(ours) & set(their_list))

@@ -381,35 +381,34 @@ class CreateCustomerOperator(BaseOperator):
         find: Callable[[str], dict[str, Any] | None],
         path: str,
     ) -> tuple[bool, dict[str, Any]]:
-        from airflow_bigcommerce.exceptions import (
-            BigCommerceDuplicateCustomerError,
-            BigCommerceError,
-            BigCommerceOutcomeUnknownError,
-        )
+        """Create through the one create-once path (``sync.create_once``) and map its end to the task's."""
+        from airflow_bigcommerce.exceptions import BigCommerceDuplicateCustomerError, BigCommerceError
+        from airflow_bigcommerce.sync.create_once import Settled, create_once
 
-        for _attempt in range(self.max_unknown_outcomes):
-            try:
-                return True, create(payload)
-            except BigCommerceDuplicateCustomerError as exc:
-                existing = find(email)
-                if self.if_exists == "skip" and existing is not None:
-                    return False, existing
-                raise BigCommerceDuplicateCustomerError(
-                    status=exc.status,
-                    method="POST",
-                    path=path,
-                    detail=(
-                        f"a customer with e-mail {email} already exists"
-                        + (f" (id {existing['id']})" if existing else "")
-                        + "; use if_exists='skip' to accept it"
-                    ),
-                ) from None
-            except BigCommerceOutcomeUnknownError as exc:
-                self.log.warning("%s; looking the e-mail up before sending again", exc)
-                existing = find(email)
-                if existing is not None:
-                    hook.confirm_write()
-                    return True, existing
+        outcome = create_once(
+            lambda: create(payload),
+            lambda: find(email),
+            in_use=lambda exc: isinstance(exc, BigCommerceDuplicateCustomerError),
+            confirm=hook.confirm_write,
+            on_unknown=lambda exc: self.log.warning("%s; looking the e-mail up before sending again", exc),
+            max_sends=self.max_unknown_outcomes,
+        )
+        existing = outcome.record
+        if outcome.settled is Settled.CREATED and existing is not None:
+            return True, existing
+        if outcome.settled is Settled.EXISTS:
+            if self.if_exists == "skip" and existing is not None:
+                return False, existing
+            raise BigCommerceDuplicateCustomerError(
+                status=outcome.refusal.status if outcome.refusal is not None else 409,
+                method="POST",
+                path=path,
+                detail=(
+                    f"a customer with e-mail {email} already exists"
+                    + (f" (id {existing['id']})" if existing else "")
+                    + "; use if_exists='skip' to accept it"
+                ),
+            ) from None
         raise BigCommerceError(
             f"Creating the customer {email} failed {self.max_unknown_outcomes} times with no definite "
             "answer from the store, and the e-mail is not in the store; retry the task later."

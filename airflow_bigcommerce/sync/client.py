@@ -14,7 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE as MAX_BATCH_SIZE
-from airflow_bigcommerce.api import LOOKUP_BATCH_SIZE, MAX_LOOKUP_CHARS, group_lookups, lookup_values
+from airflow_bigcommerce.api import (
+    LOOKUP_BATCH_SIZE,
+    MAX_LOOKUP_CHARS,
+    MAX_PAGE_SIZE,
+    group_lookups,
+    lookup_values,
+)
 
 __all__ = [
     "LOOKUP_BATCH_SIZE",
@@ -91,6 +97,6 @@ class CustomerClient(Protocol):
         """Return how many customers the store holds (``meta.pagination.total`` of a 1-row page)."""
         ...
 
-    def iter_customers(self, page_size: int = 250) -> Iterator[dict[str, Any]]:
+    def iter_customers(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Yield every customer of the store, page by page."""
         ...

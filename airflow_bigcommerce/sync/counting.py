@@ -13,12 +13,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
+from airflow_bigcommerce.api import MAX_PAGE_SIZE
 from airflow_bigcommerce.models.contact import match_key
 from airflow_bigcommerce.sync.client import CustomerClient
 from airflow_bigcommerce.sync.rows import as_id
 
-#: Page size used to read the whole store (the V3 maximum).
-LIST_PAGE_SIZE = 250
 #: Key of what :meth:`CountingClient.find` returns for an e-mail that several customers on the run's
 #: channel share (Multi-Storefront): their ids. Such a row is ambiguous, never guessed.
 AMBIGUOUS = "__ambiguous_ids__"
@@ -99,9 +98,9 @@ class CountingClient:
     def iter_all(self) -> Iterator[dict[str, Any]]:
         """Yield every customer; the pages read are counted even if the caller stops early."""
         if self.include:
-            items = self.client.iter_customers(LIST_PAGE_SIZE, params={"include": ",".join(self.include)})  # type: ignore[call-arg]
+            items = self.client.iter_customers(MAX_PAGE_SIZE, params={"include": ",".join(self.include)})  # type: ignore[call-arg]
         else:
-            items = self.client.iter_customers(LIST_PAGE_SIZE)
+            items = self.client.iter_customers(MAX_PAGE_SIZE)
         yield from self._pages("list", items)
 
     def iter_part(self, kind: str, method: str) -> Iterator[dict[str, Any]]:
@@ -120,4 +119,4 @@ class CountingClient:
                 n += 1
                 yield item
         finally:
-            self._count(kind, max(1, math.ceil(n / LIST_PAGE_SIZE)))
+            self._count(kind, max(1, math.ceil(n / MAX_PAGE_SIZE)))

@@ -2,11 +2,13 @@
 The sync engine: stream CRM rows into a store as customers, accounting for every row.
 
 Rows are read ``chunk_size`` at a time, mapped and validated, de-duplicated on the normalised e-mail
-(:mod:`.prepare`), looked up in the store (:mod:`.lookup`), then created or updated in batches of at
-most 10, the V3 limit (:mod:`.delivery`). Rows that would make a chunk's last batch short wait for the
-next chunk's, so only the run's last batch of each kind is short: every write request counts against
-the store's quota. Every input row ends as exactly one of created, updated, skipped, rejected (the
-row's data) or failed (a transient reason: a later run can deliver it).
+(:mod:`.prepare`), looked up in the store (:mod:`.lookup`), classified against it (:mod:`.classify`),
+then created or updated in batches of at most 10, the V3 limit (:mod:`.deliver_customers`), their
+parts after them (:mod:`.deliver_parts`). Rows that would make a chunk's last batch short wait for
+the next chunk's, so only the run's last batch of each kind is short: every write request counts
+against the store's quota. Every input row ends as exactly one of created, updated, skipped,
+rejected (the row's data) or failed (a transient reason: a later run can deliver it): a typed
+outcome (:mod:`.outcome`), counted by status (:mod:`.tally`).
 
 Pure Python: the client is injected (``BigCommerceHook`` in production, ``FakeCustomerClient`` in
 tests), so this package imports neither Airflow nor an HTTP library.
@@ -17,38 +19,43 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from airflow_bigcommerce.models.contact import customer_differs, validate_field_map
-from airflow_bigcommerce.models.parts import PartMap
-from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE, CustomerClient, TransientFailureError
-from airflow_bigcommerce.sync.counting import AMBIGUOUS, CountingClient
-from airflow_bigcommerce.sync.delivery import Deliverer, WriteKind
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
+from airflow_bigcommerce.models.contact_parts import PartMap
+from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
+from airflow_bigcommerce.sync.classify import classify
+from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
+from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
+from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
-from airflow_bigcommerce.sync.outcome import combine, part_status
-from airflow_bigcommerce.sync.part_delivery import PartDeliverer
-from airflow_bigcommerce.sync.parts import plan_existing, plan_new
+from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
+from airflow_bigcommerce.sync.outcome import (
+    Status,
+    data,
+    failure_reason,
+)
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
-from airflow_bigcommerce.sync.report import ReportWriter
+from airflow_bigcommerce.sync.report import ReportWriter, write_line
 from airflow_bigcommerce.sync.result import SyncResult
-from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, failure_reason
-from airflow_bigcommerce.sync.store_setup import StoreContext, resolve_store
+from airflow_bigcommerce.sync.rows import Item, Line, changed_reason
+from airflow_bigcommerce.sync.store_context import StoreContext
+from airflow_bigcommerce.sync.store_setup import resolve_store
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
+from airflow_bigcommerce.sync.tally import Tally
 
 #: What a look-up returns: match key -> the stored customer.
 FoundCustomers = dict[str, Mapping[str, Any]]
-#: The jobs a batch can be: a customer write (and its parts after it), or only the parts.
-JobKind = Literal["create", "update", "parts"]
+
+__all__ = ["MAX_CONCURRENCY", "MAX_HELD_LINES", "SyncOptions", "run_sync", "sync_customers"]
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
-#: Upper bound for ``max_concurrency``: more parallel writes only buy 429s under a shared store quota.
-MAX_CONCURRENCY = 8
 #: Settled report lines held back behind a row still waiting to fill a batch (the report is in input
 #: order) before that row is sent in a short batch: bounds memory when one kind of write is rare.
 MAX_HELD_LINES = 20_000
@@ -62,108 +69,82 @@ def _client_stats(client: object) -> dict[str, int | float]:
 
 
 class _Run:
-    """State of one sync run; every method runs in the calling thread (workers only deliver and look up)."""
+    """
+    The state of one sync run, owned by the calling thread: only it reads or changes these fields.
 
-    def __init__(
-        self,
-        client: CustomerClient,
-        *,
-        field_map: dict[str, str],
-        mode: Literal["insert", "upsert"],
-        dry_run: bool,
-        key_field: str | None,
-        batch_size: int,
-        max_concurrency: int,
-        max_rejections_listed: int,
-        report: ReportWriter | None,
-        progress: ProgressReporter | None,
-        total: int | None,
-        index_limit: int,
-        chunk_size: int,
-        channel_id: int | None = None,
-        create_attributes: bool = False,
-    ) -> None:
+    The calling thread reads rows, prepares and classifies them, queues and batches writes, counts
+    outcomes and writes the report in input order. Pool workers run :class:`~.batch_job.BatchJob`
+    (the writes, with items handed over per job) and the look-ups (:class:`~.lookup.StoreLookup`),
+    and the prefetch thread runs the next chunk's look-up; none of them touches this object. What
+    they share with it is thread-safe: the counting client, the subscriber book.
+    """
+
+    def __init__(self, client: CustomerClient, options: SyncOptions) -> None:
+        self.options = options
         self.raw_client = client
-        self.client = CountingClient(client)
-        self.field_map = field_map
-        self.key_field = key_field
-        self.part_map = PartMap.from_field_map(field_map)
-        self.channel_id = channel_id
-        self.create_attributes = create_attributes
+        self.client = CountingClient(client)  # thread-safe: shared with workers
+        self.part_map = PartMap.from_field_map(options.fields)
         self.context = StoreContext()
-        self.subscribers: SubscriberBook | None = None
-        self.prepare = RowPreparer(field_map, key_field)
-        self.mode = mode
-        self.dry_run = dry_run
-        self.batch_size = batch_size
-        self.max_concurrency = max_concurrency
-        self.max_rejections_listed = max_rejections_listed
-        self.report = report
-        self.progress = progress
-        self.expected_total = total
-        self.index_limit = index_limit
-        self.chunk_size = chunk_size
-        self.counts: Counter[str] = Counter()
+        self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
+        self.prepare = RowPreparer(options.fields, options.key_field)
+        self.index_limit = options.index_limit
+        self.tally = Tally(options.max_rejections_listed)
         self.read = 0
         self.resolved = 0
-        self.rejections: list[dict[str, str | None]] = []
-        self.rejections_truncated = False
-        self.failures: list[dict[str, str | None]] = []
-        self.failures_truncated = False
         self.settled: list[Line] = []  # not yet in the report
         self.waiting: dict[JobKind, list[Item]] = {"create": [], "update": [], "parts": []}  # input order
         self.deliver: dict[WriteKind, Deliverer] = {
             kind: Deliverer(self.client, kind) for kind in ("create", "update")
         }
-        self.parts: PartDeliverer | None = None
+        self.job = BatchJob(self.deliver, None, options.dry_run)  # immutable: called by workers
         self.looking: list[Item] = []  # rows whose look-up is under way (in input order)
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
-        self.part_counts: dict[str, Counter[str]] = {}
-        self.max_held = max(MAX_HELD_LINES, chunk_size)
+        self.max_held = max(MAX_HELD_LINES, options.chunk_size)
 
     def _open_store(self) -> None:
         """Resolve names and the channel once, and tell the client what look-ups must include."""
-        if not self.part_map and self.channel_id is None:
+        if not self.part_map and self.options.channel_id is None:
             return
         self.context = resolve_store(
             self.client,
             self.part_map,
-            channel_id=self.channel_id,
-            create_attributes=self.create_attributes,
-            dry_run=self.dry_run,
+            channel_id=self.options.channel_id,
+            create_attributes=self.options.create_attributes,
+            dry_run=self.options.dry_run,
         )
-        self.prepare = RowPreparer(self.field_map, self.key_field, self.context)
+        self.prepare = RowPreparer(self.options.fields, self.options.key_field, self.context)
         if self.part_map.needs_store_parts:
             self.client.include = ("addresses", "attributes")
-        if self.channel_id is not None:
+        if self.options.channel_id is not None:
             self.client.visible = self.context.on_channel
             self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
         if self.part_map.newsletter is not None:
-            self.subscribers = SubscriberBook.open(self.client, total=self.expected_total)
-        self.parts = PartDeliverer(
-            self.client, self.context, self.subscribers, mode=self.mode, dry_run=self.dry_run
+            self.subscribers = SubscriberBook.open(self.client, total=self.options.total)
+        parts = PartDeliverer(
+            self.client, self.context, self.subscribers, mode=self.options.mode, dry_run=self.options.dry_run
         )
+        self.job = BatchJob(self.deliver, parts, self.options.dry_run)
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        if self.progress is not None:
-            self.progress.start()
-        pool = WorkerPool(self.max_concurrency)
+        if self.options.progress is not None:
+            self.options.progress.start()
+        pool = WorkerPool(self.options.workers)
         # With parallel workers, the next chunk is looked up while this chunk's writes are in
         # flight, so capped write endpoints never idle through a chunk's look-ups.
-        prefetch = ThreadPoolExecutor(1, "bigcommerce-lookup") if self.max_concurrency > 1 else None
+        prefetch = ThreadPoolExecutor(1, "bigcommerce-lookup") if self.options.workers > 1 else None
         try:
             self._open_store()
             lookup = StoreLookup.open(
                 self.client,
                 pool,
                 index_limit=self.index_limit,
-                total=self.expected_total,
-                chunk_size=self.chunk_size,
+                total=self.options.total,
+                chunk_size=self.options.chunk_size,
             )
             iterator = iter(rows)
             pending: tuple[list[Item], Callable[[], FoundCustomers]] | None = None
             while True:
-                chunk = list(itertools.islice(iterator, self.chunk_size))
+                chunk = list(itertools.islice(iterator, self.options.chunk_size))
                 ahead = None
                 if chunk:
                     start = self.read + 1
@@ -190,8 +171,8 @@ class _Run:
                 prefetch.shutdown(wait=True, cancel_futures=True)
             pool.close()
             self._write_report(everything=True)
-            if self.report is not None:
-                self.report.flush()
+            if self.options.report is not None:
+                self.options.report.flush()
         self._progress(final=True)
 
     def _prepare(self, rows: list[tuple[int, Mapping[str, Any]]]) -> list[Item]:
@@ -223,7 +204,7 @@ class _Run:
         except TransientFailureError as exc:
             # The store could not be read: nothing is written blindly; a later run retries these rows.
             for item in fresh:
-                self._emit(item.line("failed", failure_reason("look-up failed", exc)))
+                self._emit(item.line(Status.FAILED, failure_reason("look-up failed", exc)))
             self._progress()
             return
         finally:
@@ -232,10 +213,17 @@ class _Run:
         updates: list[Item] = []
         parts_only: list[Item] = []
         for item in fresh:
-            line = self._classify(item, found.get(item.mk), creates, updates, parts_only)
-            if line is not None:
-                self._emit(line)
-        if self.dry_run:
+            need, line = classify(item, found.get(item.mk), self.context, self.options.mode)
+            if need == "create":
+                creates.append(item)
+            elif need == "update":
+                updates.append(item)
+            elif need == "parts" and line is not None:
+                self.base_lines[item.index] = line
+                parts_only.append(item)
+            elif line is not None:
+                self._emit(line if need == "done" else self.job.finish(item, line, {}))
+        if self.options.dry_run:
             self._dry_run(creates, updates, parts_only)
             return
         self.waiting["create"].extend(creates)
@@ -245,25 +233,20 @@ class _Run:
 
     def _dry_run(self, creates: list[Item], updates: list[Item], parts_only: list[Item]) -> None:
         """Report what each row would change, part by part, reading but writing nothing."""
-        lines = [item.line("created", "dry run: would create") for item in creates]
+        lines = [item.line(Status.CREATED, data("dry run: would create")) for item in creates]
         lines += [
-            item.line("updated", "dry run: would update, " + changed_reason(item.body)) for item in updates
+            item.line(Status.UPDATED, data("dry run: would update, " + changed_reason(item.body).text))
+            for item in updates
         ]
         lines += [self.base_lines.pop(item.index) for item in parts_only]
         items = [*creates, *updates, *parts_only]
-        if self.parts is not None:
+        if self.job.parts is not None:
             for item in items:
                 item.customer_id = item.customer_id or 0  # a would-be customer: parts are planned only
-            outcomes = self.parts(items)
+            outcomes = self.job.parts(items)
             by_index = {line.pos: line for line in lines}
             for item in items:
-                base = by_index[item.index]
-                line = self._finish(item, base, outcomes.get(item.index, {}))
-                if line.outcome == "updated" and base.outcome == "skipped":
-                    line = line._replace(
-                        reason="dry run: would change " + (line.reason or "")[len("changed: ") :]
-                    )
-                self._emit(line)
+                self._emit(self.job.finish(item, by_index[item.index], outcomes.get(item.index, {})))
         else:
             for line in lines:
                 self._emit(line)
@@ -271,150 +254,32 @@ class _Run:
 
     def _send(self, pool: WorkerPool, *, last: bool = False) -> None:
         """Deliver the waiting rows in full batches; with ``last``, the short rest too."""
-        jobs: list[tuple[JobKind, list[Item]]] = []
+        jobs: list[Job] = []
+        size = self.options.batch_size
         for kind, items in self.waiting.items():
-            ready = len(items) if last else len(items) - len(items) % self.batch_size
-            jobs.extend((kind, items[i : i + self.batch_size]) for i in range(0, ready, self.batch_size))
+            ready = len(items) if last else len(items) - len(items) % size
+            for i in range(0, ready, size):
+                batch = items[i : i + size]
+                bases = [self.base_lines.pop(item.index) for item in batch] if kind == "parts" else []
+                jobs.append(Job(kind, batch, bases))
             self.waiting[kind] = items[ready:]
-        for lines, resolved in pool.map(self._job, jobs):
+        for lines, resolved in pool.map(self.job, jobs):
             self.resolved += resolved
             for line in lines:
                 self._emit(line)
             self._progress()
 
-    def _job(self, job: tuple[JobKind, list[Item]]) -> tuple[list[Line], int]:
-        """Deliver one batch in a worker: its customer write, then the parts of the rows it settled."""
-        kind, items = job
-        if kind == "parts":
-            lines, resolved = [self.base_lines.pop(item.index) for item in items], 0
-        else:
-            lines, resolved = self.deliver[kind](items)
-        if self.parts is None:
-            return lines, resolved
-        by_index = {item.index: item for item in items}
-        ready: list[Item] = []
-        for line in lines:
-            item = by_index[line.pos]
-            # a create answered "skipped" (the e-mail was taken meanwhile): not ours, parts left alone
-            settled = line.outcome in ("created", "updated") or (
-                line.outcome == "skipped" and kind == "parts"
-            )
-            if item.plan is not None and settled and line.customer_id:
-                item.customer_id = line.customer_id
-                ready.append(item)
-        outcomes = self.parts(ready) if ready else {}
-        return [
-            self._finish(by_index[line.pos], line, outcomes.get(line.pos, {})) for line in lines
-        ], resolved
-
-    def _finish(self, item: Item, line: Line, delivered: Mapping[str, str]) -> Line:
-        """Return a row's line with its parts folded in: settled by the plan, then delivered."""
-        if item.parts is None:
-            return line
-        return combine(line, {**self._settled_parts(item, line), **delivered})
-
-    def _settled_parts(self, item: Item, line: Line) -> dict[str, str]:
-        """Return the parts settled without a request: the plan's, and group and attributes on a create."""
-        if item.parts is None:
-            return {}
-        settled = dict(item.plan.outcomes) if item.plan is not None else {}
-        if line.outcome not in ("created", "updated", "skipped"):
-            return {}
-        created = line.outcome == "created"
-        if item.parts.group is not None:
-            if created:
-                settled["group"] = "created" if not self.dry_run else "would set"
-            elif "customer_group_id" in item.body and item.body is not item.target:
-                settled["group"] = "updated" if not self.dry_run else "would update"
-            else:
-                settled.setdefault("group", "unchanged")
-        if created and item.parts.attributes:
-            settled["attributes"] = "created" if not self.dry_run else "would create"
-        return settled
-
-    def _classify(
-        self,
-        item: Item,
-        existing: Mapping[str, Any] | None,
-        creates: list[Item],
-        updates: list[Item],
-        parts_only: list[Item],
-    ) -> Line | None:
-        """Settle a row the store holds (insert: skip; upsert: skip if unchanged) or queue its write."""
-        if existing is None:
-            if item.parts is not None:
-                inline, item.plan = plan_new(item.parts, self.context)
-                item.body = {**item.target, **inline, **self._channel_fields()}
-            elif self.channel_id is not None:
-                item.body = {**item.target, **self._channel_fields()}
-            creates.append(item)
-            return None
-        if AMBIGUOUS in existing:
-            ids = ", ".join(str(i) for i in existing[AMBIGUOUS])
-            return item.line(
-                "rejected",
-                f"ambiguous: customers {ids} can all log in on channel {self.channel_id} with this e-mail",
-            )
-        cid = as_id(existing.get("id"))
-        try:
-            plan = (
-                None if item.parts is None else plan_existing(item.parts, existing, self.context, self.mode)
-            )
-            group_mapped = item.parts is not None and item.parts.group is not None
-            differs = customer_differs(item.target, existing) if self.mode == "upsert" or group_mapped else {}
-        except Exception as exc:
-            return item.line(
-                "rejected", f"could not compare with the stored customer: {type(exc).__name__}", cid
-            )
-        changed = {} if self.mode == "insert" else differs
-        if plan is not None and group_mapped and self.mode == "insert" and "customer_group_id" in differs:
-            plan.outcomes["group"] = "skipped: insert mode changes no stored customer"
-        item.plan = plan
-        item.customer_id = cid
-        if changed:
-            item.body = {"id": cid, **changed}
-            updates.append(item)
-            return None
-        base = item.exists(cid) if self.mode == "insert" else item.line("skipped", "unchanged", cid)
-        if plan is not None and plan.pending():
-            self.base_lines[item.index] = base
-            parts_only.append(item)
-            return None
-        return self._finish(item, base, {})
-
-    def _channel_fields(self) -> dict[str, Any]:
-        """Return what a new customer carries on a channel: where it signed up, and where it may log in."""
-        if self.channel_id is None:
-            return {}
-        fields: dict[str, Any] = {"origin_channel_id": self.channel_id}
-        if not self.context.global_logins:
-            fields["channel_ids"] = [self.channel_id]
-        return fields
-
     # ----------------------------------------------------------------- bookkeeping
 
     def _emit(self, line: Line) -> None:
-        self.counts[line.outcome] += 1
+        self.tally.add(line)
         self.settled.append(line)
-        for name, text in (line.parts or {}).items():
-            if name != "customer":
-                self.part_counts.setdefault(name, Counter())[part_status(text)] += 1
-        if line.outcome == "rejected":
-            if len(self.rejections) < self.max_rejections_listed:
-                self.rejections.append({"row": line.key, "email": line.email, "reason": line.reason})
-            else:
-                self.rejections_truncated = True
-        elif line.outcome == "failed":
-            if len(self.failures) < self.max_rejections_listed:
-                self.failures.append({"row": line.key, "email": line.email, "reason": line.reason})
-            else:
-                self.failures_truncated = True
         # Rows created by this run need no entry in the store index: the preparer settles every later
         # row with the same match key as a duplicate before any look-up, at no extra memory.
 
     def _write_report(self, *, everything: bool = False) -> None:
         """Write the settled lines in input order: those before the first row still waiting for a batch."""
-        if self.report is None:
+        if self.options.report is None:
             self.settled = []
             return
         heads = [items[0].index for items in (*self.waiting.values(), self.looking) if items]
@@ -425,31 +290,18 @@ class _Run:
             lines = [line for line in self.settled if line.pos < first]
             self.settled = [line for line in self.settled if line.pos >= first]
         for line in sorted(lines, key=lambda ln: ln.pos):
-            if line.parts:
-                self.report.write(
-                    line.key, line.email, line.outcome, line.reason, line.customer_id, parts=line.parts
-                )
-            else:
-                self.report.write(line.key, line.email, line.outcome, line.reason, line.customer_id)
+            write_line(self.options.report, line)
 
     def _progress(self, *, final: bool = False) -> None:
         """Hand the counters to the reporter: throttled while running, always at the end."""
-        if self.progress is None:
+        if self.options.progress is None:
             return
-        c = self.counts
-        counts = (
-            c["created"] + c["updated"] + c["skipped"] + c["rejected"] + c["failed"],
-            c["created"],
-            c["updated"],
-            c["skipped"],
-            c["rejected"],
-            c["failed"],
-        )
+        counts = self.tally.progress()
         stats = _client_stats(self.raw_client)
         if final:
-            self.progress.finish(*counts, total=self.expected_total, stats=stats)
+            self.options.progress.finish(*counts, total=self.options.total, stats=stats)
         else:
-            self.progress.update(*counts, total=self.expected_total, stats=stats)
+            self.options.progress.update(*counts, total=self.options.total, stats=stats)
 
 
 def sync_customers(
@@ -460,7 +312,7 @@ def sync_customers(
     mode: Literal["insert", "upsert"] = "insert",
     dry_run: bool = False,
     key_field: str | None = "id",
-    batch_size: int = 10,
+    batch_size: int = CUSTOMER_BATCH_SIZE,
     max_concurrency: int | None = 1,
     chunk_size: int = 500,
     max_rejections_listed: int = 100,
@@ -504,7 +356,7 @@ def sync_customers(
     :param index_limit: stores with at most this many customers are read whole once instead of
         looked up per chunk (when that costs fewer requests); 0 always looks up per chunk.
     :param channel_id: a Multi-Storefront channel: a customer exists when it can log in there, and
-        new customers are created on it (see ``sync.store_setup.StoreContext.on_channel``).
+        new customers are created on it (see ``sync.store_context.StoreContext.on_channel``).
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         ``string``) instead of failing at start.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
@@ -516,66 +368,50 @@ def sync_customers(
         the report is flushed first, with a line for every row settled until then (rows waiting to
         fill a batch were not sent and have none).
     """
-    if mode not in ("insert", "upsert"):
-        raise ValueError(f"mode must be 'insert' or 'upsert', not {mode!r}")
-    if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {batch_size}")
-    if max_concurrency is not None and not 1 <= max_concurrency <= MAX_CONCURRENCY:
-        raise ValueError(
-            f"max_concurrency must be None (adaptive) or 1..{MAX_CONCURRENCY}, not {max_concurrency}"
-        )
-    workers = MAX_CONCURRENCY if max_concurrency is None else max_concurrency
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-    if max_rejections_listed < 0:
-        raise ValueError(f"max_rejections_listed must not be negative, not {max_rejections_listed}")
-    started = time.monotonic()
-    run = _Run(
-        client,
-        field_map=validate_field_map(field_map),
+    options = SyncOptions(
+        field_map=field_map,
         mode=mode,
         dry_run=dry_run,
         key_field=key_field,
         batch_size=batch_size,
-        max_concurrency=workers,
+        max_concurrency=max_concurrency,
+        chunk_size=chunk_size,
         max_rejections_listed=max_rejections_listed,
         report=report,
         progress=progress,
         total=total,
         index_limit=index_limit,
-        chunk_size=chunk_size,
         channel_id=channel_id,
         create_attributes=create_attributes,
     )
+    return run_sync(rows, client, options)
+
+
+def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options: SyncOptions) -> SyncResult:
+    """Run a sync with its options as one value (``sync_customers`` builds it from keywords)."""
+    started = time.monotonic()
+    run = _Run(client, options)
+    mode, dry_run, workers = options.mode, options.dry_run, options.workers
     log.info(
         "Sync started: mode=%s dry_run=%s batch_size=%d concurrency=%s",
         mode,
         dry_run,
-        batch_size,
-        f"adaptive (up to {workers})" if max_concurrency is None else workers,
+        options.batch_size,
+        f"adaptive (up to {workers})" if options.max_concurrency is None else workers,
     )
     run.run(rows)
     requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
     requests.update((kind, n) for kind, n in sorted(run.client.counts.items()) if kind not in requests)
     result = SyncResult(
-        created=run.counts["created"],
-        updated=run.counts["updated"],
-        skipped=run.counts["skipped"],
-        rejected=run.counts["rejected"],
-        failed=run.counts["failed"],
         total=run.read,
         dry_run=dry_run,
         mode=mode,
         requests=requests,
         requests_per_row=round(sum(requests.values()) / run.read, 3) if run.read else 0.0,
         retries_resolved=run.resolved,
-        rejections=tuple(run.rejections),
-        rejections_truncated=run.rejections_truncated,
-        failures=tuple(run.failures),
-        failures_truncated=run.failures_truncated,
         duration_s=round(time.monotonic() - started, 3),
         client_stats=_client_stats(client),
-        parts={name: dict(sorted(c.items())) for name, c in sorted(run.part_counts.items())},
+        **run.tally.summary(),
     )
     log.info(
         "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "

@@ -14,9 +14,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_bigcommerce.api import MAX_PAGE_SIZE
 from airflow_bigcommerce.models.contact import COMPARABLE_FIELDS, match_key
 from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, TransientFailureError, group_lookups
-from airflow_bigcommerce.sync.counting import LIST_PAGE_SIZE, CountingClient
+from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.rows import Item
 
@@ -92,7 +93,7 @@ def _load_index(
         if budget <= 1:  # one look-up at most: cheaper than even counting the store
             return None
     count = client.count()
-    pages = math.ceil(count / LIST_PAGE_SIZE)
+    pages = math.ceil(count / MAX_PAGE_SIZE)
     if count > index_limit or (budget is not None and pages > budget):
         log.info("Store holds %d customers: looking contacts up per chunk", count)
         return None

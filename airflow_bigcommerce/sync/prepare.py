@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
-from airflow_bigcommerce.models.parts import GROUP_TARGET, PartMap, PartRejected, map_parts
+from airflow_bigcommerce.models.contact_parts import GROUP_TARGET, PartMap, PartRejected, map_parts
+from airflow_bigcommerce.sync.outcome import Status, data
 from airflow_bigcommerce.sync.rows import Item, Line, clip
-from airflow_bigcommerce.sync.store_setup import StoreContext
+from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreContext
 
 #: Group names listed in an unknown group's rejection, at most.
 _GROUPS_LISTED = 10
@@ -46,7 +47,7 @@ class RowPreparer:
         key = self._row_key(index, row)
         if not isinstance(row, Mapping):
             reason = f"row: not a mapping of column to value (got {type(row).__name__})"
-            return Line(index, key, None, "rejected", reason)
+            return Line(index, key, None, Status.REJECTED, data(reason))
         try:
             payload = map_contact(row, self.field_map)
             email = payload["email"]
@@ -59,20 +60,22 @@ class RowPreparer:
                 if parts.group is not None:
                     payload["customer_group_id"] = self._group_id(parts.group)
         except (ContactRejected, PartRejected) as exc:
-            return Line(index, key, self._raw_email(row), "rejected", clip(str(exc), 1000))
+            return Line(index, key, self._raw_email(row), Status.REJECTED, data(clip(str(exc), 1000)))
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
-            return Line(
-                index, key, self._raw_email(row), "rejected", f"could not map row: {type(exc).__name__}"
-            )
+            reason = data(f"could not map row: {type(exc).__name__}")
+            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
         first = self.seen.get(mk)
         if first is not None:
             ref = first if first.startswith("row ") else f"row {first}"
-            return Line(index, key, clip(email), "skipped", f"duplicate of {ref} in this run")
+            return Line(index, key, clip(email), Status.SKIPPED, data(f"duplicate of {ref} in this run"))
         self.seen[mk] = key
         return Item(index, key, email, mk, payload, payload, parts=parts)
 
     def _group_id(self, name: str) -> int:
-        gid = self.context.group_id(name)
+        try:
+            gid = self.context.group_id(name)
+        except AmbiguousNameError as exc:  # two store groups match: never guessed
+            raise PartRejected(GROUP_TARGET, str(exc)) from None
         if gid is None:
             names = self.context.group_names
             listed = ", ".join(names[:_GROUPS_LISTED]) + (", ..." if len(names) > _GROUPS_LISTED else "")

@@ -13,7 +13,12 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from airflow_bigcommerce.sync.outcome import rendered
+
+if TYPE_CHECKING:
+    from airflow_bigcommerce.sync.rows import Line
 
 #: Line separators outside ASCII that ``json.dumps(ensure_ascii=False)`` leaves unescaped.
 _LINE_BREAKS = ("\x85", "\u2028", "\u2029")
@@ -38,6 +43,16 @@ class ReportWriter(Protocol):
     def flush(self) -> None:
         """Push buffered lines out; called at the end of a run and before an error propagates."""
         ...
+
+
+def write_line(report: ReportWriter, line: Line) -> None:
+    """Write a settled row to ``report``: its typed outcome rendered as the text the report shows."""
+    reason = None if line.reason is None else line.reason.text
+    outcome = line.outcome.value
+    if line.parts:
+        report.write(line.key, line.email, outcome, reason, line.customer_id, parts=rendered(line.parts))
+    else:
+        report.write(line.key, line.email, outcome, reason, line.customer_id)
 
 
 class JsonlReportWriter:

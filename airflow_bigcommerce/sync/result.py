@@ -6,8 +6,11 @@ It holds counts, row keys, e-mails and the store's reasons; never a payload and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from airflow_bigcommerce.sync.outcome import Status
 
 #: What happened to one input row. A dry run reports ``created``/``updated`` for what it *would* do.
 #: ``rejected``: the row must change before it can succeed (its data, or the store's 4xx about it).
@@ -88,3 +91,11 @@ class SyncResult:
             "client_stats": dict(self.client_stats),
             "parts": {name: dict(counts) for name, counts in self.parts.items()},
         }
+
+
+def part_counts(counts: Mapping[str, Mapping[Status, int]]) -> dict[str, dict[str, int]]:
+    """Render per-part counters by status as the summary spells them: part -> status word -> rows."""
+    return {
+        name: {status.value: n for status, n in sorted(c.items(), key=lambda kv: kv[0].value)}
+        for name, c in sorted(counts.items())
+    }

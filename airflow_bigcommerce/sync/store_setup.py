@@ -8,59 +8,33 @@ store lacks fails the run at start with a message saying what the store has, bef
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_bigcommerce.models.parts import PartMap
-from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
+from airflow_bigcommerce.models.contact_parts import PartMap
+from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
+from airflow_bigcommerce.sync.create_once import create_once
 from airflow_bigcommerce.sync.rows import as_id
+from airflow_bigcommerce.sync.store_context import (
+    DEFAULT_CHANNEL,
+    AmbiguousNameError,
+    StoreContext,
+    global_logins_of,
+    id_for,
+    ids_by_name,
+    plan_lacks_groups,
+)
+
+__all__ = ["ADDRESS_ID_ATTRIBUTE", "DEFAULT_CHANNEL", "StoreContext", "StoreSetupError", "resolve_store"]
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
 #: The customer attribute in which the sync records the id of the address it manages per customer
-#: (the store has no other place to mark an address as the sync's; see ``sync.parts``).
+#: (the store has no other place to mark an address as the sync's; see ``sync.plan``).
 ADDRESS_ID_ATTRIBUTE = "crm_sync_address_id"
-#: The store's default channel: ``allow_global_logins`` is true there unless changed.
-DEFAULT_CHANNEL = 1
 
 
 class StoreSetupError(ValueError):
     """The store cannot take what ``field_map`` asks for (unknown attribute, no customer groups, ...)."""
-
-
-@dataclass(frozen=True)
-class StoreContext:
-    """
-    What a run knows about the store.
-
-    :param attribute_ids: attribute name -> id, for the ``attribute.<name>`` targets.
-    :param address_attribute_id: id of :data:`ADDRESS_ID_ATTRIBUTE` when addresses are mapped.
-    :param group_ids: case-folded group name -> id, when ``customer_group`` is mapped.
-    :param channel_id: the Multi-Storefront channel the run syncs to, or ``None``.
-    :param global_logins: whether that channel lets customers with ``channel_ids: null`` log in.
-    :param group_names: the store's group names as it spells them (for messages).
-    """
-
-    attribute_ids: Mapping[str, int] = field(default_factory=dict)
-    address_attribute_id: int | None = None
-    group_ids: Mapping[str, int] = field(default_factory=dict)
-    channel_id: int | None = None
-    global_logins: bool = True
-    group_names: tuple[str, ...] = ()  # as the store spells them, for messages
-
-    def on_channel(self, customer: Mapping[str, Any]) -> bool:
-        """Whether ``customer`` can log in on the run's channel (always, without a channel)."""
-        if self.channel_id is None:
-            return True
-        channels = customer.get("channel_ids")
-        if channels is None:
-            return self.global_logins
-        return isinstance(channels, list) and self.channel_id in channels
-
-    def group_id(self, name: str) -> int | None:
-        """Return the id of the group called ``name`` (case-insensitive), or ``None``."""
-        return self.group_ids.get(" ".join(name.split()).casefold())
 
 
 def resolve_store(
@@ -77,15 +51,12 @@ def resolve_store(
     :param client: the counting client (``sync.counting.CountingClient``).
     :param create_attributes: create attributes the store lacks (type ``string``) instead of failing;
         a dry run creates nothing and reports the values as would-be writes.
-    :raises StoreSetupError: an unknown attribute, a store without customer groups, an unknown channel.
+    :raises StoreSetupError: an unknown or ambiguous attribute (names follow
+        ``store_context.name_key``), a store without customer groups, an unknown channel.
     """
     attribute_ids, address_attribute_id = _attributes(client, part_map, create_attributes, dry_run)
     groups = _groups(client) if part_map.group is not None else []
-    group_ids: dict[str, int] = {}
-    for group in groups:
-        gid = as_id(group.get("id"))
-        if gid is not None and isinstance(group.get("name"), str):
-            group_ids.setdefault(" ".join(group["name"].split()).casefold(), gid)
+    group_ids = ids_by_name(groups)
     global_logins = True if channel_id is None else _global_logins(client, channel_id)
     names = tuple(sorted(str(g.get("name")) for g in groups))
     return StoreContext(attribute_ids, address_attribute_id, group_ids, channel_id, global_logins, names)
@@ -99,14 +70,20 @@ def _attributes(
     address_attribute_id: int | None = None
     wanted = list(dict.fromkeys(part_map.attributes.values()))
     if wanted or part_map.address:
-        known = {
-            str(a.get("name")): int(a["id"])
-            for a in client.part("setup", "list_customer_attributes")
-            if as_id(a.get("id")) is not None
-        }
+        listed = client.part("setup", "list_customer_attributes")
+        index = ids_by_name(listed)
+        known: dict[str, int] = {}
+        for name in {*wanted, ADDRESS_ID_ATTRIBUTE}:
+            try:
+                aid = id_for("customer attribute", name, index)
+            except AmbiguousNameError as exc:
+                raise StoreSetupError(f"field_map: {exc}; rename one of them in the store") from None
+            if aid is not None:
+                known[name] = aid
         missing = [name for name in wanted if name not in known]
         if missing and not create_attributes:
-            have = ", ".join(sorted(known)) or "none"
+            have = ", ".join(sorted(str(a.get("name")) for a in listed if as_id(a.get("id")) is not None))
+            have = have or "none"
             raise StoreSetupError(
                 f"field_map maps attribute(s) {', '.join(map(repr, missing))} that the store does not have"
                 f" (it has: {have}); create them in the control panel, or pass create_attributes=True"
@@ -126,7 +103,7 @@ def _groups(client: Any) -> list[dict[str, Any]]:
     try:
         groups: list[dict[str, Any]] = client.part("setup", "list_customer_groups")
     except RequestRejectedError as exc:
-        if exc.status in (403, 404):
+        if plan_lacks_groups(exc):
             raise StoreSetupError(
                 "field_map maps customer_group, but this store has no customer groups (they need"
                 f" the Plus plan or higher; the store answered {exc.status})"
@@ -142,24 +119,30 @@ def _global_logins(client: Any, channel_id: int) -> bool:
         if exc.status in (404, 422):
             raise StoreSetupError(f"channel_id {channel_id}: the store has no such channel") from None
         raise
-    value = settings.get("allow_global_logins")
-    allowed = bool(value) if value is not None else channel_id == DEFAULT_CHANNEL
+    allowed = global_logins_of(settings, channel_id)
     log.info("Channel %d: global logins %s", channel_id, "allowed" if allowed else "not allowed")
     return allowed
 
 
 def _create(client: Any, name: str) -> int:
-    """Create a string attribute; after a lost answer, look for it before anything else."""
+    """Create a string attribute once: after a lost answer, look for it before sending again."""
+
+    def find() -> dict[str, Any] | None:
+        listed = client.part("setup", "list_customer_attributes")
+        aid = id_for("customer attribute", name, ids_by_name(listed))
+        return None if aid is None else {"id": aid, "name": name}
+
     try:
-        created = client.part("setup", "create_customer_attribute", name, "string")
-    except OutcomeUnknownError:
-        for attribute in client.part("setup", "list_customer_attributes"):
-            if attribute.get("name") == name and as_id(attribute.get("id")) is not None:
-                return int(attribute["id"])
-        raise TransientFailureError(f"creating the customer attribute {name!r}: no answer") from None
+        outcome = create_once(
+            lambda: client.part("setup", "create_customer_attribute", name, "string"),
+            find,
+            in_use=lambda _: False,  # the store's refusals here (its cap of 50) are the setup's error
+        )
     except RequestRejectedError as exc:
         raise StoreSetupError(
             f"could not create the customer attribute {name!r} (the store allows at most 50): {exc}"
         ) from None
-    log.info("Created customer attribute %r (id %s)", name, created.get("id"))
-    return int(created["id"])
+    if outcome.record is None:
+        raise TransientFailureError(f"creating the customer attribute {name!r}: no answer")
+    log.info("Created customer attribute %r (id %s)", name, outcome.record.get("id"))
+    return int(outcome.record["id"])

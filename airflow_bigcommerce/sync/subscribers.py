@@ -14,8 +14,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_bigcommerce.api import MAX_PAGE_SIZE
 from airflow_bigcommerce.models.contact import match_key
-from airflow_bigcommerce.sync.counting import LIST_PAGE_SIZE, CountingClient
+from airflow_bigcommerce.sync.counting import CountingClient
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
@@ -41,7 +42,7 @@ class SubscriberBook:
     def open(cls, client: CountingClient, *, total: int | None) -> SubscriberBook:
         """Read a small store's subscribers once when that costs fewer requests than look-ups."""
         count = int(client.part("subscriber_lookup", "count_subscribers"))
-        pages = math.ceil(count / LIST_PAGE_SIZE)
+        pages = math.ceil(count / MAX_PAGE_SIZE)
         if count > SUBSCRIBER_INDEX_LIMIT or (total is not None and pages >= total):
             log.info("Store holds %d subscribers: looking them up per e-mail", count)
             return cls(client, None)

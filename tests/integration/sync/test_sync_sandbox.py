@@ -182,3 +182,29 @@ def test_an_insert_into_an_empty_store_sends_ceil_n_over_10_posts(bigcommerce_sa
     assert requests_seen["POST /v3/customers"] == result.requests["create"] == 201
     assert requests_seen["GET /v3/customers"] == 1  # the run's one fixed read: the store is empty
     assert result.requests_per_row == round(202 / len(rows), 3)
+
+
+def test_two_syncs_racing_over_the_same_contacts_claim_each_customer_once(
+    bigcommerce_sandbox: SandboxHandle,
+) -> None:
+    # A manual run started while the scheduled one runs, over the same contacts in another order:
+    # refusals ("already in use") are the other run's customers, never counted as created here.
+    bigcommerce_sandbox.store.configure(quota=100_000, window_ms=1_000, latency_ms=2)
+    rows = contacts(1000)
+    other = list(reversed(rows))
+    results: list[Any] = []
+    start = threading.Barrier(2)
+
+    def run(batch: list[dict[str, Any]], batch_size: int) -> None:
+        start.wait()
+        results.append(sync_customers(batch, BigCommerceHook(), batch_size=batch_size, max_concurrency=2))
+
+    threads = [threading.Thread(target=run, args=(rows, 10)), threading.Thread(target=run, args=(other, 7))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    assert emails_in_store(bigcommerce_sandbox) == sorted(r["email"].lower() for r in rows)  # none twice
+    assert sum(r.created for r in results) == len(rows)  # created once per customer in all
+    assert all(r.created + r.skipped == len(rows) and not r.failed for r in results)

@@ -32,7 +32,7 @@ def test_in_use_but_invisible_customers_count_as_skipped_not_rejected() -> None:
 
 def test_a_bare_409_counts_as_in_use() -> None:
     from airflow_bigcommerce.sync.client import RequestRejectedError
-    from airflow_bigcommerce.sync.delivery import _in_use_text
+    from airflow_bigcommerce.sync.create_once import in_use_text as _in_use_text
 
     assert _in_use_text(RequestRejectedError("conflict", status=409))
     assert not _in_use_text(RequestRejectedError("bad", status=422, errors={"0.email": "invalid"}))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_bigcommerce.models.contact import validate_field_map
-from airflow_bigcommerce.models.parts import PartMap, PartRejected, map_parts
+from airflow_bigcommerce.models.contact_parts import PartMap, PartRejected, map_parts
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
 from airflow_bigcommerce.sync.store_setup import (
     ADDRESS_ID_ATTRIBUTE,

@@ -13,18 +13,24 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from airflow_bigcommerce.api import FATAL_STATUSES
 from airflow_bigcommerce.models.contact import customer_differs, match_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip, failure_reason
+from airflow_bigcommerce.sync.create_once import (
+    MAX_UNKNOWN_SENDS,
+    RefusalEvidence,
+    attribute_found,
+    in_use_text,
+)
+from airflow_bigcommerce.sync.outcome import Status, data, failure_reason, store, transient
+from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip
 
-#: Sends of one row whose outcome stayed unknown before the row is reported failed. A safety net for
-#: clients without a time budget: the hook's retry budget (time, backoff, probes) ends sooner.
-MAX_UNKNOWN_ATTEMPTS = 50
-#: Statuses that concern the whole run (bad token, missing scope): raised, never split row by row.
-FATAL_STATUSES = frozenset({401, 403})
+#: Sends of one row whose outcome stayed unknown before the row is reported failed (the one bound
+#: of :mod:`.create_once`).
+MAX_UNKNOWN_ATTEMPTS = MAX_UNKNOWN_SENDS
 
-_CONFIRMED = "confirmed by look-up after an unknown outcome"
+_CONFIRMED = store("confirmed by look-up after an unknown outcome")
 #: The two writes a row can need.
 WriteKind = Literal["create", "update"]
 
@@ -39,9 +45,12 @@ class Deliverer:
     transient failure of a write or a look-up settles the batch's unsettled rows as failed.
     """
 
-    def __init__(self, client: CountingClient, kind: WriteKind) -> None:
+    def __init__(
+        self, client: CountingClient, kind: WriteKind, evidence: RefusalEvidence | None = None
+    ) -> None:
         self.client = client
         self.kind = kind
+        self.evidence = evidence or RefusalEvidence()  # thread-safe: shared by the run's workers
 
     def __call__(self, items: list[Item]) -> tuple[list[Line], int]:
         """Return the settled lines and how many rows a look-up resolved after an unknown outcome."""
@@ -56,7 +65,7 @@ class Deliverer:
                 settled = {line.pos for line in lines}
                 what = f"{self.kind} failed" if not any(i.unknown for i in batch) else "outcome unknown"
                 lines.extend(
-                    item.line("failed", failure_reason(what, exc))
+                    item.line(Status.FAILED, failure_reason(what, exc))
                     for item in batch
                     if item.index not in settled
                 )
@@ -87,15 +96,27 @@ class Deliverer:
         return len(unsure)
 
     def _refused(self, batch: list[Item], exc: RequestRejectedError, lines: list[Line]) -> list[Item]:
-        """Settle a refused batch; return the rows to resend one at a time."""
+        """
+        Settle a refused batch; return the rows to resend one at a time.
+
+        A refusal is definitive: a customer the look-up finds was not created by this request,
+        except one a store that commits a refused batch in part wrote before the first row it
+        refused (and that holds what was sent), or one an earlier send with an unknown outcome
+        wrote. Everything else found is someone else's (another run, a sign-up): ``skipped``.
+        """
         if len(batch) == 1:
             lines.append(self._single_refused(batch[0], exc))
             return []
         found = self.client.find([item.email for item in batch])
-        in_use = _in_use_text(exc) if self.kind == "create" else ""
+        keys = [item.mk for item in batch]
+        committed = self.evidence.committed_prefix(exc, keys, found) if self.kind == "create" else 0
         resend = []
-        for item in batch:
-            line = self._settle(item, found.get(item.mk), in_use=in_use)
+        for position, item in enumerate(batch):
+            current = found.get(item.mk)
+            if self.kind == "create":
+                line = self._settle_create(item, current, committed=position < committed)
+            else:
+                line = self._settle(item, current)
             if line is None:
                 resend.append(item)
             else:
@@ -113,9 +134,13 @@ class Deliverer:
             line = self._settle(item, found.get(item.mk))
             if line is not None:
                 lines.append(line)
-                confirmed = confirmed or line.outcome in ("created", "updated")
+                confirmed = confirmed or line.outcome in (Status.CREATED, Status.UPDATED)
             elif item.unknown >= MAX_UNKNOWN_ATTEMPTS:
-                lines.append(item.line("failed", f"outcome still unknown after {item.unknown} attempts"))
+                lines.append(
+                    item.line(
+                        Status.FAILED, transient(f"outcome still unknown after {item.unknown} attempts")
+                    )
+                )
             else:
                 again.append(item)
         if confirmed:
@@ -137,60 +162,58 @@ class Deliverer:
         if self.kind == "create":
             for item in listed:
                 item.created = answered[item.mk]  # with its addresses' ids, for the parts that follow
-            return [item.line("created", None, ids[item.mk]) for item in listed], missing
-        return [item.line("updated", changed_reason(item.body)) for item in listed], missing
+            return [item.line(Status.CREATED, None, ids[item.mk]) for item in listed], missing
+        return [item.line(Status.UPDATED, changed_reason(item.body)) for item in listed], missing
 
-    def _settle(self, item: Item, current: Mapping[str, Any] | None, in_use: str = "") -> Line | None:
-        """Decide a row from what the store now holds; ``None`` means it is not written: send it again."""
+    def _settle_create(
+        self, item: Item, current: Mapping[str, Any] | None, *, committed: bool
+    ) -> Line | None:
+        """
+        Decide a create from what the store now holds; ``None``: not there, send it again.
+
+        ``committed``: the send this look-up follows may have written the row (an unknown outcome,
+        or a refused batch before its first refused row). Only then, and only if the customer holds
+        what was sent, is it this run's; otherwise it was already there (:func:`attribute_found`).
+        """
         if current is None:
             return None
         cid = as_id(current.get("id"))
-        confirmed = _CONFIRMED if item.unknown else None
+        if not attribute_found(item.target, current, committed=committed or item.unknown > 0):
+            return item.exists(cid)
+        item.created = current
+        return item.line(Status.CREATED, _CONFIRMED if item.unknown else None, cid)
+
+    def _settle(self, item: Item, current: Mapping[str, Any] | None) -> Line | None:
+        """Decide a row from what the store now holds; ``None`` means it is not written: send it again."""
         if self.kind == "create":
-            # In use before we wrote, or, after an unknown outcome, holding someone else's data (a
-            # storefront sign-up meanwhile): our write did not land.
-            named_in_use = in_use and not item.unknown and item.mk in in_use
-            if named_in_use or (item.unknown and not _looks_like_ours(item, current)):
-                return item.exists(cid)
-            item.created = current
-            return item.line("created", confirmed, cid)
+            return self._settle_create(item, current, committed=True)
+        if current is None:
+            return None
+        confirmed = _CONFIRMED if item.unknown else None
         try:
             pending = customer_differs(item.target, current)
         except Exception:
             return None
         if pending:
             return None
-        return item.line("updated", confirmed or changed_reason(item.body))
+        return item.line(Status.UPDATED, confirmed or changed_reason(item.body))
 
     def _single_refused(self, item: Item, exc: RequestRejectedError) -> Line:
-        if self.kind == "create" and _in_use_text(exc):
+        if self.kind == "create" and in_use_text(exc):
             current = self.client.find([item.email]).get(item.mk)
             if current is not None:
-                cid = as_id(current.get("id"))
-                if item.unknown and _looks_like_ours(item, current):
-                    # our own earlier send, whose answer was lost, got there after all
-                    item.created = current
-                    return item.line("created", _CONFIRMED, cid)
-                return item.exists(cid)
+                # ours only if an earlier send, whose answer was lost, got there after all
+                line = self._settle_create(item, current, committed=False)
+                assert line is not None
+                return line
             # The store says the e-mail is taken, yet a look-up cannot see it (e.g. a filter that
             # matches case-sensitively): it exists, so it is not ours to create, nor a bad row.
             if item.unknown:
-                return item.line("created", "store reports the e-mail in use after an unknown outcome")
-            return item.line("skipped", "exists in store (e-mail already in use)")
-        return item.line("rejected", _store_reason(exc))
-
-
-def _looks_like_ours(item: Item, current: Mapping[str, Any]) -> bool:
-    """
-    Whether the customer found after an unknown outcome holds what we sent (so it is our write).
-
-    A customer whose fields differ from our payload was created by someone else in the meantime
-    (e.g. a storefront sign-up): our write did not land, and the row counts as skipped, not created.
-    """
-    try:
-        return not customer_differs(item.target, current)
-    except Exception:
-        return True
+                return item.line(
+                    Status.CREATED, store("store reports the e-mail in use after an unknown outcome")
+                )
+            return item.line(Status.SKIPPED, store("exists in store (e-mail already in use)"))
+        return item.line(Status.REJECTED, data(_store_reason(exc)))
 
 
 def _field_of(key: str) -> str:
@@ -210,12 +233,3 @@ def _store_reason(exc: RequestRejectedError) -> str:
     if not parts:
         parts.append(exc.title or str(exc) or "refused")
     return clip(f"{'; '.join(parts)} (HTTP {exc.status})", 1000)
-
-
-def _in_use_text(exc: RequestRejectedError) -> str:
-    """Return the lower-cased messages saying an e-mail is already taken, or ``""``."""
-    texts = [exc.title, *map(str, exc.errors.values())]
-    hits = [t.lower() for t in texts if "already in use" in t.lower() or "already exists" in t.lower()]
-    if exc.status == 409 and not hits:
-        hits = [t.lower() for t in texts if t] or ["409"]  # a bare 409 still means "in use"
-    return " ".join(hits)

@@ -4,10 +4,11 @@ Deliver the parts of up to one batch of contacts whose customers exist, and sett
 Runs in a worker thread after the customer write (or instead of it, when only parts changed), in
 the order a customer's parts depend on it: addresses, attribute values (with the id of the sync's
 address), newsletter consent. Every request goes through the client's one delivery policy. The
-exactly-once rules are the customer's: an address ``POST`` whose answer was lost is resolved by
-looking the customers' addresses up, a subscriber ``POST`` by looking the e-mail up; ``PUT``s
-(addresses by id, attribute values, subscribers) are idempotent. A part that fails does not undo
-the parts before it; its outcome says ``failed`` (transient) or ``rejected`` (the store refused it).
+exactly-once rules and their bound are the customer's (:mod:`.create_once`): an address ``POST``
+whose answer was lost is resolved by looking the customers' addresses up, a subscriber ``POST``
+by looking the e-mail up; ``PUT``s (addresses by id, attribute values, subscribers) are idempotent.
+A part that fails does not undo the parts before it; its outcome says ``failed`` (transient) or
+``rejected`` (the store refused it).
 """
 
 from __future__ import annotations
@@ -15,27 +16,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from airflow_bigcommerce.api import ADDRESS_BATCH_SIZE, ATTRIBUTE_VALUE_BATCH_SIZE
 from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.parts import Mode, PartPlan
-from airflow_bigcommerce.sync.rows import Item, as_id, clip, failure_reason
-from airflow_bigcommerce.sync.store_setup import StoreContext
-from airflow_bigcommerce.sync.subscribers import NEWSLETTER_CONSENT, SubscriberBook, consents_of
+from airflow_bigcommerce.sync.create_once import (
+    MAX_UNKNOWN_SENDS,
+    split_refused,
+)
+from airflow_bigcommerce.sync.deliver_newsletter import NewsletterDelivery
+from airflow_bigcommerce.sync.outcome import (
+    PartOutcome,
+    Status,
+    data,
+    failed_part,
+    failed_part_because,
+    part,
+    refused_part,
+)
+from airflow_bigcommerce.sync.plan import Mode, PartPlan
+from airflow_bigcommerce.sync.rows import Item, as_id
+from airflow_bigcommerce.sync.store_context import StoreContext
+from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
-#: Items per address or attribute-value request (the API's limit).
-PART_BATCH = 10
-#: Sends of one address POST or subscriber POST whose outcome stayed unknown before it is failed.
-MAX_UNKNOWN_SENDS = 3
-#: Statuses that concern the whole run (bad token, missing scope): raised, never settled per row.
-FATAL_STATUSES = frozenset({401, 403})
-
-Outcomes = dict[str, str]
-
-
-def _reason(exc: RequestRejectedError) -> str:
-    parts = [f"{k}: {v}" for k, v in exc.errors.items()] or [exc.title or str(exc) or "refused"]
-    return clip(f"{'; '.join(parts)} (HTTP {exc.status})", 500)
+Outcomes = dict[str, PartOutcome]
 
 
 class PartDeliverer:
@@ -56,9 +60,10 @@ class PartDeliverer:
     ) -> None:
         self.client = client
         self.context = context
-        self.subscribers = subscribers
-        self.mode = mode
         self.dry_run = dry_run
+        self.newsletter = NewsletterDelivery(
+            client, subscribers, channel_id=context.channel_id, mode=mode, dry_run=dry_run
+        )
 
     def __call__(self, items: Sequence[Item]) -> dict[int, Outcomes]:
         """Return item index -> part outcomes (each part's, for the parts this step settled)."""
@@ -74,7 +79,7 @@ class PartDeliverer:
         self._attribute_values(work, out)
         for item in work:
             if _plan(item).newsletter is not None:
-                out[item.index]["newsletter"] = self._newsletter(item)
+                out[item.index]["newsletter"] = self.newsletter(item)
         return out
 
     # ----------------------------------------------------------------- dry run
@@ -82,15 +87,15 @@ class PartDeliverer:
     def _dry(self, item: Item, outcomes: Outcomes) -> None:
         plan = _plan(item)
         if plan.inline_address is not None or plan.address_post:
-            outcomes["address"] = "would create"
+            outcomes["address"] = part(Status.WOULD_CREATE)
         elif plan.address_put:
-            outcomes["address"] = "would update: " + ", ".join(sorted(plan.address_put[1]))
+            outcomes["address"] = part(Status.WOULD_UPDATE, data(", ".join(sorted(plan.address_put[1]))))
         elif plan.address_record is not None:
-            outcomes["address"] = "unchanged (would record its id)"
+            outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(would record its id)")
         if plan.attribute_values:
-            outcomes["attributes"] = "would write " + str(len(plan.attribute_values))
+            outcomes["attributes"] = PartOutcome(Status.WOULD_WRITE, note=str(len(plan.attribute_values)))
         if plan.newsletter is not None:
-            outcomes["newsletter"] = self._newsletter(item)
+            outcomes["newsletter"] = self.newsletter(item)
 
     # ----------------------------------------------------------------- addresses
 
@@ -104,35 +109,33 @@ class PartDeliverer:
                 unknown.append(item)
             else:
                 _plan(item).address_record = address_id
-                out[item.index]["address"] = "created"
+                out[item.index]["address"] = part(Status.CREATED)
         if not unknown:
             return
         try:
             by_customer = self._addresses_of([int(i.customer_id or 0) for i in unknown])
         except TransientFailureError as exc:
             for item in unknown:
-                out[item.index]["address"] = failure_reason(
-                    "failed: created, but its id could not be read", exc
-                )
+                out[item.index]["address"] = failed_part("created, but its id could not be read", exc)
             return
         for item in unknown:
             address_id = _matching_id(
                 by_customer.get(int(item.customer_id or 0), []), _plan(item).inline_address or {}
             )
             if address_id is None:
-                out[item.index]["address"] = (
-                    "failed: the store did not keep the address sent with the customer"
+                out[item.index]["address"] = failed_part_because(
+                    "the store did not keep the address sent with the customer"
                 )
             else:
                 _plan(item).address_record = address_id
-                out[item.index]["address"] = "created"
+                out[item.index]["address"] = part(Status.CREATED)
 
     def _addresses_of(self, customer_ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
         return _by_customer(self.client.part("address_lookup", "find_addresses", customer_ids))
 
     def _post_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
-        for start in range(0, len(items), PART_BATCH):
-            self._post_batch(items[start : start + PART_BATCH], out, sends=0)
+        for start in range(0, len(items), ADDRESS_BATCH_SIZE):
+            self._post_batch(items[start : start + ADDRESS_BATCH_SIZE], out, sends=0)
 
     def _post_batch(self, batch: list[Item], out: dict[int, Outcomes], sends: int) -> None:
         bodies = [{**(_plan(i).address_post or {}), "customer_id": i.customer_id} for i in batch]
@@ -140,16 +143,15 @@ class PartDeliverer:
             answer = self.client.part("address_create", "create_addresses", bodies)
         except TransientFailureError as exc:
             for item in batch:
-                out[item.index]["address"] = failure_reason("failed: create failed", exc)
+                out[item.index]["address"] = failed_part("create failed", exc)
             return
         except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            if len(batch) == 1:
-                out[batch[0].index]["address"] = "rejected: " + _reason(exc)
-                return
-            for item in batch:  # a refused batch may hold one bad address: each on its own
-                self._post_batch([item], out, sends)
+            split_refused(
+                exc,
+                batch,
+                resend_one=lambda item: self._post_batch([item], out, sends),
+                refuse_one=lambda item, why: _refuse(out, item, "address", refused_part(why)),
+            )
             return
         except OutcomeUnknownError:
             answer = []
@@ -163,20 +165,22 @@ class PartDeliverer:
             by_customer = self._addresses_of([int(i.customer_id or 0) for i in missing])
         except TransientFailureError as exc:
             for item in missing:
-                out[item.index]["address"] = failure_reason("failed: outcome unknown", exc)
+                out[item.index]["address"] = failed_part("outcome unknown", exc)
             return
         again: list[Item] = []
         for item in _settle_listed(missing, by_customer, out):
             if sends + 1 >= MAX_UNKNOWN_SENDS:
-                out[item.index]["address"] = f"failed: outcome still unknown after {sends + 1} sends"
+                out[item.index]["address"] = failed_part_because(
+                    f"outcome still unknown after {sends + 1} sends"
+                )
             else:
                 again.append(item)
         if again:
             self._post_batch(again, out, sends + 1)
 
     def _put_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
-        for start in range(0, len(items), PART_BATCH):
-            self._put_batch(items[start : start + PART_BATCH], out)
+        for start in range(0, len(items), ADDRESS_BATCH_SIZE):
+            self._put_batch(items[start : start + ADDRESS_BATCH_SIZE], out)
 
     def _put_batch(self, batch: list[Item], out: dict[int, Outcomes]) -> None:
         bodies = []
@@ -187,20 +191,19 @@ class PartDeliverer:
             self.client.part("address_update", "update_addresses", bodies)
         except (TransientFailureError, OutcomeUnknownError) as exc:
             for item in batch:
-                out[item.index]["address"] = failure_reason("failed: update failed", exc)
+                out[item.index]["address"] = failed_part("update failed", exc)
             return
         except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            if len(batch) == 1:
-                out[batch[0].index]["address"] = "rejected: " + _reason(exc)
-            else:
-                for item in batch:
-                    self._put_batch([item], out)
+            split_refused(
+                exc,
+                batch,
+                resend_one=lambda item: self._put_batch([item], out),
+                refuse_one=lambda item, why: _refuse(out, item, "address", refused_part(why)),
+            )
             return
         for item in batch:
             changed = ", ".join(sorted((_plan(item).address_put or (0, {}))[1]))
-            out[item.index]["address"] = f"updated: {changed}"
+            out[item.index]["address"] = part(Status.UPDATED, data(changed))
 
     # ----------------------------------------------------------------- attribute values
 
@@ -225,15 +228,15 @@ class PartDeliverer:
                     "customer_id": item.customer_id,
                 }
                 values.append((item, "address", body))
-        for start in range(0, len(values), PART_BATCH):
-            self._values_batch(values[start : start + PART_BATCH], out)
+        for start in range(0, len(values), ATTRIBUTE_VALUE_BATCH_SIZE):
+            self._values_batch(values[start : start + ATTRIBUTE_VALUE_BATCH_SIZE], out)
         for item in items:
             plan = _plan(item)
             outcomes = out[item.index]
             if plan.attribute_values and "attributes" not in outcomes:
-                outcomes["attributes"] = "created" if item.created is not None else "updated"
+                outcomes["attributes"] = part(Status.CREATED if item.created is not None else Status.UPDATED)
             if plan.address_record is not None and "address" not in outcomes:
-                outcomes["address"] = "unchanged (its id recorded)"
+                outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(its id recorded)")
 
     def _values_batch(self, batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes]) -> None:
         for attempt in range(2):  # an upsert: a lost answer is safely sent once more
@@ -244,102 +247,42 @@ class PartDeliverer:
                 return
             except OutcomeUnknownError as exc:
                 if attempt:
-                    self._fail_values(batch, out, failure_reason("failed: outcome unknown", exc))
+                    self._fail_values(batch, out, "outcome unknown", exc)
             except TransientFailureError as exc:
-                self._fail_values(batch, out, failure_reason("failed: write failed", exc))
+                self._fail_values(batch, out, "write failed", exc)
                 return
             except RequestRejectedError as exc:
-                if exc.status in FATAL_STATUSES:
-                    raise
-                if len(batch) == 1:
-                    item, part, _ = batch[0]
-                    what = (
-                        "rejected: " if part == "attributes" else "rejected: its id could not be recorded: "
-                    )
-                    out[item.index].setdefault(part, what + _reason(exc))
-                else:
-                    for one in batch:
-                        self._values_batch([one], out)
+                split_refused(
+                    exc,
+                    batch,
+                    resend_one=lambda one: self._values_batch([one], out),
+                    refuse_one=_refuse_value(out),
+                )
                 return
 
     @staticmethod
     def _fail_values(
-        batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes], reason: str
+        batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes], what: str, exc: BaseException
     ) -> None:
-        for item, part, _ in batch:
-            text = (
-                reason
-                if part == "attributes"
-                else reason.replace("failed: ", "failed: its id not recorded: ", 1)
-            )
-            out[item.index][part] = text  # overrides "created": the record did not land
+        for item, name, _ in batch:
+            # the address's own write landed; the record of its id did not
+            said = what if name == "attributes" else "its id not recorded: " + what
+            out[item.index][name] = failed_part(said, exc)  # overrides "created": the record did not land
 
-    # ----------------------------------------------------------------- newsletter
 
-    def _newsletter(self, item: Item) -> str:
-        """Bring the e-mail's ``marketing_newsletter`` consent to what the CRM says."""
-        if self.subscribers is None:
-            return "failed: no subscriber look-up"
-        wanted = bool(_plan(item).newsletter)
-        try:
-            current = self.subscribers.get(item.email)
-            return self._consent(item, current, wanted, sends=0)
-        except TransientFailureError as exc:
-            return failure_reason("failed", exc)
-        except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            return "rejected: " + _reason(exc)
+def _refuse(out: dict[int, Outcomes], item: Item, name: str, outcome: PartOutcome) -> None:
+    out[item.index][name] = outcome
 
-    def _consent(self, item: Item, current: Mapping[str, Any] | None, wanted: bool, sends: int) -> str:
-        consents = consents_of(current)
-        has = NEWSLETTER_CONSENT in consents
-        if has == wanted:
-            return "unchanged"
-        if current is not None and self.mode == "insert":
-            return "skipped: insert mode changes no stored consent"
-        verb = "subscribed" if wanted else "unsubscribed"
-        if self.dry_run:
-            return "would " + verb.removesuffix("d")
-        if current is None:  # wanted, not a subscriber yet
-            return self._subscribe(item, sends)
-        new = [*consents, NEWSLETTER_CONSENT] if wanted else [c for c in consents if c != NEWSLETTER_CONSENT]
-        sid = int(current["id"])
-        updated = self.client.part("subscriber_update", "update_subscriber", sid, {"consents": new})
-        self._remember(item, {**current, **(updated or {}), "consents": new})
-        return verb
 
-    def _subscribe(self, item: Item, sends: int) -> str:
-        body: dict[str, Any] = {"email": item.email, "consents": [NEWSLETTER_CONSENT]}
-        for name in ("first_name", "last_name"):
-            if isinstance(item.target.get(name), str):
-                body[name] = item.target[name]
-        if self.context.channel_id is not None:
-            body["channel_id"] = self.context.channel_id
-        lookup: Callable[[], Mapping[str, Any] | None] = lambda: self.subscribers.lookup(item.email)  # type: ignore[union-attr]  # noqa: E731
-        try:
-            created = self.client.part("subscriber_create", "create_subscriber", body)
-        except OutcomeUnknownError:
-            found = lookup()
-            if found is not None and NEWSLETTER_CONSENT in consents_of(found):
-                self._remember(item, found)
-                return "subscribed"
-            if sends + 1 >= MAX_UNKNOWN_SENDS:
-                return f"failed: outcome still unknown after {sends + 1} sends"
-            return self._consent(item, found, True, sends + 1)
-        except RequestRejectedError as exc:
-            if exc.status != 409:
-                raise
-            found = lookup()  # subscribed meanwhile (or the index was stale)
-            if found is None:
-                return "rejected: " + _reason(exc)
-            return self._consent(item, found, True, sends + 1)
-        self._remember(item, created or body)
-        return "subscribed"
+def _refuse_value(
+    out: dict[int, Outcomes],
+) -> Callable[[tuple[Item, str, dict[str, Any]], RequestRejectedError], None]:
+    def refuse(value: tuple[Item, str, dict[str, Any]], exc: RequestRejectedError) -> None:
+        item, name, _ = value
+        prefix = "" if name == "attributes" else "its id could not be recorded: "
+        out[item.index].setdefault(name, refused_part(exc, prefix))
 
-    def _remember(self, item: Item, subscriber: Mapping[str, Any]) -> None:
-        if self.subscribers is not None:
-            self.subscribers.remember(item.email, subscriber)
+    return refuse
 
 
 def _by_customer(addresses: Sequence[Mapping[str, Any]]) -> dict[int, list[Mapping[str, Any]]]:
@@ -364,7 +307,7 @@ def _settle_listed(
             missing.append(item)
         else:
             _plan(item).address_record = address_id
-            out[item.index]["address"] = "created"
+            out[item.index]["address"] = part(Status.CREATED)
     return missing
 
 

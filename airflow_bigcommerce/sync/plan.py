@@ -27,15 +27,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from airflow_bigcommerce.api import INLINE_ATTRIBUTES_MAX
 from airflow_bigcommerce.models.address import address_changes, address_key
-from airflow_bigcommerce.models.parts import ContactParts
+from airflow_bigcommerce.models.contact_parts import ContactParts
+from airflow_bigcommerce.sync.outcome import PartOutcome, Status, data, part, store
 from airflow_bigcommerce.sync.rows import as_id
-from airflow_bigcommerce.sync.store_setup import StoreContext
+from airflow_bigcommerce.sync.store_context import StoreContext
 
 #: V3 ``customer_Post`` takes at most this many attribute values inline.
-MAX_INLINE_ATTRIBUTES = 10
+MAX_INLINE_ATTRIBUTES = INLINE_ATTRIBUTES_MAX
 
 Mode = Literal["insert", "upsert"]
+_INSERT_MODE_ADDRESS = store("insert mode changes no stored address")
+_INSERT_MODE_VALUE = store("insert mode changes no stored value")
 
 
 @dataclass
@@ -48,7 +52,7 @@ class PartPlan:
     :param address_record: an address id to record in ``crm_sync_address_id``.
     :param attribute_values: attribute id -> value to write (``PUT /attribute-values``).
     :param newsletter: the consent wanted (compared with the subscriber at delivery), or ``None``.
-    :param outcomes: part -> outcome text, for the parts settled without a request.
+    :param outcomes: part -> outcome, for the parts settled without a request.
     """
 
     address_post: dict[str, str] | None = None
@@ -56,7 +60,7 @@ class PartPlan:
     address_record: int | None = None
     attribute_values: dict[int, str] = field(default_factory=dict)
     newsletter: bool | None = None
-    outcomes: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, PartOutcome] = field(default_factory=dict)
     #: the address written inline with a new customer: its id is recorded after the create
     inline_address: dict[str, str] | None = None
 
@@ -151,11 +155,11 @@ def plan_existing(
         if kind == "recorded" and address is not None:
             changes = address_changes(parts.address, address)
             if not changes:
-                plan.outcomes["address"] = "unchanged"
+                plan.outcomes["address"] = part(Status.UNCHANGED)
             elif mode == "upsert":
                 plan.address_put = (int(address["id"]), changes)
             else:
-                plan.outcomes["address"] = "skipped: insert mode changes no stored address"
+                plan.outcomes["address"] = part(Status.SKIPPED, _INSERT_MODE_ADDRESS)
         elif kind == "match" and address is not None:
             plan.address_record = int(address["id"])
         else:
@@ -166,14 +170,15 @@ def plan_existing(
         if current is not None and current.strip() == value:
             continue
         if current is not None and mode == "insert":
-            plan.outcomes.setdefault("attributes", "skipped: insert mode changes no stored value")
+            plan.outcomes.setdefault("attributes", part(Status.SKIPPED, _INSERT_MODE_VALUE))
             continue
         plan.attribute_values[aid] = value
     if parts.attributes and not plan.attribute_values:
-        plan.outcomes.setdefault("attributes", "unchanged")
+        plan.outcomes.setdefault("attributes", part(Status.UNCHANGED))
     return plan
 
 
 def _address_skipped(parts: ContactParts, plan: PartPlan) -> None:
     if parts.address_skipped:
-        plan.outcomes["address"] = "skipped: " + parts.address_skipped.removeprefix("address skipped: ")
+        why = parts.address_skipped.removeprefix("address skipped: ")
+        plan.outcomes["address"] = part(Status.SKIPPED, data(why))

@@ -9,9 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_bigcommerce.models.address import AddressSkipped, normalize_address
-from airflow_bigcommerce.models.parts import ContactParts
-from airflow_bigcommerce.sync.outcome import combine, part_status
-from airflow_bigcommerce.sync.parts import MAX_INLINE_ATTRIBUTES, find_sync_address, plan_existing, plan_new
+from airflow_bigcommerce.models.contact_parts import ContactParts
+from airflow_bigcommerce.sync.outcome import (
+    Kind,
+    PartOutcome,
+    Status,
+    combine,
+    data,
+    part,
+    part_status,
+    rendered,
+    store,
+    transient,
+)
+from airflow_bigcommerce.sync.plan import MAX_INLINE_ATTRIBUTES, find_sync_address, plan_existing, plan_new
 from airflow_bigcommerce.sync.rows import Line
 from airflow_bigcommerce.sync.store_setup import StoreContext
 
@@ -71,7 +82,7 @@ def test_an_unchanged_contact_needs_no_write() -> None:
         ContactParts(address=address(), attributes={"crm_id": "C-1"}), existing, CONTEXT, "upsert"
     )
     assert not plan.pending()
-    assert plan.outcomes == {"address": "unchanged", "attributes": "unchanged"}
+    assert rendered(plan.outcomes) == {"address": "unchanged", "attributes": "unchanged"}
 
 
 def test_one_changed_part_costs_only_that_parts_write() -> None:
@@ -101,7 +112,8 @@ def test_insert_mode_only_adds_what_is_missing() -> None:
         "insert",
     )
     assert plan.address_put is None and plan.attribute_values == {8: "gold"}
-    assert plan.outcomes["address"].startswith("skipped: insert mode")
+    assert str(plan.outcomes["address"]).startswith("skipped: insert mode")
+    assert plan.outcomes["address"].status is Status.SKIPPED
 
 
 def test_without_a_sync_address_an_equal_one_is_adopted_else_one_is_added() -> None:
@@ -119,37 +131,82 @@ def test_a_skipped_address_is_reported_not_written() -> None:
     plan = plan_existing(
         ContactParts(address_skipped="address skipped: no city"), customer([], {}), CONTEXT, "upsert"
     )
-    assert plan.outcomes == {"address": "skipped: no city"} and not plan.pending()
+    assert rendered(plan.outcomes) == {"address": "skipped: no city"} and not plan.pending()
+    assert plan.outcomes["address"] == part(Status.SKIPPED, data("no city"))
 
 
-BASE = Line(1, "r1", "ada@example.com", "skipped", "unchanged", 5)
+BASE = Line(1, "r1", "ada@example.com", Status.SKIPPED, store("unchanged"), 5)
+UNCHANGED = part(Status.UNCHANGED)
+REJECTED = part(Status.REJECTED, data("x"))
 
 
 @pytest.mark.parametrize(
-    ("parts", "outcome"),
+    ("parts", "texts", "outcome"),
     [
-        ({"address": "unchanged"}, "skipped"),
-        ({"address": "updated: city"}, "updated"),
-        ({"newsletter": "subscribed", "address": "unchanged"}, "updated"),
-        ({"address": "rejected: x", "newsletter": "subscribed"}, "rejected"),
-        ({"address": "rejected: x", "newsletter": "failed: down"}, "failed"),
-        ({"address": "would update: city"}, "updated"),
-        ({"address": "unchanged (its id recorded)"}, "skipped"),
+        ({"address": UNCHANGED}, {"address": "unchanged"}, "skipped"),
+        ({"address": part(Status.UPDATED, data("city"))}, {"address": "updated: city"}, "updated"),
+        (
+            {"newsletter": part(Status.SUBSCRIBED), "address": UNCHANGED},
+            {"newsletter": "subscribed", "address": "unchanged"},
+            "updated",
+        ),
+        (
+            {"address": REJECTED, "newsletter": part(Status.SUBSCRIBED)},
+            {"address": "rejected: x", "newsletter": "subscribed"},
+            "rejected",
+        ),
+        (
+            {"address": REJECTED, "newsletter": part(Status.FAILED, transient("down"))},
+            {"address": "rejected: x", "newsletter": "failed: down"},
+            "failed",
+        ),
+        ({"address": part(Status.WOULD_UPDATE, data("city"))}, {"address": "would update: city"}, "updated"),
+        (
+            {"address": PartOutcome(Status.UNCHANGED, note="(its id recorded)")},
+            {"address": "unchanged (its id recorded)"},
+            "skipped",
+        ),
     ],
 )
-def test_a_rows_outcome_follows_its_parts(parts: dict[str, str], outcome: str) -> None:
+def test_a_rows_outcome_follows_its_parts(
+    parts: dict[str, PartOutcome], texts: dict[str, str], outcome: str
+) -> None:
     line = combine(BASE, parts)
     assert line.outcome == outcome
-    assert line.parts == {"customer": "skipped: unchanged", **parts}
+    assert line.parts is not None
+    assert rendered(line.parts) == {"customer": "skipped: unchanged", **texts}
+    # the status words a report reader recovers are the statuses the engine counted
+    assert {name: part_status(text) for name, text in texts.items()} == {
+        name: value.status.value for name, value in parts.items()
+    }
 
 
 def test_a_failed_part_names_itself_and_keeps_the_created_customer() -> None:
-    line = combine(BASE._replace(outcome="created", reason=None), {"newsletter": "failed: 503"})
-    assert (line.outcome, line.reason, line.customer_id) == (
+    line = combine(
+        BASE._replace(outcome=Status.CREATED, reason=None),
+        {"newsletter": part(Status.FAILED, transient("503"))},
+    )
+    assert (line.outcome, str(line.reason), line.customer_id) == (
         "failed",
         "newsletter failed: 503 (customer created)",
         5,
     )
+    assert line.reason is not None and line.reason.kind is Kind.TRANSIENT
+
+
+def test_a_dry_run_says_what_would_change_without_rewording() -> None:
+    line = combine(BASE, {"address": part(Status.WOULD_CREATE)}, dry_run=True)
+    assert (line.outcome, str(line.reason)) == ("updated", "dry run: would change address")
+    real = combine(BASE, {"address": part(Status.CREATED)})
+    assert (real.outcome, str(real.reason)) == ("updated", "changed: address")
+
+
+def test_counters_follow_the_status_not_the_wording() -> None:
+    # a reason whose text reads like another status changes nothing: the status is the value
+    tricky = part(Status.UNCHANGED, store("failed: rejected: would create"))
+    line = combine(BASE, {"address": tricky})
+    assert line.outcome is Status.SKIPPED
+    assert not Status.UNCHANGED.wrote and Status.WOULD_WRITE.wrote and Status.SUBSCRIBED.wrote
 
 
 def test_part_status_words() -> None:
@@ -202,4 +259,4 @@ def test_an_address_the_store_holds_as_sent_is_never_written_again(
     assert resent is not None
     plan = plan_existing(ContactParts(address=resent), existing, CONTEXT, "upsert")
     assert not plan.pending(), plan
-    assert plan.outcomes == {"address": "unchanged"}
+    assert rendered(plan.outcomes) == {"address": "unchanged"}

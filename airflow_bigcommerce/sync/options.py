@@ -1,0 +1,73 @@
+"""
+What a sync run is asked to do: one frozen value, checked once when it is made.
+
+``sync_customers(...)`` takes these as keywords (as ``SyncCustomersOperator`` passes them) and builds
+a :class:`SyncOptions`; the engine reads only this value, so the options are stated once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+from airflow_bigcommerce.models.contact import validate_field_map
+from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE
+from airflow_bigcommerce.sync.lookup import INDEX_LIMIT
+from airflow_bigcommerce.sync.progress import ProgressReporter
+from airflow_bigcommerce.sync.report import ReportWriter
+
+#: Upper bound for ``max_concurrency``: more parallel writes only buy 429s under a shared store quota.
+MAX_CONCURRENCY = MAX_IN_FLIGHT
+
+Mode = Literal["insert", "upsert"]
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """
+    The options of one sync run (see ``sync_customers`` for each); invalid values raise ``ValueError``.
+
+    ``field_map`` is validated and completed with the defaults (``models.contact.validate_field_map``).
+    """
+
+    field_map: Mapping[str, str] | None = None
+    mode: Mode = "insert"
+    dry_run: bool = False
+    key_field: str | None = "id"
+    batch_size: int = CUSTOMER_BATCH_SIZE
+    max_concurrency: int | None = 1
+    chunk_size: int = 500
+    max_rejections_listed: int = 100
+    report: ReportWriter | None = field(default=None, compare=False)
+    progress: ProgressReporter | None = field(default=None, compare=False)
+    total: int | None = None
+    index_limit: int = INDEX_LIMIT
+    channel_id: int | None = None
+    create_attributes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("insert", "upsert"):
+            raise ValueError(f"mode must be 'insert' or 'upsert', not {self.mode!r}")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {self.batch_size}")
+        if self.max_concurrency is not None and not 1 <= self.max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"max_concurrency must be None (adaptive) or 1..{MAX_CONCURRENCY}, not {self.max_concurrency}"
+            )
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, not {self.chunk_size}")
+        if self.max_rejections_listed < 0:
+            raise ValueError(f"max_rejections_listed must not be negative, not {self.max_rejections_listed}")
+        object.__setattr__(self, "field_map", validate_field_map(self.field_map))
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Return the validated ``field_map`` (CRM column -> target)."""
+        return dict(self.field_map or {})
+
+    @property
+    def workers(self) -> int:
+        """Return how many workers the run offers the client (all of them when adaptive)."""
+        return MAX_CONCURRENCY if self.max_concurrency is None else self.max_concurrency
