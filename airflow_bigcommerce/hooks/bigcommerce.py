@@ -7,7 +7,6 @@ Reference: https://developer.bigcommerce.com/docs/rest-management/customers
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from requests.exceptions import Timeout
 from urllib3.exceptions import ConnectTimeoutError
 
 from airflow_bigcommerce import __version__
+from airflow_bigcommerce.clock import Clock, current_clock
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
     BigCommerceConfigError,
@@ -116,6 +116,8 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         it between 1 and 8 (:mod:`~airflow_bigcommerce.hooks.concurrency`). Documented per-endpoint
         caps (PUT ``/v3/customers``: 3) apply either way.
     :param quota_reserve: requests per rate-limit window left unused for the store's other apps.
+    :param clock: the one clock of the pacer, the gate, the breaker and the sleeps (default: the
+        context's, :func:`~airflow_bigcommerce.clock.use_clock`, else the system clock).
     """
 
     conn_name_attr = "bigcommerce_conn_id"
@@ -134,14 +136,16 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
         max_concurrency: int | None = None,
         quota_reserve: int = 0,
         pacer: RateLimitPacer | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(method="GET", http_conn_id=bigcommerce_conn_id)
         self.bigcommerce_conn_id = bigcommerce_conn_id
         self._timeout = timeout
         self._max_retries = max_retries
         self._retry_budget_s = retry_budget_s
-        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve)
-        self.concurrency = ConcurrencyController(max_concurrency)
+        self.clock = clock or current_clock()
+        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve, clock=self.clock)
+        self.concurrency = ConcurrencyController(max_concurrency, clock=self.clock)
         self._local = threading.local()
         self._stats_lock = threading.Lock()
         self._init_lock = threading.RLock()
@@ -194,7 +198,7 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
             settings = self.settings
             with self._init_lock:
                 if self._breaker is None:
-                    self._breaker = CircuitBreaker(settings.retry_budget_s)
+                    self._breaker = CircuitBreaker(settings.retry_budget_s, clock=self.clock)
         return self._breaker
 
     @breaker.setter
@@ -462,9 +466,8 @@ class BigCommerceHook(StorePartsMixin, HttpHook):
                 f"{_short_reason(exc)}"
             ) from None
 
-    @staticmethod
-    def _sleep(seconds: float) -> None:
-        time.sleep(seconds)
+    def _sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
 
     @staticmethod
     def _error_for(response: requests.Response, body: Any, method: str, path: str) -> BigCommerceAPIError:
