@@ -75,7 +75,7 @@ class VirtualClock:
     :param patience_s: real seconds after which the earliest sleeper moves time regardless.
     """
 
-    def __init__(self, start: float = 1_000.0, *, settle_s: float = 0.003, patience_s: float = 0.05) -> None:
+    def __init__(self, start: float = 1_000.0, *, settle_s: float = 0.005, patience_s: float = 0.05) -> None:
         self._now = start
         self._settle_s = settle_s
         self._patience_s = patience_s
@@ -109,7 +109,7 @@ class VirtualClock:
                 while not self._reached(deadline, since):
                     self._moved.wait(self._settle_s)
             finally:
-                del self._deadlines[token]
+                self._leave(token)
 
     def wait(self, condition: threading.Condition, timeout: float) -> bool:
         """Wait on ``condition`` (its lock held) until notified or the virtual time passes ``timeout``."""
@@ -124,7 +124,7 @@ class VirtualClock:
                     return True
         finally:
             with self._lock:
-                del self._deadlines[token]
+                self._leave(token)
 
     def _enter(self, seconds: float) -> tuple[int, float, float]:
         """Register a sleeper; return its token, deadline and real start (lock held)."""
@@ -133,6 +133,11 @@ class VirtualClock:
         self._deadlines[token] = deadline
         self._active_at = time.monotonic()
         return token, deadline, self._active_at
+
+    def _leave(self, token: int) -> None:
+        """Unregister a sleeper that goes back to work (lock held): its work comes before time moves."""
+        del self._deadlines[token]
+        self._active_at = time.monotonic()
 
     def _reached(self, deadline: float, since: float) -> bool:
         """Whether ``deadline`` has come, moving the time to it if this sleeper is due (lock held)."""
