@@ -55,14 +55,16 @@ check: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(PYTEST) -n $(WORKERS) -m "not slow" tests/unit tests/integration $(PYTEST_ARGS)
 
 # Everything: unit and integration on $(WORKERS) workers, then e2e (Airflow subprocesses, server,
-# browser) and reliability (timing-sensitive fault injection, the slow real-clock canary) serially.
+# browser) and reliability (fault injection, the slow real-clock canary) on $(WORKERS) workers, one
+# module per worker at a time (--dist loadgroup; the groups are set in tests/conftest.py).
 # PYTEST_ARGS go to both pytest runs; a run they leave without tests says so instead of failing.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) tests/unit tests/integration $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	HYPOTHESIS_PROFILE=ci $(PYTEST) tests/e2e tests/reliability $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadgroup tests/e2e tests/reliability $(PYTEST_ARGS) \
+	  || [ $$? -eq 5 ]
 
 # Per Airflow version: a fresh .venv-compat/<version>, unit tests, one e2e `airflow dags test` (see the script).
 test-compat: $(STAMP)

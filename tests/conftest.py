@@ -61,3 +61,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability figures")
     for item in figures:
         terminalreporter.write_line(json.dumps(item, sort_keys=True))
+
+
+# --- e2e and reliability on xdist workers (make test: --dist loadgroup) ---------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """
+    Keep each e2e and reliability module on one worker, and the example DAGs' modules together.
+
+    Their module- and session-scoped fixtures (Airflow homes, sandboxes, the example DAG runs) then
+    set up once, not once per worker. Unit and integration tests (``--dist load``) ignore the groups.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("reliability"):
+            group = "example-dags" if "example_dags" in item.fixturenames else item.path.stem
+            item.add_marker(pytest.mark.xdist_group(group))
