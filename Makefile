@@ -56,14 +56,14 @@ check: $(STAMP)
 
 # Everything: unit and integration on $(WORKERS) workers, then e2e (Airflow subprocesses, server,
 # browser) and reliability (fault injection, the slow real-clock canary) on $(WORKERS) workers, one
-# module per worker at a time (--dist loadgroup; the groups are set in tests/conftest.py).
+# module per worker at a time (--dist loadfile; tests/conftest.py keeps the example DAGs' modules together).
 # PYTEST_ARGS go to both pytest runs; a run they leave without tests says so instead of failing.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) tests/unit tests/integration $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadgroup tests/e2e tests/reliability $(PYTEST_ARGS) \
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadfile tests/e2e tests/reliability $(PYTEST_ARGS) \
 	  || [ $$? -eq 5 ]
 
 # Per Airflow version: a fresh .venv-compat/<version>, unit tests, one e2e `airflow dags test` (see the script).

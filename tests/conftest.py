@@ -63,19 +63,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(json.dumps(item, sort_keys=True))
 
 
-# --- e2e and reliability on xdist workers (make test: --dist loadgroup) ---------------------------
+# --- e2e and reliability on xdist workers (make test: --dist loadfile) ----------------------------
+#: Modules whose tests share the session's example DAG runs (tests/e2e/conftest.py): one scope.
+EXAMPLE_DAG_MODULES = frozenset({"tests/e2e/test_example_dags.py", "tests/e2e/test_lineage.py"})
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """
-    Keep each e2e and reliability module on one worker, and the example DAGs' modules together.
+    With ``--dist loadfile``, keep each module on one worker, and the example DAGs' modules together.
 
     Their module- and session-scoped fixtures (Airflow homes, sandboxes, the example DAG runs) then
-    set up once, not once per worker. Unit and integration tests (``--dist load``) ignore the groups.
+    set up once, not once per worker. (``--dist loadgroup`` would say it with marks, but pytest 9
+    ignores the group suffix xdist 3.8 puts on test ids.)
     """
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("e2e") or item.get_closest_marker("reliability"):
-            group = "example-dags" if "example_dags" in item.fixturenames else item.path.stem
-            item.add_marker(pytest.mark.xdist_group(group))
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "example-dags" if module in EXAMPLE_DAG_MODULES else module
+
+    return ModuleScheduling(config, log)
