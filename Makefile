@@ -6,13 +6,16 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest
+# Parallel pytest workers (pytest-xdist) for the tiers whose tests are independent: unit, integration.
+WORKERS ?= 2
 # Airflow versions `make test-compat` tests (the latest patch of each supported minor); the first is the floor.
 AIRFLOW_VERSIONS ?= 3.0.6 3.1.8 3.2.2 3.3.2
 AIRFLOW_FLOOR := 3.0.6
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: venv test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser
+.PHONY: venv check test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +47,24 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The fast loop: lint, types, unit and integration tests on $(WORKERS) workers, fewer hypothesis examples.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	HYPOTHESIS_PROFILE=dev $(PYTEST) -n $(WORKERS) -m "not slow" tests/unit tests/integration $(PYTEST_ARGS)
+
+# Everything: unit and integration on $(WORKERS) workers, then e2e (Airflow subprocesses, server,
+# browser) and reliability (fault injection, the slow real-clock canary) on $(WORKERS) workers, one
+# module per worker at a time (--dist loadfile; tests/conftest.py keeps the example DAGs' modules together).
+# PYTEST_ARGS go to both pytest runs; a run they leave without tests says so instead of failing.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) tests/unit tests/integration $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadfile tests/e2e tests/reliability $(PYTEST_ARGS) \
+	  || [ $$? -eq 5 ]
 
 # Per Airflow version: a fresh .venv-compat/<version>, unit tests, one e2e `airflow dags test` (see the script).
 test-compat: $(STAMP)

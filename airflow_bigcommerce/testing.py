@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_bigcommerce.clock import Clock, VirtualClock, use_clock
+
 if TYPE_CHECKING:
     from airflow_bigcommerce.sandbox.store import SandboxStore
 
@@ -68,6 +70,7 @@ def run_sandbox(
     quota: int = 150,
     window_ms: int = 30_000,
     db_path: str | None = None,
+    clock: Clock | None = None,
     **options: Any,
 ) -> Iterator[SandboxHandle]:
     """Serve a sandbox store on 127.0.0.1 (free port) in a background thread for the ``with`` block.
@@ -78,12 +81,14 @@ def run_sandbox(
         counted from start-up; ``handle.store.configure(outage_s=...)`` starts one later),
         ``outage_headers``, ``concurrency_limits={"PUT /v3/customers": 3}`` (the default caps; ``{}``
         lifts them), ``competitor_rps=6`` (another app spending the same quota).
+    :param clock: the clock of the store's quota windows, outages and competitor (default: the
+        context's, e.g. :func:`virtual_time`'s, else the system clock).
     """
     from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
     from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
     config = SandboxConfig(quota=quota, window_ms=window_ms, **options)
-    store = SandboxStore(store_hash=store_hash, token=token, config=config, db_path=db_path)
+    store = SandboxStore(store_hash=store_hash, token=token, config=config, db_path=db_path, clock=clock)
     sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn_server(store)
@@ -105,3 +110,19 @@ def run_sandbox(
         thread.join(timeout=10)
         sock.close()
         store.close()
+
+
+@contextlib.contextmanager
+def virtual_time(clock: VirtualClock | None = None) -> Iterator[VirtualClock]:
+    """Give hooks (also those operators build) and sandboxes started in the block one virtual clock.
+
+    Their sleeps, backoffs, quota windows and outages then pass in moments of real time, in the
+    same order and with the same waits as in real time::
+
+        with virtual_time() as clock, run_sandbox(quota=0) as sandbox:
+            sandbox.store.configure(outage_s=60)
+            CreateCustomerOperator(...).execute(context={})  # rides out the minute at once
+    """
+    chosen = clock or VirtualClock()
+    with use_clock(chosen):
+        yield chosen

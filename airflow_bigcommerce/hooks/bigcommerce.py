@@ -11,7 +11,6 @@ Reference: https://developer.bigcommerce.com/docs/rest-management/customers
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from airflow_bigcommerce.api import (
     MAX_PAGE_SIZE,
     lookup_groups,
 )
+from airflow_bigcommerce.clock import Clock, current_clock
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
     BigCommerceConfigError,
@@ -89,6 +89,8 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         it between 1 and 8, :data:`~airflow_bigcommerce.api.MAX_IN_FLIGHT` (:mod:`.concurrency`).
         Documented per-endpoint caps (PUT ``/v3/customers``: 3) apply either way.
     :param quota_reserve: requests per rate-limit window left unused for the store's other apps.
+    :param clock: the one clock of the pacer, the gate, the breaker and the sleeps (default: the
+        context's, :func:`~airflow_bigcommerce.clock.use_clock`, else the system clock).
     """
 
     conn_name_attr = "bigcommerce_conn_id"
@@ -107,14 +109,16 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         max_concurrency: int | None = None,
         quota_reserve: int = 0,
         pacer: RateLimitPacer | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(method="GET", http_conn_id=bigcommerce_conn_id)
         self.bigcommerce_conn_id = bigcommerce_conn_id
         self._timeout = timeout
         self._max_retries = max_retries
         self._retry_budget_s = retry_budget_s
-        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve)
-        self.concurrency = ConcurrencyController(max_concurrency)
+        self.clock = clock or current_clock()
+        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve, clock=self.clock)
+        self.concurrency = ConcurrencyController(max_concurrency, clock=self.clock)
         self._local = threading.local()
         self._transport = Transport(self)
         self._init_lock = threading.RLock()
@@ -135,7 +139,7 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
             settings = self.settings
             with self._init_lock:
                 if self._breaker is None:
-                    self._breaker = CircuitBreaker(settings.retry_budget_s)
+                    self._breaker = CircuitBreaker(settings.retry_budget_s, clock=self.clock)
         return self._breaker
 
     @breaker.setter
@@ -224,9 +228,8 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         """
         self.breaker.succeeded("write")
 
-    @staticmethod
-    def _sleep(seconds: float) -> None:
-        time.sleep(seconds)
+    def _sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
 
     # -- V2 ------------------------------------------------------------------------------------
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from airflow_bigcommerce.api import backoff_seconds
+from airflow_bigcommerce.clock import Clock, as_clock
 
 #: Failures in a row after which only one probe at a time is sent.
 OPEN_AFTER = 3
@@ -129,6 +129,8 @@ class CircuitBreaker:
 
     :param budget_s: how long a kind of request may keep failing before the run gives up on it.
     :param open_after: failures in a row after which only one probe at a time goes out.
+    :param clock: the :class:`~airflow_bigcommerce.clock.Clock` (default: the context's), or a time
+        function with ``sleep`` beside it.
     """
 
     def __init__(
@@ -136,16 +138,16 @@ class CircuitBreaker:
         budget_s: float = DEFAULT_RETRY_BUDGET_S,
         *,
         open_after: int = OPEN_AFTER,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if budget_s < 0:
             raise ValueError(f"the retry budget must not be negative, got {budget_s}")
         self.budget_s = budget_s
         self.open_after = max(1, open_after)
-        self._clock = clock
-        self._sleep = sleep
+        self.clock = as_clock(clock, sleep)
+        self._clock = self.clock.monotonic
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._circuits: dict[str, _Circuit] = {}
@@ -171,7 +173,7 @@ class CircuitBreaker:
                 if action != "wait":
                     return
                 self.stats["outage_wait_s"] += wait
-            self._sleep(max(wait, 0.001))
+            self.clock.sleep(max(wait, 0.001))
 
     def succeeded(self, kind: Kind) -> None:
         """Record that the store answered a request of ``kind`` (any status but a transient failure)."""

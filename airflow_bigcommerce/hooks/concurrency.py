@@ -37,11 +37,11 @@ import math
 import random
 import re
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from airflow_bigcommerce.clock import Clock, as_clock
 from airflow_bigcommerce.api import CONCURRENCY_CAPS, MAX_IN_FLIGHT
 
 __all__ = ["DOCUMENTED_CAPS", "MAX_IN_FLIGHT", "ConcurrencyController", "Signal", "endpoint_of"]
@@ -288,6 +288,9 @@ class ConcurrencyController:
 
     :param fixed: a fixed limit on requests in flight (the operator's ``max_concurrency``); ``None``
         adapts between 1 and ``maximum``. Documented per-endpoint caps apply either way.
+    :param clock: times the round trips (:class:`~airflow_bigcommerce.clock.Clock`, default the
+        context's, or a time function). A sender waiting for a slot waits for an answer, not for
+        time, so that wait stays real.
     """
 
     def __init__(
@@ -297,7 +300,7 @@ class ConcurrencyController:
         maximum: int = MAX_IN_FLIGHT,
         initial: int = INITIAL_IN_FLIGHT,
         caps: Mapping[str, int] = DOCUMENTED_CAPS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] | None = None,
     ) -> None:
         if fixed is not None and fixed < 1:
             raise ValueError(f"a fixed concurrency must be at least 1, got {fixed}")
@@ -307,7 +310,7 @@ class ConcurrencyController:
             fixed=fixed is not None,
         )
         self.state = ConcurrencyState(total=limit, caps=dict(caps))
-        self._clock = clock
+        self._clock = as_clock(clock).monotonic
         self._rng = random.Random()
         self._lock = threading.Lock()
         #: Senders wait per endpoint, and an answer wakes only as many as may go out: waking every

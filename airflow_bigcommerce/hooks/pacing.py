@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from airflow_bigcommerce.clock import Clock, as_clock
 from airflow_bigcommerce.api import (
     HEADER_REQUESTS_LEFT,
     HEADER_REQUESTS_QUOTA,
@@ -124,23 +124,26 @@ class RateLimitPacer:
     store's latest count leaves room for one from each sender) and learns from its answer.
 
     :param reserve: requests per window left unused for the store's other apps.
-    :param sleep: how a blocked sender waits (tests pass a fake clock's); by default it waits on a
-        condition that an answer freeing requests wakes, so a sender blocked until the reset goes
+    :param clock: the :class:`~airflow_bigcommerce.clock.Clock` (default: the context's, see
+        :func:`~airflow_bigcommerce.clock.use_clock`), or a time function. A blocked sender waits on
+        a condition that an answer freeing requests wakes, so a sender blocked until the reset goes
         out as soon as the window's held-back requests are ours again.
+    :param sleep: with a time function: how a blocked sender waits instead (a fake clock's sleep,
+        which no answer wakes).
     """
 
     def __init__(
         self,
         *,
         reserve: int = 0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         if reserve < 0:
             raise ValueError(f"the quota reserve must not be negative, got {reserve}")
         self.reserve = reserve
-        self._clock = clock
-        self._sleep = sleep
+        self.clock = as_clock(clock, sleep)
+        self._clock = self.clock.monotonic
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._left: int | None = None
@@ -218,14 +221,7 @@ class RateLimitPacer:
     def _wait(self, seconds: float) -> None:
         """Wait up to ``seconds`` for the window to reset or an answer to free requests (lock held)."""
         started = self._clock()
-        if self._sleep is None:
-            self._freed.wait(seconds)
-        else:
-            self._lock.release()
-            try:
-                self._sleep(seconds)
-            finally:
-                self._lock.acquire()
+        self.clock.wait(self._freed, seconds)
         self.waited_s += self._clock() - started
 
     def release(self, headers: RateLimitHeaders | None) -> None:

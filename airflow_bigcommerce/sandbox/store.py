@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from airflow_bigcommerce.clock import Clock, as_clock
 from airflow_bigcommerce.sandbox.addresses import Addresses, refuse_unfiltered_delete, state_problem
 from airflow_bigcommerce.sandbox.attributes import Attributes
 from airflow_bigcommerce.sandbox.channels import Channels
@@ -83,7 +83,7 @@ class SandboxStore:
         token: str = "sandbox-token",
         config: SandboxConfig | None = None,
         db_path: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store_hash = store_hash
@@ -92,7 +92,9 @@ class SandboxStore:
         self.config = _copy(self.default_config)
         self.lock = threading.RLock()
         self._now = now
-        self.traffic = TrafficControl(self.config, clock)
+        #: Quota windows, outages and the competitor run on it (default: the context's clock).
+        self.clock = as_clock(clock)
+        self.traffic = TrafficControl(self.config, self.clock.monotonic)
         self._db = SqliteState(db_path) if db_path else None
         self._customers: dict[int, Customer] = {}
         self._by_email: dict[str, int] = {}

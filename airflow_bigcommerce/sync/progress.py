@@ -8,8 +8,9 @@ operator it is alive and when it will end, without flooding the task log.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
+
+from airflow_bigcommerce.clock import Clock, as_clock
 
 _log = logging.getLogger("airflow_bigcommerce.sync")
 
@@ -33,7 +34,7 @@ class ProgressReporter:
     :param log: where lines go; default ``logging.getLogger("airflow_bigcommerce.sync").info``.
     :param total: expected number of rows, if known (enables percentage and ETA).
     :param interval_s: minimum seconds between two lines (``finish`` always logs).
-    :param clock: monotonic clock, injectable for tests.
+    :param clock: a :class:`~airflow_bigcommerce.clock.Clock` or a time function (default: the context's).
     """
 
     def __init__(
@@ -42,13 +43,13 @@ class ProgressReporter:
         *,
         total: int | None = None,
         interval_s: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] | None = None,
     ) -> None:
         self._log = log or _log.info
         self.total = total
         self.interval_s = interval_s
-        self._clock = clock
-        self._started = clock()
+        self._clock = as_clock(clock).monotonic
+        self._started = self._clock()
         self._last: float | None = None
         self.lines = 0
 

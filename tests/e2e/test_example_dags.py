@@ -7,62 +7,24 @@ The sync DAG's default ``field_map`` maps each contact's parts (address, custome
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dag_runner import REPO, AirflowHome, Report, clean_env
+from dag_runner import REPO, clean_env
+from example_runs import CONTACTS, LATER_END, LATER_START, NEW_CONTACT_ID, Scenario
 
 from airflow_bigcommerce.demo.crm import (
-    COLUMNS,
     STORE_GROUPS,
-    SeedStats,
-    format_ts,
     read_contacts,
-    seed_crm,
-    touch_contacts,
 )
-from airflow_bigcommerce.demo.store import seed_store
 from airflow_bigcommerce.sync.outcome import part_status
 from airflow_bigcommerce.sync.store_setup import ADDRESS_ID_ATTRIBUTE
-from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 pytestmark = pytest.mark.e2e
 
-SYNC_DAG = "crm_contacts_to_bigcommerce"
-SIGNUPS_DAG = "new_signups_to_bigcommerce"
-CONTACTS = 200
-#: The CRM's history ends here; the later run's logical date is the next hour boundary.
-SEEDED_AT = datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc)
-LATER_LOGICAL_DATE = "2026-01-02T10:00:00+00:00"
-#: CronDataIntervalTimetable("@hourly") infers this interval for a run at 10:00.
-LATER_START, LATER_END = "2026-01-02 09:00:00", "2026-01-02 10:00:00"
-EDITED_AT = datetime(2026, 1, 2, 9, 45, tzinfo=timezone.utc)
-NEW_CONTACT_ID = 100_001
-NEW_CONTACT = {
-    "id": NEW_CONTACT_ID,
-    "email": "New.Person@Example.com",
-    "first_name": "Nova",
-    "last_name": "Person",
-    "company": "Late Signups",
-    "street": "7  Harbour Road",
-    "city": "Sydney",
-    "state": "nsw",
-    "postal_code": "2000",
-    "country": "australia",
-    "lifecycle_stage": "vip",
-    "crm_id": "5199999",
-    "newsletter_opt_in": "yes",
-    "created_at": format_ts(EDITED_AT),
-    "updated_at": format_ts(EDITED_AT),
-}
 #: Requests that write to the store (the sandbox counts requests by ``METHOD /path``).
 WRITE_METHODS = ("POST ", "PUT ", "DELETE ")
 #: The sign-ups ``new_signups_to_bigcommerce`` creates by default.
@@ -100,110 +62,10 @@ def _by_email(customers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return found
 
 
-@dataclass
-class Scenario:
-    """Three runs of the sync DAG and what the store and the reports looked like after each."""
-
-    stats: SeedStats
-    crm: Path
-    contacts: dict[int, dict[str, Any]]  # CRM rows as seeded
-    first: Report
-    after_first: list[dict[str, Any]]
-    second: Report
-    after_second: list[dict[str, Any]]
-    second_requests: dict[str, int]  # what the second run asked the store, by endpoint
-    subscribers_first: list[dict[str, Any]]
-    subscribers_second: list[dict[str, Any]]
-    edited: dict[str, int]  # role -> CRM id touched before the later run
-    later: Report
-    after_later: list[dict[str, Any]]
-    signups_output: str
-    after_signups: list[dict[str, Any]]
-    first_output: str
-    groups: dict[str, int]  # store group name -> id
-    attributes: dict[str, int]  # store attribute name -> id
-
-
-@pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
-    return AirflowHome.create(tmp_path_factory.mktemp("example-dags"))
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with run_sandbox(quota=0) as handle:
-        seed_store(handle.url)  # the groups and the crm_id attribute the CRM's columns name
-        yield handle
-
-
-def _requests(sandbox: SandboxHandle) -> dict[str, int]:
-    return dict(sandbox.store.stats()["requests"])
-
-
-@pytest.fixture(scope="module")
-def scenario(airflow_home: AirflowHome, sandbox: SandboxHandle) -> Scenario:
-    crm = airflow_home.home.parent / "crm.db"
-    stats = seed_crm(crm, n=CONTACTS, seed=7, now=SEEDED_AT)
-    contacts = {row["id"]: row for row in read_contacts(crm)}
-    env = {
-        **sandbox.env(),
-        "AIRFLOW_CONN_CRM_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(crm)}),
-    }
-
-    first_run = airflow_home.dags_test(SYNC_DAG, env=env)
-    first = Report.read(airflow_home.report_for(SYNC_DAG))
-    after_first = sandbox.store.all_customers()
-
-    subscribers_first = sandbox.store.subscribers.everything()
-    before = _requests(sandbox)
-    airflow_home.dags_test(SYNC_DAG, env=env)
-    after = _requests(sandbox)
-    second_requests = {key: n - before.get(key, 0) for key, n in after.items() if n != before.get(key, 0)}
-    second = Report.read(airflow_home.report_for(SYNC_DAG))
-    assert second.path != first.path
-    after_second = sandbox.store.all_customers()
-    subscribers_second = sandbox.store.subscribers.everything()
-
-    # CRM edits inside [09:00, 10:00): a changed customer, an untouched re-save, an invalid row, a new
-    # one, and a customer who moved (only its address changes).
-    synced = sorted(stats.expected_customers.values())
-    edited = {"changed": synced[0], "resaved": synced[1], "invalid": min(stats.invalid)}
-    edited["moved"] = next(cid for cid in synced[2:] if cid in stats.places)
-    touch_contacts(crm, [edited["changed"]], when=EDITED_AT, changes={"company": "{old} Renamed"})
-    touch_contacts(crm, [edited["resaved"], edited["invalid"]], when=EDITED_AT)
-    touch_contacts(crm, [edited["moved"]], when=EDITED_AT, changes={"street": "1 Moved Lane"})
-    with sqlite3.connect(crm) as conn:
-        conn.execute(
-            f"INSERT INTO contacts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-            tuple(NEW_CONTACT.get(column) for column in COLUMNS),
-        )
-    edited["new"] = NEW_CONTACT_ID
-    airflow_home.dags_test(SYNC_DAG, LATER_LOGICAL_DATE, conf={"window": "interval"}, env=env)
-    later = Report.read(airflow_home.report_for(SYNC_DAG))
-    assert later.path not in (first.path, second.path)
-    after_later = sandbox.store.all_customers()
-
-    signups = airflow_home.dags_test(SIGNUPS_DAG, env=env)
-    return Scenario(
-        stats=stats,
-        crm=crm,
-        contacts=contacts,
-        first=first,
-        after_first=after_first,
-        second=second,
-        after_second=after_second,
-        second_requests=second_requests,
-        subscribers_first=subscribers_first,
-        subscribers_second=subscribers_second,
-        edited=edited,
-        later=later,
-        after_later=after_later,
-        signups_output=signups.stdout + signups.stderr,
-        after_signups=sandbox.store.all_customers(),
-        first_output=first_run.stdout + first_run.stderr,
-        groups={g["name"]: g["id"] for g in sandbox.store.groups.everything()},
-        attributes={a["name"]: a["id"] for a in sandbox.store.attributes.everything()},
-    )
+@pytest.fixture
+def scenario(example_dags: Scenario) -> Scenario:
+    """The session's one run of the example DAGs (``tests/e2e/example_runs.py``)."""
+    return example_dags
 
 
 def test_full_sync_creates_every_valid_contact_once(scenario: Scenario) -> None:

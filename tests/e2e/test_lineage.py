@@ -1,6 +1,9 @@
 """
 OpenLineage events and extra links of a real ``airflow dags test`` run of both example DAGs.
 
+The runs are the session's (``example_runs.py``, shared with ``test_example_dags.py``): the first sync
+run and the sign-ups run write their events to files of their own.
+
 The OpenLineage provider's file transport writes every event of the run as a JSON line; the test
 reads the COMPLETE events of the BigCommerce tasks. This module is also the end-to-end step of
 ``make test-compat`` on every supported Airflow version.
@@ -9,33 +12,25 @@ reads the COMPLETE events of the BigCommerce tasks. This module is also the end-
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import airflow
 import pytest
-from dag_runner import REPO, AirflowHome
+from dag_runner import REPO
+from example_runs import AIRFLOW_3_0, Scenario
 
-from airflow_bigcommerce.demo.crm import SeedStats, seed_crm
-from airflow_bigcommerce.demo.store import seed_store
-from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
+from airflow_bigcommerce.demo.crm import SeedStats
+from airflow_bigcommerce.testing import SandboxHandle
 
 pytestmark = pytest.mark.e2e
 
 SYNC_DAG, SYNC_TASK = "crm_contacts_to_bigcommerce", "sync_customers"
 SIGNUPS_DAG, SIGNUPS_TASK = "new_signups_to_bigcommerce", "create_customer"
-CONTACTS = 60
-SEEDED_AT = datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc)
 #: The sync task's COMPLETE event (job, inputs, outputs) is kept here for people to read.
 ARTIFACT = REPO / "test-artifacts" / "lineage" / f"sync-complete-airflow-{airflow.__version__}.json"
-#: Airflow 3.0's ``dags test`` does not register the DAG's assets, so a task with an outlet fails as
-#: "inactive assets"; ``airflow dags reserialize`` registers them, as the DAG processor does.
-AIRFLOW_3_0 = airflow.__version__.startswith("3.0.")
 #: Airflow 3.0's ``dags test`` logs the connection's token itself (``MaskSecret(value=...)`` at debug).
 AIRFLOW_LOGS_THE_TOKEN = AIRFLOW_3_0
 
@@ -60,42 +55,21 @@ class LineageRun:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with run_sandbox(quota=0, token=f"tok-{secrets.token_hex(12)}") as handle:
-        seed_store(handle.url)  # the groups and the crm_id attribute the example DAG's field_map names
-        yield handle
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxHandle) -> LineageRun:
-    root = tmp_path_factory.mktemp("lineage")
-    airflow_home = AirflowHome.create(root)
-    crm = root / "crm.db"
-    stats = seed_crm(crm, n=CONTACTS, seed=11, now=SEEDED_AT)
-    events = root / "openlineage.jsonl"
-    env = {
-        **sandbox.env(),
-        "AIRFLOW_CONN_CRM_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(crm)}),
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-            {"type": "file", "log_file_path": str(events), "append": True}
-        ),
-        "AIRFLOW__OPENLINEAGE__NAMESPACE": "bigcommerce-e2e",
-    }
-    if AIRFLOW_3_0:
-        airflow_home.run(["dags", "reserialize"])
-    sync = airflow_home.dags_test(SYNC_DAG, env=env)
-    customers_after_sync = len(sandbox.store.all_customers())
-    signups = airflow_home.dags_test(SIGNUPS_DAG, env=env)
-    text = events.read_text(encoding="utf-8")
+def run(example_dags: Scenario) -> LineageRun:
+    """The session's example-DAG runs (``example_runs.py``): the first sync's and the sign-ups' events."""
+    texts = [
+        (example_dags.lineage / name).read_text(encoding="utf-8") for name in ("sync.jsonl", "signups.jsonl")
+    ]
+    text = "".join(texts)
     return LineageRun(
-        crm=crm,
-        stats=stats,
-        sandbox=sandbox,
+        crm=example_dags.crm,
+        stats=example_dags.stats,
+        sandbox=example_dags.sandbox,
         events=[json.loads(line) for line in text.splitlines() if line.strip()],
         events_text=text,
-        output=sync.stdout + sync.stderr + signups.stdout + signups.stderr,
-        customers_after_sync=customers_after_sync,
-        airflow_db=airflow_home.home / "airflow.db",
+        output=example_dags.first_output + example_dags.signups_output,
+        customers_after_sync=len(example_dags.after_first),
+        airflow_db=example_dags.airflow_db,
     )
 
 

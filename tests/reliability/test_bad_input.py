@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 from reliability_support import record
 
 import airflow_bigcommerce.hooks.bigcommerce as hook_module
@@ -115,7 +116,9 @@ class RecordingClient(FakeCustomerClient):
         return super().create_customers(customers)
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=scaled(300), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(rows=st.lists(ROW, max_size=25), chunk=st.integers(1, 9), concurrency=st.integers(1, 3))
 def test_every_row_is_sent_as_a_valid_payload_or_rejected_naming_the_field(
     rows: list[Any], chunk: int, concurrency: int
@@ -195,7 +198,9 @@ class PayloadHook:
         return None  # only asked after an unknown outcome, which this stand-in never has
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=scaled(300), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(values=st.fixed_dictionaries({}, optional=dict.fromkeys(OPERATOR_FIELDS, VALUE)), auth=AUTH)
 def test_create_customer_operator_sends_a_valid_payload_or_names_the_field(
     values: dict[str, Any], auth: Any

@@ -6,10 +6,15 @@ The sandbox stages what real incidents look like (SOURCE.md of the specs): write
 503 for seconds to minutes while reads keep working, reads down, and writes that commit but answer
 500. Each test records the outage, its length, what was created or failed, duplicates, the task's
 state and the requests the store answered during the outage (figures at the end of the run).
+
+The outages pass in virtual time: the hook the operators build and the sandbox share one
+:class:`~airflow_bigcommerce.clock.VirtualClock` (``virtual_time()``), so a minute's outage, its
+backoffs, probes and retry budget take moments. One outage runs on the real clock, a ``slow`` canary.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,9 +24,10 @@ from typing import Any
 import pytest
 from reliability_support import FIELD_MAP, key, make_plan, read_jsonl, record
 
+from airflow_bigcommerce.clock import VirtualClock
 from airflow_bigcommerce.exceptions import BigCommerceTransientError
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator, SyncCustomersOperator
-from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
+from airflow_bigcommerce.testing import SandboxHandle, run_sandbox, virtual_time
 
 pytestmark = pytest.mark.reliability
 
@@ -32,12 +38,34 @@ LATENCY_MS = 25
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxHandle]:
-    """A sandbox without quota or random faults, and ``bigcommerce_default`` pointing at it."""
+def clock() -> Iterator[VirtualClock]:
+    """One virtual clock for the test's sandbox and for the hooks its operators build."""
+    with virtual_time() as shared:
+        yield shared
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch, clock: VirtualClock) -> Iterator[SandboxHandle]:
+    """A sandbox without quota or random faults on the virtual clock, ``bigcommerce_default`` at it."""
     with run_sandbox(quota=0, window_ms=1_000) as sandbox:
+        assert sandbox.store.clock is clock
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
         yield sandbox
+
+
+def start_outage_after(sandbox: SandboxHandle, customers: int, **outage: Any) -> threading.Thread:
+    """Start an outage once the store holds ``customers`` customers (the run is under way)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while sandbox.store.stats()["customers"] < customers and time.monotonic() < deadline:
+            time.sleep(0.002)
+        sandbox.store.configure(**outage)
+
+    watcher = threading.Thread(target=watch, name="outage-starter", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def sync(
@@ -65,11 +93,11 @@ def outcomes(lines: list[dict[str, Any]]) -> dict[str, int]:
 
 @pytest.mark.parametrize("headers", [False, True], ids=["bare-503", "503-with-rate-limit-headers"])
 def test_writes_down_20_s_at_the_start_are_ridden_out(
-    store: SandboxHandle, tmp_path: Path, headers: bool
+    store: SandboxHandle, clock: VirtualClock, tmp_path: Path, headers: bool
 ) -> None:
     plan = make_plan(N_CONTACTS, invalid_every=0, duplicate_every=0, tag="o-start")
     store.store.configure(outage_s=20, outage_kind="writes", outage_headers=headers)
-    started = time.monotonic()
+    started = clock.monotonic()
     state, summary, lines, _ = sync(plan.rows, tmp_path / "report.jsonl")
     stats = store.store.stats()
     record(
@@ -81,7 +109,8 @@ def test_writes_down_20_s_at_the_start_are_ridden_out(
         duplicates=duplicates(store),
         task=state,
         requests_during_outage=stats["outage_answers"],
-        duration_s=round(time.monotonic() - started, 1),
+        duration_s=round(clock.monotonic() - started, 1),
+        clock="virtual",
     )
     assert state == "success"
     assert summary is not None and (summary["created"], summary["failed"], summary["rejected"]) == (
@@ -94,9 +123,11 @@ def test_writes_down_20_s_at_the_start_are_ridden_out(
     assert 0 < stats["outage_answers"] <= 20  # backoff and probes, not a stampede
 
 
+@pytest.mark.slow
 def test_writes_down_20_s_in_the_middle_are_ridden_out(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """The real-time canary: the same outage on the system clock (the run's duration shows it)."""
     plan = make_plan(N_CONTACTS, invalid_every=0, duplicate_every=0, tag="o-mid")
     with run_sandbox(quota=0, latency_ms=LATENCY_MS) as sandbox:
         for name, value in sandbox.env().items():
@@ -125,17 +156,19 @@ def test_writes_down_20_s_in_the_middle_are_ridden_out(
 
 
 def test_writes_down_longer_than_the_budget_fail_the_task_and_the_retry_finishes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, clock: VirtualClock, tmp_path: Path
 ) -> None:
     n = 600
     plan = make_plan(n, invalid_every=0, duplicate_every=0, tag="o-long")
     with run_sandbox(quota=0, latency_ms=LATENCY_MS) as sandbox:
         for name, value in sandbox.env().items():
             monkeypatch.setenv(name, value)
-        sandbox.store.configure(outage_s=3600, outage_start_s=0.5, outage_kind="writes")
+        # the outage starts once the run is under way (service time is real, the outage virtual)
+        watcher = start_outage_after(sandbox, 100, outage_s=3600, outage_kind="writes")
         state, summary, lines, message = sync(
             plan.rows, tmp_path / "first.jsonl", retry_budget_s=5, max_concurrency=2
         )
+        watcher.join(timeout=10)
         first = outcomes(lines)
         in_store_before = sandbox.store.stats()["customers"]
         outage_answers = sandbox.store.stats()["outage_answers"]
@@ -196,7 +229,7 @@ def test_reads_down_fail_the_rows_and_nothing_is_created_blindly(
 
 
 def test_every_write_answered_500_but_committed_is_created_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, clock: VirtualClock, tmp_path: Path
 ) -> None:
     plan = make_plan(N_CONTACTS, invalid_every=0, duplicate_every=0, tag="o-500")
     with run_sandbox(quota=0, faults={"commit_then_500": 1.0}, fault_methods="writes") as sandbox:
@@ -241,9 +274,9 @@ def test_a_60_s_outage_costs_a_handful_of_probes(store: SandboxHandle, tmp_path:
     assert stats["outage_answers"] <= 25, stats["outage_answers_by_method"]
 
 
-def test_create_customer_operator_rides_out_a_20_s_outage(store: SandboxHandle) -> None:
+def test_create_customer_operator_rides_out_a_20_s_outage(store: SandboxHandle, clock: VirtualClock) -> None:
     store.store.configure(outage_s=20, outage_kind="writes")
-    started = time.monotonic()
+    started = clock.monotonic()
     customer = CreateCustomerOperator(
         task_id="create", email="Outage.Survivor@Example.com", first_name="Out", last_name="Age"
     ).execute(context={})  # type: ignore[arg-type]
@@ -256,7 +289,8 @@ def test_create_customer_operator_rides_out_a_20_s_outage(store: SandboxHandle) 
         duplicates=duplicates(store),
         task="success",
         requests_during_outage=stats["outage_answers"],
-        duration_s=round(time.monotonic() - started, 1),
+        duration_s=round(clock.monotonic() - started, 1),
+        clock="virtual",
     )
     assert customer["email"] == "Outage.Survivor@Example.com"
     assert stats["customers"] == 1

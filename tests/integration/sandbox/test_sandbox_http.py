@@ -14,6 +14,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.sandbox import command
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
@@ -441,7 +442,7 @@ customer_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     path=st.sampled_from(["/v3/customers", "/v2/customers"]),
     method=st.sampled_from(["POST", "PUT"]),

@@ -11,6 +11,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
@@ -317,7 +318,7 @@ FIELDS = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     path=st.sampled_from(NESTED_PATHS),
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),

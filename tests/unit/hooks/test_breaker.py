@@ -8,6 +8,7 @@ import threading
 import pytest
 from fake_clock import FakeClock
 
+from airflow_bigcommerce.clock import as_clock
 from airflow_bigcommerce.hooks.breaker import (
     BACKOFF_CAP_S,
     OPEN_AFTER,
@@ -97,7 +98,7 @@ def test_open_circuit_lets_one_probe_out_and_holds_the_others() -> None:
         if polls == 60:
             b.succeeded("write")
 
-    b._sleep = sleep
+    b.clock = as_clock(clock, sleep)
     b.acquire("write")
     assert polls == 60
     assert b.stats["probes"] == 1

@@ -13,6 +13,7 @@ import pycountry
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.models.address import (
     ADDRESS_FIELDS,
@@ -462,7 +463,9 @@ def test_newsletter_refuses_other_values(value: object) -> None:
 
 
 # --- properties -----------------------------------------------------------------------------------
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 _numbers = st.one_of(
     st.integers(min_value=-(10**35), max_value=10**35),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -575,7 +578,7 @@ def test_us_ca_au_codes_always_become_names(
     assert not re.fullmatch(r"[A-Za-z]{2,3}|[A-Za-z]{2}-[A-Za-z0-9]{1,3}", got["state_or_province"])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(st.one_of(st.none(), _texts, _numbers, st.booleans(), st.dates(), st.datetimes()))
 def test_attribute_value_is_none_or_bounded_text(value: object) -> None:
     try:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.models.contact import (
     COMPARABLE_FIELDS,
@@ -482,7 +483,9 @@ ROWS = st.dictionaries(
 ).flatmap(lambda row: st.fixed_dictionaries({key: plausible_or(key, value) for key, value in row.items()}))
 
 
-@settings(max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=scaled(600), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(ROWS, st.booleans())
 def test_any_row_maps_to_a_valid_payload_or_a_field_rejection(row: dict[str, Any], base: bool) -> None:
     if base:
@@ -508,7 +511,7 @@ def test_any_row_maps_to_a_valid_payload_or_a_field_rejection(row: dict[str, Any
     assert model.to_payload() == payload  # the model changes nothing: the rules are the same
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=scaled(200), deadline=None, database=None)
 @given(st.emails().filter(lambda email: len(email) <= 250))
 def test_every_rfc_dot_atom_email_accepted(email: str) -> None:
     assert mapped(email=email)["email"] == email

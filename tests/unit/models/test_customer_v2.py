@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 from pydantic import SecretStr, ValidationError
 
 from airflow_bigcommerce.models.customer import (
@@ -406,7 +407,9 @@ AUTH = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=scaled(300), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     st.fixed_dictionaries(
         {},

@@ -6,6 +6,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.sync.engine import sync_customers
 from airflow_bigcommerce.sync.fake import FakeCustomerClient
@@ -42,7 +43,7 @@ keys = st.one_of(st.sampled_from(COLUMNS), st.text(max_size=10))
 rows = st.lists(st.dictionaries(keys, values, max_size=8), max_size=25)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows, mode=st.sampled_from(["insert", "upsert"]), dry_run=st.booleans(), chunk=st.integers(1, 7))
 def test_arbitrary_rows_never_escape_and_the_invariant_holds(
     rows: list[dict[str, Any]], mode: Any, dry_run: bool, chunk: int

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.models.address import AddressSkipped, normalize_address
 from airflow_bigcommerce.models.contact_parts import ContactParts
@@ -224,7 +225,7 @@ STATES = st.sampled_from(["TX", "tx", "Texas", "US-TX", " texas ", "CA", "Califo
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(
     street=TEXT,
     city=TEXT,
