@@ -41,8 +41,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from airflow_bigcommerce.clock import Clock, as_clock
 from airflow_bigcommerce.api import CONCURRENCY_CAPS, MAX_IN_FLIGHT
+from airflow_bigcommerce.clock import Clock, as_clock
 
 __all__ = ["DOCUMENTED_CAPS", "MAX_IN_FLIGHT", "ConcurrencyController", "Signal", "endpoint_of"]
 

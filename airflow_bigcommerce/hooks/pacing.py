@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from airflow_bigcommerce.clock import Clock, as_clock
 from airflow_bigcommerce.api import (
     HEADER_REQUESTS_LEFT,
     HEADER_REQUESTS_QUOTA,
@@ -25,6 +24,7 @@ from airflow_bigcommerce.api import (
     HEADER_TIME_WINDOW_MS,
     backoff_seconds,
 )
+from airflow_bigcommerce.clock import Clock, as_clock
 
 __all__ = ["IDEMPOTENT_METHODS", "RateLimitHeaders", "RateLimitPacer", "backoff_seconds", "wait_after_429"]
 
