@@ -29,6 +29,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "BigCommerce",
                 "python-modules": [
                     "airflow_bigcommerce.operators.customers",
+                    "airflow_bigcommerce.operators.create_customer",
                     "airflow_bigcommerce.operators.sync_customers",
                 ],
             }
