@@ -197,6 +197,9 @@ class PayloadHook:
     def find_customer_v2_by_email(self, email: str) -> dict[str, Any] | None:
         return None  # only asked after an unknown outcome, which this stand-in never has
 
+    def confirm_write(self) -> None:
+        raise AssertionError("only after an unknown outcome, which this stand-in never has")
+
 
 @settings(
     max_examples=scaled(300), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
