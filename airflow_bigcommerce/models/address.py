@@ -22,7 +22,7 @@ import contextlib
 import numbers
 from collections.abc import Mapping
 
-from airflow_bigcommerce.models.customer import MISSING_REASON, normalize_text
+from airflow_bigcommerce.models.fields import MISSING_REASON, normalize_text
 from airflow_bigcommerce.models.regions import (
     UnknownSubdivisionCode,
     country_code,

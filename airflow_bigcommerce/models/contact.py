@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from airflow_bigcommerce.models.customer import (
+from airflow_bigcommerce.models.fields import (
     COMPANY_MAX_LENGTH,
     MISSING_REASON,
     NAME_MAX_LENGTH,

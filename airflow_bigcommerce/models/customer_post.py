@@ -17,14 +17,12 @@ from pydantic import Field
 
 from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH, INLINE_ADDRESSES_MAX, INLINE_ATTRIBUTES_MAX
 from airflow_bigcommerce.models.customer import (
-    CUSTOMER_GROUP_ID_MAX,
     CustomerV2Authentication,
     CustomerV3Authentication,
     CustomerV3Create,
     _Outgoing,
-    parse_bool,
-    parse_store_credit,
 )
+from airflow_bigcommerce.models.fields import CUSTOMER_GROUP_ID_MAX, parse_bool, parse_store_credit
 
 __all__ = [
     "AttributeValue",

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow_bigcommerce.api import INLINE_ADDRESSES_MAX as MAX_ADDRESSES
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
-from airflow_bigcommerce.models.customer import MISSING_REASON
+from airflow_bigcommerce.models.fields import MISSING_REASON
 
 __all__ = ["ADDRESS_FIELDS", "MAX_ADDRESSES", "v3_addresses"]
 

@@ -14,7 +14,7 @@ import numbers
 from decimal import Decimal
 
 from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH
-from airflow_bigcommerce.models.customer import normalize_text, parse_bool
+from airflow_bigcommerce.models.fields import normalize_text, parse_bool
 
 __all__ = [
     "ATTRIBUTE_VALUE_MAX_LENGTH",

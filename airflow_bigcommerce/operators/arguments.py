@@ -32,7 +32,7 @@ def rendered_flag(value: Any, name: str) -> bool:
     """
     if value is None or (isinstance(value, str) and value.strip().lower() in _UNSET_FLAG_TEXTS):
         return False
-    from airflow_bigcommerce.models.customer import parse_bool
+    from airflow_bigcommerce.models.fields import parse_bool
 
     try:
         return parse_bool(value)

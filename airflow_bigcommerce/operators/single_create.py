@@ -22,7 +22,8 @@ from airflow_bigcommerce.exceptions import (
     BigCommerceOutcomeUnknownError,
     BigCommerceTransientError,
 )
-from airflow_bigcommerce.models.customer import EMAIL_MAX_LENGTH, CustomerV2Create, format_validation_error
+from airflow_bigcommerce.models.customer import CustomerV2Create, format_validation_error
+from airflow_bigcommerce.models.fields import EMAIL_MAX_LENGTH
 from airflow_bigcommerce.operators import create_v3
 from airflow_bigcommerce.sync.create_once import Settled, create_once
 
