@@ -12,7 +12,7 @@ Measures, in one run:
 4. peak RSS of a streamed SQL sync (SQLite, ``SyncCustomersOperator`` dry run) at two sizes;
 5. throughput at ``max_concurrency`` 1, 2, 4 and adaptive (the default) when each request takes
    ``--latency-ms``;
-6. no regression: this checkout against the previous release's code (``--previous``, 0.1.0, read
+6. no regression: this checkout against the previous release's code (``--previous``, 0.2.0, read
    from git history), each at its defaults, in alternating fresh processes against the same sandbox;
    their median bound ratios are compared, so the machine's speed cancels out.
 
@@ -61,11 +61,12 @@ TARGET_RSS_GROWTH = 1.2
 CHECK_SANDBOX_MEDIAN_MS = 2.0
 #: The V3 create batch size (customers per request).
 BATCH = 10
-#: The previous release (0.1.0: the last commit of round 1), compared with in the same run.
-PREVIOUS_RELEASE = "b748189"
+#: The previous release (0.2.0: the last commit of round 2), compared with in the same run.
+PREVIOUS_RELEASE = "8013670"
+PREVIOUS_RELEASE_NAME = "0.2.0"
 #: Bound ratios the previous release printed on the machine it was released on (for the record only:
 #: a ratio also measures the machine, which serves the last window's requests after the bound ends).
-PREVIOUS_RELEASE_FIGURES = {150: 0.985, 450: 0.973}
+PREVIOUS_RELEASE_FIGURES = {150: 0.988, 450: 0.972}
 #: How far our median may fall below the previous release's and still count as no regression: the
 #: spread of one side's runs on a 2-core machine (about 30 ms of a 3 s run); printed with the verdict.
 REGRESSION_TOLERANCE = 0.01
@@ -429,7 +430,8 @@ def report(figures: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
     if versus:
         out.append("")
         out.append(
-            f"6. No regression: this checkout vs the previous release ({cfg['previous']}, 0.1.0), "
+            f"6. No regression: this checkout vs the previous release ({cfg['previous']}, "
+            f"{PREVIOUS_RELEASE_NAME}), "
             "each at its defaults, alternating fresh processes, same sandbox"
         )
         rows = [
@@ -453,13 +455,14 @@ def report(figures: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
                     "previous",
                     "ours median",
                     "previous median",
-                    "0.1.0 printed",
+                    f"{PREVIOUS_RELEASE_NAME} printed",
                 ],
                 rows,
             )
         )
         out.append(
-            "   0.1.0 printed: its figure on the machine it was released on (a bound ratio also measures"
+            f"   {PREVIOUS_RELEASE_NAME} printed: its figure on the machine it was released on (a bound "
+            "ratio also measures"
         )
         out.append("   how fast the machine serves the last window's requests, which the bound leaves out).")
     elif cfg.get("previous"):
@@ -569,7 +572,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--previous",
         default=PREVIOUS_RELEASE,
         help=f"git commit of the release to compare with in the same run (default {PREVIOUS_RELEASE}, "
-        "0.1.0); '' skips the comparison",
+        f"{PREVIOUS_RELEASE_NAME}); '' skips the comparison",
     )
     parser.add_argument(
         "--repeats", type=int, default=3, help="alternating runs per side and quota in that comparison (3)"
