@@ -1,4 +1,7 @@
-"""Keep the test run away from the user's ~/airflow: a throwaway AIRFLOW_HOME, no example DAGs."""
+"""
+The test session: a throwaway AIRFLOW_HOME (never the user's ~/airflow, no example DAGs), the
+hypothesis profile, the reliability figures and how xdist shares e2e and reliability modules out.
+"""
 
 from __future__ import annotations
 
@@ -68,6 +71,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 EXAMPLE_DAG_MODULES = frozenset({"tests/e2e/test_example_dags.py", "tests/e2e/test_lineage.py"})
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """
     With ``--dist loadfile``, keep each module on one worker, and the example DAGs' modules together.
