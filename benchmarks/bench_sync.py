@@ -582,7 +582,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     args = parser.parse_args(argv)
     if args.quick:
-        args.contacts, args.quotas, args.window_ms = 300, [8, 20], 500
+        args.contacts, args.quotas, args.window_ms = 300, [20], 500
         args.peer_contacts, args.mapping_rows, args.stream_rows = 40, 20_000, [1_000, 5_000]
         args.latency_ms, args.latency_contacts, args.latency_probes = 50, 40, 50
         args.repeats = 1
