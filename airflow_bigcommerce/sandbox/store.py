@@ -56,6 +56,9 @@ from airflow_bigcommerce.sandbox.traffic import TrafficControl
 __all__ = ["UNLIMITED", "Customer", "RateDecision", "RateLimiter", "SandboxConfig", "SandboxStore"]
 
 M = TypeVar("M", bound=BaseModel)
+#: An extra refusal rule (a test's, like a store app validating rows): a customer as it would be
+#: stored -> ``{field: message}`` to refuse it with a 422, or ``None``/``{}`` to accept it.
+RowRule = Callable[[Mapping[str, Any]], Mapping[str, str] | None]
 
 #: The id sequences: customers, and the addresses and attributes created with them.
 _ID_KINDS = ("customer", "address", "attribute", "attribute_definition", "group", "subscriber")
@@ -99,6 +102,8 @@ class SandboxStore:
         self._customers: dict[int, Customer] = {}
         self._by_email: dict[str, int] = {}
         self._counters = dict.fromkeys(_ID_KINDS, 0)
+        #: Extra refusal rules checked on every V3 create and update item, see :data:`RowRule`.
+        self.rules: list[RowRule] = []
         self.addresses = Addresses(self)
         self.attributes = Attributes(self, self._saver("attributes"))
         self.groups = Groups(
@@ -200,6 +205,14 @@ class SandboxStore:
                 errors[f"{index}.addresses.{number}.state_or_province"] = problem
         return errors
 
+    def _rule_problems(self, index: int, customer: Mapping[str, Any]) -> dict[str, str]:
+        """Errors the extra :attr:`rules` find in a customer, keyed ``index.field``."""
+        return {
+            f"{index}.{field}": message
+            for rule in self.rules
+            for field, message in (rule(customer) or {}).items()
+        }
+
     def _sorted(self, keep: Callable[[Customer], bool] = lambda _: True) -> list[Customer]:
         return [c for c in sorted(self._customers.values(), key=lambda c: c.id) if keep(c)]
 
@@ -291,12 +304,24 @@ class SandboxStore:
         with self.lock:
             return self.traffic.take()
 
-    def draw_fault(self, method: str = "GET") -> str | None:
-        """Draw the fault for the next request and record it (none for methods ``fault_methods`` spares)."""
-        if not affects(self.config.fault_methods, method):
-            return None
+    def draw_fault(self, method: str = "GET", operation: str | None = None) -> str | None:
+        """Return the fault for the next request and record it, if any.
+
+        One scripted for ``operation`` comes first, else one drawn at random (none for the methods
+        ``fault_methods`` spares).
+        """
         with self.lock:
-            return self.traffic.draw_fault()
+            return self.traffic.draw_fault(operation, drawn=affects(self.config.fault_methods, method))
+
+    def script_faults(self, operation: str, kinds: Iterable[str]) -> None:
+        """Queue faults for the next calls of ``operation`` (e.g. ``customers.create``), one per call."""
+        with self.lock:
+            self.traffic.script.add(operation, kinds)
+
+    def pending_faults(self, operation: str | None = None) -> int:
+        """Return how many scripted faults (for ``operation``, or in all) are still unused."""
+        with self.lock:
+            return self.traffic.script.pending(operation)
 
     def stats(self) -> dict[str, Any]:
         """Return counters for tests and benchmarks (JSON-safe); see ``TrafficControl.stats``."""
@@ -460,18 +485,24 @@ class SandboxStore:
                 first_bad = index
         return built, errors, first_bad
 
-    def _reject_batch(self, good_part: list[Customer], errors: dict[str, str], title: str) -> ApiError:
-        """Return the 422 for a bad batch; with ``non_atomic_batches`` commit its good leading part first.
+    def _reject_batch(
+        self, good_part: list[Customer], errors: dict[str, str], title: str, *, non_atomic: bool
+    ) -> ApiError:
+        """Return the 422 for a bad batch; non-atomic, commit its good leading part first.
 
         BigCommerce does not rule that out ("do not assume the entire batch succeeded or failed").
         """
-        if self.config.non_atomic_batches:
+        if non_atomic:
             self._commit(good_part)
         return v3_error(422, title, errors)
 
-    def v3_create_customers(self, body: Any) -> list[dict[str, Any]]:
-        """Create a batch of 1..10 ``customer_Post``; reject it whole (422) on any bad item or e-mail."""
+    def v3_create_customers(self, body: Any, *, non_atomic: bool = False) -> list[dict[str, Any]]:
+        """Create a batch of 1..10 ``customer_Post``; reject it whole (422) on any bad item or e-mail.
+
+        ``non_atomic`` (or the ``non_atomic_batches`` setting): a refused batch commits its good head.
+        """
         parsed = parse_v3_items(body, V3CustomerPost)
+        non_atomic = non_atomic or self.config.non_atomic_batches
         with self.lock:
             moment = self._now()
             duplicates: list[str] = []
@@ -479,6 +510,7 @@ class SandboxStore:
 
             def vet(index: int, item: V3CustomerPost, errors: dict[str, str]) -> bool:
                 problems = self._inline_problems(index, item)
+                problems.update(self._rule_problems(index, item.model_dump(exclude_unset=True)))
                 errors.update(problems)
                 free = not self._email_taken(item.email, item.channel_ids)
                 free = free and not self._claims_clash(claimed, item.email, item.channel_ids)
@@ -494,17 +526,18 @@ class SandboxStore:
             if first_bad is None:
                 self._commit(built)
                 return [c.to_v3() for c in built]
-            if not self.config.non_atomic_batches:
+            if not non_atomic:
                 self._counters = saved_counters
             if duplicates:
                 errors[".customer_create"] = "Error creating customers. " + _in_use(duplicates)
             title = V3_VALIDATION_TITLE if not duplicates else "Create customers failed."
-            raise self._reject_batch(built, errors, title)
+            raise self._reject_batch(built, errors, title, non_atomic=non_atomic)
 
-    def v3_update_customers(self, body: Any) -> list[dict[str, Any]]:
+    def v3_update_customers(self, body: Any, *, non_atomic: bool = False) -> list[dict[str, Any]]:
         """Update a batch of 1..10 ``customer_Put`` by id; 422 for an unknown id or an e-mail in use."""
         _refuse_subresources(body)
         parsed = parse_v3_items(body, V3CustomerPut)
+        non_atomic = non_atomic or self.config.non_atomic_batches
         with self.lock:
             duplicates: list[str] = []
             claimed: dict[str, int] = {}
@@ -513,6 +546,12 @@ class SandboxStore:
                 current = self._customers.get(item.id)
                 if current is None:
                     errors[f"{index}.id"] = f"Customer with id {item.id} was not found."
+                    return False
+                problems = self._rule_problems(
+                    index, {**current.to_v3(), **item.model_dump(exclude_unset=True)}
+                )
+                errors.update(problems)
+                if problems:
                     return False
                 moves = self.config.msf and "channel_ids" in item.model_fields_set
                 if item.email is None and not moves:
@@ -536,7 +575,7 @@ class SandboxStore:
                 return [c.to_v3() for c in updated]
             if duplicates:
                 errors[".customer_update"] = "Error updating customers. " + _in_use(duplicates)
-            raise self._reject_batch(updated, errors, "Update customers failed.")
+            raise self._reject_batch(updated, errors, "Update customers failed.", non_atomic=non_atomic)
 
     def v3_list_customers(self, query: Mapping[str, str]) -> dict[str, Any]:
         """List customers by id with ``email:in``, ``id:in``, ``date_*:min|max``, ``page``, ``limit``."""

@@ -6,21 +6,21 @@ import threading
 import pytest
 
 from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
-from airflow_bigcommerce.sync.fake import FakeCustomerClient, FakeStoreError
+from airflow_bigcommerce.testing.in_process import InProcessStore, StoreFailure
 
 
 def person(i: int, **extra: object) -> dict[str, object]:
     return {"email": f"p{i}@example.com", "first_name": "A", "last_name": "B", **extra}
 
 
-def test_implements_the_protocol(store: FakeCustomerClient) -> None:
+def test_implements_the_protocol(store: InProcessStore) -> None:
     assert isinstance(store, CustomerClient)
 
 
-def test_create_find_count_iter(store: FakeCustomerClient) -> None:
+def test_create_find_count_iter(store: InProcessStore) -> None:
     created = store.create_customers([person(1), person(2, authentication={"new_password": "pw"})])
     assert [c["id"] for c in created] == [1, 2]
-    assert "authentication" not in store.customers[2]
+    assert "new_password" not in store.customers[2]["authentication"]  # the password is never stored
     assert [c["id"] for c in store.find_customers_by_email(["P2@EXAMPLE.COM ", "nobody@example.com"])] == [2]
     assert store.count_customers() == 2
     for i in range(3, 8):
@@ -29,7 +29,7 @@ def test_create_find_count_iter(store: FakeCustomerClient) -> None:
     assert store.calls == {"create": 1, "find": 1, "count": 1, "list": 3}
 
 
-def test_duplicate_email_refuses_the_whole_batch(store: FakeCustomerClient) -> None:
+def test_duplicate_email_refuses_the_whole_batch(store: InProcessStore) -> None:
     store.add(person(1))
     with pytest.raises(RequestRejectedError) as info:
         store.create_customers([person(2), {**person(1), "email": "P1@Example.com"}])
@@ -41,7 +41,7 @@ def test_duplicate_email_refuses_the_whole_batch(store: FakeCustomerClient) -> N
 
 
 def test_row_validation_and_batch_limit() -> None:
-    store = FakeCustomerClient(
+    store = InProcessStore(
         reject_emails=["P2@example.com"], validator=lambda c: {"phone": "bad"} if c.get("phone") else None
     )
     with pytest.raises(RequestRejectedError) as info:
@@ -54,13 +54,13 @@ def test_row_validation_and_batch_limit() -> None:
 
 
 def test_non_atomic_commits_rows_before_the_bad_one() -> None:
-    store = FakeCustomerClient(reject_emails=["p3@example.com"], atomic=False)
+    store = InProcessStore(reject_emails=["p3@example.com"], atomic=False)
     with pytest.raises(RequestRejectedError):
         store.create_customers([person(i) for i in range(1, 6)])
     assert sorted(c["email"] for c in store.customers.values()) == ["p1@example.com", "p2@example.com"]
 
 
-def test_scripted_faults(store: FakeCustomerClient) -> None:
+def test_scripted_faults(store: InProcessStore) -> None:
     store.plan("create", ["unknown_before_write", "commit_then_unknown", "reject_before_write"])
     with pytest.raises(OutcomeUnknownError):
         store.create_customers([person(1)])
@@ -75,14 +75,14 @@ def test_scripted_faults(store: FakeCustomerClient) -> None:
     store.create_customers([person(2)])
     store.fail_next("find", times=2)
     for _ in range(2):
-        with pytest.raises(FakeStoreError):
+        with pytest.raises(StoreFailure):
             store.find_customers_by_email(["p1@example.com"])
     assert store.find_customers_by_email(["p1@example.com"])
     with pytest.raises(ValueError):
         store.fail_next("find", "commit_then_unknown")
 
 
-def test_update(store: FakeCustomerClient) -> None:
+def test_update(store: InProcessStore) -> None:
     store.add(person(1))
     store.add(person(2))
     assert store.update_customers([{"id": 1, "first_name": "Z"}])[0]["first_name"] == "Z"
@@ -97,7 +97,7 @@ def test_update(store: FakeCustomerClient) -> None:
     assert store.customers[2]["last_name"] == "Y"
 
 
-def test_thread_safe_unique_emails(store: FakeCustomerClient) -> None:
+def test_thread_safe_unique_emails(store: InProcessStore) -> None:
     def worker() -> None:
         for i in range(50):
             with contextlib.suppress(RequestRejectedError):
@@ -111,7 +111,7 @@ def test_thread_safe_unique_emails(store: FakeCustomerClient) -> None:
     assert len(store.customers) == 50
 
 
-def test_reset(store: FakeCustomerClient) -> None:
+def test_reset(store: InProcessStore) -> None:
     store.add(person(1))
     store.fail_next("create", "error")
     store.reset()
