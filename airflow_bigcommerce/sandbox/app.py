@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from airflow_bigcommerce.api import HEADER_RETRY_AFTER
 from airflow_bigcommerce.sandbox.concurrency import endpoint_key
 from airflow_bigcommerce.sandbox.errors import ApiError, v3_error, version_of_path
-from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate
+from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, operation_of, spread_rate
 from airflow_bigcommerce.sandbox.nested_routes import add_nested_routes
 from airflow_bigcommerce.sandbox.ratelimit import RateDecision
 from airflow_bigcommerce.sandbox.routing import Store, read_json
@@ -36,6 +37,12 @@ MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream sent an invalid 
 
 #: What a staged outage answers: platform trouble sits in front of the API, so one V3-shaped body.
 OUTAGE_ERROR = v3_error(503, "Service Unavailable")
+#: What the scripted-only faults answer (nothing is applied; ``non_atomic`` serves the request).
+SCRIPTED_ANSWERS = {
+    "reject_before_write": v3_error(422, "Injected rejection.", {"0": "injected rejection"}),
+    "outage": OUTAGE_ERROR,
+    "fatal": v3_error(401, "You are not authorized to access this resource."),
+}
 
 
 def _api_router() -> APIRouter:
@@ -88,13 +95,20 @@ def _api_router() -> APIRouter:
 
     @router.post("/v3/customers")
     async def v3_create(store: Store, request: Request) -> dict[str, Any]:
-        return {"data": store.v3_create_customers(await read_json(request, "v3")), "meta": {}}
+        body = await read_json(request, "v3")
+        return {"data": store.v3_create_customers(body, non_atomic=_non_atomic(request)), "meta": {}}
 
     @router.put("/v3/customers")
     async def v3_update(store: Store, request: Request) -> dict[str, Any]:
-        return {"data": store.v3_update_customers(await read_json(request, "v3")), "meta": {}}
+        body = await read_json(request, "v3")
+        return {"data": store.v3_update_customers(body, non_atomic=_non_atomic(request)), "meta": {}}
 
     return router
+
+
+def _non_atomic(request: Request) -> bool:
+    """Whether a scripted ``non_atomic`` fault makes this batch commit its good head if refused."""
+    return bool(getattr(request.state, "non_atomic", False))
 
 
 def _admin_router() -> APIRouter:
@@ -154,6 +168,7 @@ def _admin_router() -> APIRouter:
         store = store_of(request)
         changes = dict(payload)
         force = changes.pop("force", None)
+        script = changes.pop("script", None) or {}
         try:
             if "fault_rate" in changes or "fault_kinds" in changes:
                 kinds = changes.pop("fault_kinds", None)
@@ -163,6 +178,10 @@ def _admin_router() -> APIRouter:
             store.configure(**changes)
             if force:
                 store.faults.force(*force)
+            if not isinstance(script, dict):
+                raise ValueError("script must map an operation to a list of fault kinds")
+            for operation, kinds in script.items():
+                store.script_faults(str(operation), [kinds] if isinstance(kinds, str) else list(kinds))
         except (TypeError, ValueError) as exc:
             raise ApiError(400, str(exc), version="v3") from None
         return store.settings()
@@ -242,9 +261,17 @@ class TrafficMiddleware:
         if not decision.allowed:
             await self._quota_429(send, version, decision)
             return
-        fault = store.draw_fault(scope["method"])
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        fault = store.draw_fault(scope["method"], operation_of(scope["method"], scope["path"], query))
+        if fault == "non_atomic":
+            scope.setdefault("state", {})["non_atomic"] = True
+            fault = None
         if fault is None:
             await self.app(scope, receive, self._with_headers(send, decision.headers()))
+        elif fault in SCRIPTED_ANSWERS:
+            error = SCRIPTED_ANSWERS[fault]
+            error = ApiError(error.status, error.message, version=version, errors=error.errors)
+            await self._send(send, error.status, error.body(), decision.headers())
         elif fault == "error_before_write":
             status = store.faults.error_status()
             error = ApiError(status, "Internal Server Error", version=version)

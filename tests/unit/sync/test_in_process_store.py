@@ -5,7 +5,12 @@ import threading
 
 import pytest
 
-from airflow_bigcommerce.sync.client import CustomerClient, OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.client import (
+    CustomerClient,
+    OutcomeUnknownError,
+    RequestRejectedError,
+    TransientFailureError,
+)
 from airflow_bigcommerce.testing.in_process import InProcessStore, StoreFailure
 
 
@@ -118,3 +123,81 @@ def test_reset(store: InProcessStore) -> None:
     assert not store.customers
     assert store.pending_faults("create") == 0
     assert store.add(person(1))["id"] == 1
+
+
+# ----------------------------------------------------------------- the sandbox behind it
+
+
+def test_users_import_it_from_testing() -> None:
+    from airflow_bigcommerce import testing
+
+    client = testing.sandbox_client([person(1)])
+    assert isinstance(client, testing.InProcessStore)
+    assert [c["email"] for c in client.customers.values()] == ["p1@example.com"]
+    assert testing.StoreFailure is StoreFailure
+
+
+def test_it_shares_the_sandbox_store_and_its_rules() -> None:
+    from airflow_bigcommerce.sandbox.store import SandboxStore
+
+    sandbox = SandboxStore()
+    sandbox.seed([person(1)])
+    client = InProcessStore(store=sandbox)
+    assert client.by_email("P1@example.com")["id"] == 1  # type: ignore[index]
+    with pytest.raises(RequestRejectedError) as info:
+        client.create_customers([{"email": "p2@example.com", "first_name": "", "last_name": "B"}])
+    assert (info.value.status, list(info.value.errors)) == (422, ["0.first_name"])
+    assert info.value.title == str(info.value).removeprefix("422 ")
+    assert sandbox.stats()["customers"] == 1
+
+
+def test_traffic_control_outages_and_random_faults_become_the_engines_errors(store: InProcessStore) -> None:
+    store.store.configure(outage_s=30)
+    with pytest.raises(TransientFailureError):
+        store.create_customers([person(1)])
+    assert store.find_customers_by_email(["p1@example.com"]) == []  # the outage spares reads
+    store.store.configure(outage_s=0, faults={"commit_then_drop": 1.0})
+    with pytest.raises(OutcomeUnknownError):
+        store.create_customers([person(1)])
+    assert len(store.customers) == 1  # it landed
+    with pytest.raises(TransientFailureError):
+        store.count_customers()  # a read that kept failing
+    store.store.configure(faults={"error_before_write": 1.0})
+    with pytest.raises(OutcomeUnknownError):
+        store.create_customers([person(2)])
+    assert len(store.customers) == 1  # nothing written
+    assert store.store.stats()["faults"] == {"commit_then_drop": 2, "error_before_write": 1}
+
+
+def test_part_calls(store: InProcessStore) -> None:
+    (customer,) = store.create_customers([person(1)])
+    address = {"customer_id": customer["id"], "first_name": "A", "last_name": "B", "address1": "1 Main St"}
+    address |= {"city": "Austin", "country_code": "US", "state_or_province": "Texas", "postal_code": "78701"}
+    (created,) = store.create_addresses([address])
+    assert store.update_addresses([{"id": created["id"], "city": "Dallas"}])[0]["city"] == "Dallas"
+    assert [a["city"] for a in store.find_addresses([customer["id"], 99])] == ["Dallas"]
+    attribute = store.create_customer_attribute("crm_id")
+    assert [a["name"] for a in store.list_customer_attributes()] == ["crm_id"]
+    value = {"attribute_id": attribute["id"], "value": "42", "customer_id": customer["id"]}
+    assert store.upsert_attribute_values([value])[0]["attribute_value"] == "42"
+    assert store.get_channel_settings(1)["allow_global_logins"] in (True, False)
+    subscriber = store.create_subscriber({"email": "P1@example.com", "first_name": "A"})
+    assert store.find_subscriber("p1@example.com")["id"] == subscriber["id"]  # type: ignore[index]
+    assert store.count_subscribers() == 1 == len(list(store.iter_subscribers()))
+    assert store.update_subscriber(subscriber["id"], {"first_name": "Z"})["first_name"] == "Z"
+    with pytest.raises(RequestRejectedError) as duplicate:
+        store.create_subscriber({"email": "p1@example.com"})
+    assert duplicate.value.status == 409
+    assert store.find_subscriber("nobody@example.com") is None
+
+
+def test_groups_follow_the_plan() -> None:
+    from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+
+    off = InProcessStore(store=SandboxStore(config=SandboxConfig(customer_groups_enabled=False)))
+    with pytest.raises(RequestRejectedError) as info:
+        off.list_customer_groups()
+    assert info.value.status == 403
+    on = InProcessStore()
+    on.store.seed_groups([{"name": "VIP"}])
+    assert [g["name"] for g in on.list_customer_groups()] == ["VIP"]
