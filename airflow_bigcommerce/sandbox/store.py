@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from airflow_bigcommerce.clock import Clock, as_clock
-from airflow_bigcommerce.sandbox.addresses import Addresses, refuse_unfiltered_delete, state_problem
-from airflow_bigcommerce.sandbox.attributes import Attributes
-from airflow_bigcommerce.sandbox.channels import Channels
 from airflow_bigcommerce.sandbox.config import SandboxConfig, checked_changes
-from airflow_bigcommerce.sandbox.customer import (
+from airflow_bigcommerce.sandbox.state.addresses import Addresses, refuse_unfiltered_delete, state_problem
+from airflow_bigcommerce.sandbox.state.attributes import Attributes
+from airflow_bigcommerce.sandbox.state.channels import Channels
+from airflow_bigcommerce.sandbox.state.customer import (
     Customer,
     customer_from_v2,
     customer_from_v3,
@@ -33,14 +33,11 @@ from airflow_bigcommerce.sandbox.customer import (
     utcnow,
     v2_updated,
 )
-from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
-from airflow_bigcommerce.sandbox.faults import FaultPlan
-from airflow_bigcommerce.sandbox.groups import Groups
-from airflow_bigcommerce.sandbox.outage import affects
-from airflow_bigcommerce.sandbox.persistence import SqliteState
-from airflow_bigcommerce.sandbox.query import int_set, parse_when, path_id, v2_list_query, v3_list_query
-from airflow_bigcommerce.sandbox.ratelimit import UNLIMITED, RateDecision, RateLimiter
-from airflow_bigcommerce.sandbox.schemas import (
+from airflow_bigcommerce.sandbox.state.errors import ApiError, v2_error, v3_error
+from airflow_bigcommerce.sandbox.state.groups import Groups
+from airflow_bigcommerce.sandbox.state.persistence import SqliteState
+from airflow_bigcommerce.sandbox.state.query import int_set, parse_when, path_id, v2_list_query, v3_list_query
+from airflow_bigcommerce.sandbox.state.schemas import (
     V3_VALIDATION_TITLE,
     V2CustomerUpdate,
     V3CustomerPost,
@@ -50,8 +47,11 @@ from airflow_bigcommerce.sandbox.schemas import (
     parse_v2_create,
     parse_v3_items,
 )
-from airflow_bigcommerce.sandbox.subscribers import Subscribers
-from airflow_bigcommerce.sandbox.traffic import TrafficControl
+from airflow_bigcommerce.sandbox.state.subscribers import Subscribers
+from airflow_bigcommerce.sandbox.traffic.control import TrafficControl
+from airflow_bigcommerce.sandbox.traffic.faults import FaultPlan
+from airflow_bigcommerce.sandbox.traffic.outage import affects
+from airflow_bigcommerce.sandbox.traffic.ratelimit import UNLIMITED, RateDecision, RateLimiter
 
 __all__ = ["UNLIMITED", "Customer", "RateDecision", "RateLimiter", "SandboxConfig", "SandboxStore"]
 

@@ -99,7 +99,7 @@ def run_sandbox(
     :param clock: the clock of the store's quota windows, outages and competitor (default: the
         context's, e.g. :func:`virtual_time`'s, else the system clock).
     """
-    from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
+    from airflow_bigcommerce.sandbox.http.serving import listening_socket, uvicorn_server
     from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
     config = SandboxConfig(quota=quota, window_ms=window_ms, **options)

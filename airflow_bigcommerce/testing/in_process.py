@@ -22,8 +22,8 @@ from typing import Any, Literal, TypeVar
 
 from airflow_bigcommerce.api import MAX_PAGE_SIZE
 from airflow_bigcommerce.sandbox.config import SandboxConfig
-from airflow_bigcommerce.sandbox.customer import normalize_email
-from airflow_bigcommerce.sandbox.errors import ApiError, v3_error
+from airflow_bigcommerce.sandbox.state.customer import normalize_email
+from airflow_bigcommerce.sandbox.state.errors import ApiError, v3_error
 from airflow_bigcommerce.sandbox.store import RowRule, SandboxStore
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 

@@ -24,7 +24,7 @@ import random
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from airflow_bigcommerce.sandbox.concurrency import endpoint_key
+from airflow_bigcommerce.sandbox.traffic.concurrency import endpoint_key
 
 FAULT_KINDS = (
     "error_before_write",

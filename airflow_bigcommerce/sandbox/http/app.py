@@ -22,13 +22,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airflow_bigcommerce.api import HEADER_RETRY_AFTER
-from airflow_bigcommerce.sandbox.concurrency import endpoint_key
-from airflow_bigcommerce.sandbox.errors import ApiError, v3_error, version_of_path
-from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, operation_of, spread_rate
-from airflow_bigcommerce.sandbox.nested_routes import add_nested_routes
-from airflow_bigcommerce.sandbox.ratelimit import RateDecision
-from airflow_bigcommerce.sandbox.routing import Store, read_json
+from airflow_bigcommerce.sandbox.http.dependencies import Store, read_json
+from airflow_bigcommerce.sandbox.http.nested_routes import add_nested_routes
+from airflow_bigcommerce.sandbox.state.errors import ApiError, v3_error, version_of_path
 from airflow_bigcommerce.sandbox.store import SandboxStore
+from airflow_bigcommerce.sandbox.traffic.concurrency import endpoint_key
+from airflow_bigcommerce.sandbox.traffic.faults import FAULT_KINDS, operation_of, spread_rate
+from airflow_bigcommerce.sandbox.traffic.ratelimit import RateDecision
 
 ADMIN_PREFIX = "/__sandbox"
 API_PREFIX = "/stores/"

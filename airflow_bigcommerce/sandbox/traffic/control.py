@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_bigcommerce.sandbox.competitor import Competitor
-from airflow_bigcommerce.sandbox.concurrency import ConcurrencyGate
 from airflow_bigcommerce.sandbox.config import SandboxConfig
-from airflow_bigcommerce.sandbox.faults import FaultPlan, FaultScript
-from airflow_bigcommerce.sandbox.outage import OutageWindow, affects
-from airflow_bigcommerce.sandbox.ratelimit import RateDecision, RateLimiter
+from airflow_bigcommerce.sandbox.traffic.competitor import Competitor
+from airflow_bigcommerce.sandbox.traffic.concurrency import ConcurrencyGate
+from airflow_bigcommerce.sandbox.traffic.faults import FaultPlan, FaultScript
+from airflow_bigcommerce.sandbox.traffic.outage import OutageWindow, affects
+from airflow_bigcommerce.sandbox.traffic.ratelimit import RateDecision, RateLimiter
 
 #: Settings whose change restarts a part of the traffic state (others apply as they are read).
 _QUOTA = frozenset({"quota", "window_ms"})
