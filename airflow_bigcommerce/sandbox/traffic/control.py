@@ -1,7 +1,8 @@
 """How the store admits each API request: outage, concurrency gate, quota (with a competitor) and faults.
 
-Plain Python on an injected clock with no lock of its own: :class:`~.store.SandboxStore` holds the lock
-and calls it, ``app.TrafficMiddleware`` acts on the answers. The order a request meets them:
+Plain Python on an injected clock with no lock of its own: ``sandbox.store.SandboxStore`` holds the
+lock and calls it; ``http.middleware.TrafficMiddleware`` and the in-process client act on the
+answers. The order a request meets them:
 
 1. an outage that hits its method: 503 at once, no quota spent;
 2. its endpoint's concurrency cap: 429 at once with requests left (the refusal spends quota);

@@ -1,6 +1,6 @@
 """Deterministic fault injection: which failure, if any, the next API request suffers.
 
-Kinds and what the sandbox then does (``app.py`` acts on the draw):
+Kinds and what the sandbox then does (``http/middleware.py`` and the in-process client act on the draw):
 
 - ``error_before_write``: answer 500, 502 or 503; nothing is written.
 - ``rate_limit_429``: answer 429 with the rate-limit headers and ``X-Retry-After``; nothing written.
