@@ -1,11 +1,33 @@
 """A BigCommerce-compatible store on loopback: ``python -m airflow_bigcommerce.sandbox``.
 
-``store`` holds the state (no HTTP), ``app.create_app`` serves it; importing this package stays cheap.
+In moto's shape: ``state/`` holds the resources (plain Python, domain errors that carry their HTTP
+status and wire shape), ``traffic/`` decides how a request is admitted (quota, outages, concurrency
+caps, faults, on the injected clock), ``http/`` serves both (``create_app``). ``store.SandboxStore``
+puts state and traffic control together. Importing this package stays cheap: ``SandboxStore``,
+``SandboxConfig`` and ``create_app`` load on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
+
+#: Names re-exported from the modules that define them, loaded on first use.
+_LAZY = {
+    "SandboxStore": "airflow_bigcommerce.sandbox.store",
+    "SandboxConfig": "airflow_bigcommerce.sandbox.config",
+    "create_app": "airflow_bigcommerce.sandbox.http.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``SandboxStore``, ``SandboxConfig`` or ``create_app`` on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 #: What the CLI prints once it accepts requests, followed by its URL and the store hash.
 READY_PREFIX = "sandbox listening on "

@@ -17,10 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from airflow_bigcommerce.sandbox import READY_PREFIX
-from airflow_bigcommerce.sandbox.concurrency import DEFAULT_CONCURRENCY_LIMITS, parse_limit
-from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, spread_rate, validate_rates
-from airflow_bigcommerce.sandbox.outage import OUTAGE_KINDS
 from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+from airflow_bigcommerce.sandbox.traffic.concurrency import DEFAULT_CONCURRENCY_LIMITS, parse_limit
+from airflow_bigcommerce.sandbox.traffic.faults import FAULT_KINDS, spread_rate, validate_rates
+from airflow_bigcommerce.sandbox.traffic.outage import OUTAGE_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,7 +115,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the sandbox in the foreground."""
-    from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
+    from airflow_bigcommerce.sandbox.http.serving import listening_socket, uvicorn_server
 
     parser = build_parser()
     args = parser.parse_args(argv)

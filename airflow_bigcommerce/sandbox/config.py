@@ -17,9 +17,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_bigcommerce.sandbox.concurrency import DEFAULT_CONCURRENCY_LIMITS, checked_limits
-from airflow_bigcommerce.sandbox.faults import validate_rates
-from airflow_bigcommerce.sandbox.outage import OUTAGE_KINDS
+from airflow_bigcommerce.sandbox.traffic.concurrency import DEFAULT_CONCURRENCY_LIMITS, checked_limits
+from airflow_bigcommerce.sandbox.traffic.faults import validate_rates
+from airflow_bigcommerce.sandbox.traffic.outage import OUTAGE_KINDS
 
 
 @dataclass

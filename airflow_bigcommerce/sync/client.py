@@ -2,10 +2,11 @@
 What the sync engine needs from a store client, and the two failures it must tell apart.
 
 The engine imports neither Airflow nor requests: ``BigCommerceHook`` implements
-:class:`CustomerClient`, and tests use an in-memory fake. Rate limits, pacing and safe retries
-(GETs, and POSTs the store provably did not process, such as a 429) live in the client; what
-reaches the engine is a definite rejection (the row must change), an outcome the client cannot
-know (look it up), or a transient failure (trying again later can succeed: the row is *failed*).
+:class:`CustomerClient`, and tests use the sandbox in process (``testing.InProcessStore``). Rate
+limits, pacing and safe retries (GETs, and POSTs the store provably did not process, such as a
+429) live in the client; what reaches the engine is a definite rejection (the row must change), an
+outcome the client cannot know (look it up), or a transient failure (trying again later can
+succeed: the row is *failed*).
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ against the store's quota. Every input row ends as exactly one of created, updat
 rejected (the row's data) or failed (a transient reason: a later run can deliver it): a typed
 outcome (:mod:`.outcome`), counted by status (:mod:`.tally`).
 
-Pure Python: the client is injected (``BigCommerceHook`` in production, ``FakeCustomerClient`` in
-tests), so this package imports neither Airflow nor an HTTP library.
+Pure Python: the client is injected (``BigCommerceHook`` in production, the in-process sandbox
+``airflow_bigcommerce.testing.InProcessStore`` in tests), so this package imports neither Airflow
+nor an HTTP library.
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ def sync_customers(
     outcome, also written to ``report``.
 
     :param rows: CRM rows (mappings); consumed once.
-    :param client: the store, e.g. ``BigCommerceHook`` or ``FakeCustomerClient``.
+    :param client: the store, e.g. ``BigCommerceHook`` or ``testing.InProcessStore``.
     :param field_map: CRM column -> customer field (see ``models.contact.validate_field_map``).
     :param mode: ``"insert"`` skips contacts already in the store; ``"upsert"`` updates the changed
         fields of those, and skips unchanged ones.

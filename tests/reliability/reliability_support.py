@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_bigcommerce.sandbox.faults import FAULT_KINDS
+from airflow_bigcommerce.sandbox.traffic.faults import FAULT_KINDS
 from airflow_bigcommerce.testing import SandboxHandle, run_sandbox
 
 REPO = Path(__file__).resolve().parents[2]

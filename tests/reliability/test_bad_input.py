@@ -26,8 +26,8 @@ from airflow_bigcommerce.models.contact import TARGET_FIELDS, map_contact, valid
 from airflow_bigcommerce.models.customer import CustomerV2Create, CustomerV3Create
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator
 from airflow_bigcommerce.sync.engine import sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
 from airflow_bigcommerce.sync.report import JsonlReportWriter
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 pytestmark = pytest.mark.reliability
 
@@ -104,7 +104,7 @@ ROW = st.one_of(
 EXAMPLES = {"engine": 0, "operator": 0}
 
 
-class RecordingClient(FakeCustomerClient):
+class RecordingClient(InProcessStore):
     """Remember every payload the engine sends."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -35,7 +35,7 @@ from reliability_support import (
 
 from airflow_bigcommerce.exceptions import BigCommerceError
 from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
-from airflow_bigcommerce.sandbox.errors import ApiError
+from airflow_bigcommerce.sandbox.state.errors import ApiError
 from airflow_bigcommerce.sync.engine import sync_customers
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.testing import SandboxHandle

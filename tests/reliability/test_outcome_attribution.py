@@ -21,9 +21,9 @@ import pytest
 
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
 from airflow_bigcommerce.sync.engine import sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 pytestmark = pytest.mark.reliability
 
@@ -32,7 +32,7 @@ ROWS = [
 ]
 
 
-class SignupDuringUnknown(FakeCustomerClient):
+class SignupDuringUnknown(InProcessStore):
     """The first create is lost in transit; meanwhile ``p1`` signs up on the storefront."""
 
     def __init__(self, *, commit_first: bool) -> None:
@@ -74,7 +74,7 @@ CONTACTS = [
 ]
 
 
-class OtherRunDuringRefusal(FakeCustomerClient):
+class OtherRunDuringRefusal(InProcessStore):
     """Another run (same data as ours) creates ``before`` before our first batch and ``after`` after it."""
 
     def __init__(self, before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> None:
@@ -109,14 +109,14 @@ def test_a_customer_found_after_a_refusal_is_not_claimed() -> None:
 
 def test_rows_a_store_commits_before_the_refused_one_stay_ours() -> None:
     # a store that commits a refused batch in part (rows 0..4 before the bad row 5): those are ours
-    client = FakeCustomerClient(reject_emails=["c5@example.com"], atomic=False)
+    client = InProcessStore(reject_emails=["c5@example.com"], atomic=False)
     rows = [dict(r) for r in CONTACTS[:10]]
     result, lines = _run(rows, client)
     assert (result.created, result.rejected, result.skipped) == (9, 1, 0)
     assert client.calls["create"] == 1 + 5
 
 
-class Distant(FakeCustomerClient):
+class Distant(InProcessStore):
     """A store a few milliseconds away: another run can write between our refusal and our look-up."""
 
     def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -160,7 +160,7 @@ def test_two_runs_racing_over_the_same_contacts_claim_each_customer_once() -> No
     assert all(r.created > 0 for r in results), "the runs did not race"
 
 
-def _run(rows: list[dict[str, Any]], client: FakeCustomerClient) -> tuple[SyncResult, list[dict[str, Any]]]:
+def _run(rows: list[dict[str, Any]], client: InProcessStore) -> tuple[SyncResult, list[dict[str, Any]]]:
     buffer = io.StringIO()
     result = sync_customers(rows, client, index_limit=0, report=JsonlReportWriter(buffer))
     return result, [json.loads(line) for line in buffer.getvalue().splitlines()]

@@ -72,7 +72,7 @@ def test_facts_cited_in_the_specs() -> None:
 def test_every_policy_reads_the_same_facts() -> None:
     from airflow_bigcommerce.hooks import concurrency, pacing
     from airflow_bigcommerce.hooks.breaker import BACKOFF_BASE_S, BACKOFF_CAP_S, backoff_s
-    from airflow_bigcommerce.sandbox.concurrency import DEFAULT_CONCURRENCY_LIMITS
+    from airflow_bigcommerce.sandbox.traffic.concurrency import DEFAULT_CONCURRENCY_LIMITS
     from airflow_bigcommerce.sync import client
 
     assert concurrency.MAX_IN_FLIGHT == api.MAX_IN_FLIGHT

@@ -64,6 +64,41 @@ def store(bigcommerce_sandbox: SandboxHandle) -> Store:
     return Store(bigcommerce_sandbox)
 
 
+# -- scripted faults --------------------------------------------------------------------------------
+def test_scripted_faults_hit_their_operation_in_order(store: Store) -> None:
+    script = {
+        "customers.create": ["reject_before_write", "commit_then_500", "fatal"],
+        "customers.find": "outage",
+    }
+    assert store.configure(script=script).ok
+    assert store.call("GET", "/v3/customers").status_code == 200  # a listing is not the look-up
+    assert store.call("GET", "/v3/customers", params={"email:in": "user1@example.com"}).status_code == 503
+    refused = store.call("POST", "/v3/customers", json=[person(1)])
+    assert (refused.status_code, refused.json()["errors"]) == (422, {"0": "injected rejection"})
+    assert store.call("POST", "/v3/customers", json=[person(1)]).status_code == 500  # committed
+    assert store.call("POST", "/v3/customers", json=[person(2)]).status_code == 401
+    assert store.call("POST", "/v3/customers", json=[person(2)]).status_code == 200
+    emails = [c["email"] for c in store.call("GET", "/v3/customers").json()["data"]]
+    assert emails == ["user1@example.com", "user2@example.com"]
+    assert store.stats()["faults"] == {
+        "reject_before_write": 1,
+        "commit_then_500": 1,
+        "fatal": 1,
+        "outage": 1,
+    }
+
+
+def test_a_scripted_non_atomic_batch_commits_its_good_head(store: Store) -> None:
+    assert store.call("POST", "/v3/customers", json=[person(3)]).ok
+    assert store.configure(script={"customers.create": ["non_atomic"]}).ok
+    refused = store.call("POST", "/v3/customers", json=[person(1), person(2), person(3), person(4)])
+    assert refused.status_code == 422
+    emails = sorted(c["email"] for c in store.call("GET", "/v3/customers").json()["data"])
+    assert emails == ["user1@example.com", "user2@example.com", "user3@example.com"]
+    assert store.call("POST", "/v3/customers", json=[person(5), person(3)]).status_code == 422
+    assert len(store.call("GET", "/v3/customers").json()["data"]) == 3  # the next batch is atomic again
+
+
 # -- outages ----------------------------------------------------------------------------------------
 def test_write_outage_answers_bare_503_while_reads_work(store: Store) -> None:
     assert store.configure(outage_s=30).ok
@@ -142,6 +177,9 @@ def test_outage_in_the_middle_of_a_run_with_headers(store: Store) -> None:
         {"fault_rate": "lots"},
         {"fault_kinds": 5},
         {"force": ["nope"]},
+        {"script": ["reject_before_write"]},
+        {"script": {"customers.create": ["nope"]}},
+        {"script": {"customers.create": 5}},
     ],
 )
 def test_bad_condition_settings_are_400(store: Store, settings: dict[str, Any]) -> None:

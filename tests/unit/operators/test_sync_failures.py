@@ -12,10 +12,10 @@ import pytest
 import airflow_bigcommerce.hooks.bigcommerce as hook_module
 from airflow_bigcommerce.exceptions import BigCommerceTransientError
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 
-class FakeSyncHook(FakeCustomerClient):
+class FakeSyncHook(InProcessStore):
     """The in-memory store behind the operator, built the way the operator builds its hook."""
 
     last: FakeSyncHook | None = None

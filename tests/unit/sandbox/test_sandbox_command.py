@@ -4,8 +4,8 @@ import pytest
 
 from airflow_bigcommerce.sandbox import READY_PREFIX, command, ready_url
 from airflow_bigcommerce.sandbox.__main__ import build_parser, config_from_args, main
-from airflow_bigcommerce.sandbox.concurrency import DEFAULT_CONCURRENCY_LIMITS
 from airflow_bigcommerce.sandbox.store import SandboxStore
+from airflow_bigcommerce.sandbox.traffic.concurrency import DEFAULT_CONCURRENCY_LIMITS
 
 
 def test_command_turns_options_into_flags() -> None:

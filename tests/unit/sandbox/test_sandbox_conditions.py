@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_bigcommerce.sandbox.competitor import Competitor
-from airflow_bigcommerce.sandbox.concurrency import (
+from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+from airflow_bigcommerce.sandbox.traffic.competitor import Competitor
+from airflow_bigcommerce.sandbox.traffic.concurrency import (
     DEFAULT_CONCURRENCY_LIMITS,
     ConcurrencyGate,
     checked_limits,
     endpoint_key,
     parse_limit,
 )
-from airflow_bigcommerce.sandbox.outage import OutageWindow, affects
-from airflow_bigcommerce.sandbox.ratelimit import RateLimiter
-from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
+from airflow_bigcommerce.sandbox.traffic.outage import OutageWindow, affects
+from airflow_bigcommerce.sandbox.traffic.ratelimit import RateLimiter
 
 PUT = "PUT /v3/customers"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_bigcommerce.sandbox.errors import ApiError
+from airflow_bigcommerce.sandbox.state.errors import ApiError
 from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
 

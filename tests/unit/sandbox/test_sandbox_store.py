@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from airflow_bigcommerce.sandbox.errors import ApiError
-from airflow_bigcommerce.sandbox.faults import FAULT_KINDS, FaultPlan, spread_rate
+from airflow_bigcommerce.sandbox.state.errors import ApiError
 from airflow_bigcommerce.sandbox.store import RateLimiter, SandboxConfig, SandboxStore
+from airflow_bigcommerce.sandbox.traffic.faults import FAULT_KINDS, FaultPlan, spread_rate
 
 
 def person(n: int, **extra: Any) -> dict[str, Any]:

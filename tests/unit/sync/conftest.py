@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 
 @pytest.fixture
-def store() -> FakeCustomerClient:
-    return FakeCustomerClient()
+def store() -> InProcessStore:
+    return InProcessStore()

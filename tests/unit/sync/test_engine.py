@@ -11,9 +11,9 @@ import pytest
 from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, OutcomeUnknownError, RequestRejectedError
 from airflow_bigcommerce.sync.deliver_customers import MAX_UNKNOWN_ATTEMPTS
 from airflow_bigcommerce.sync.engine import MAX_CONCURRENCY, sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient, FakeStoreError
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
+from airflow_bigcommerce.testing.in_process import InProcessStore, StoreFailure
 
 # Per-chunk look-ups unless a test asks for the store index.
 PER_CHUNK: dict[str, Any] = {"index_limit": 0}
@@ -40,7 +40,7 @@ def invariant(result: SyncResult) -> None:
 
 
 def run_with_report(
-    rows: Any, store: FakeCustomerClient, **kwargs: Any
+    rows: Any, store: InProcessStore, **kwargs: Any
 ) -> tuple[SyncResult, list[dict[str, Any]]]:
     buf = io.StringIO()
     result = sync_customers(rows, store, report=JsonlReportWriter(buf), **kwargs)
@@ -48,7 +48,7 @@ def run_with_report(
     return result, [json.loads(line) for line in buf.getvalue().splitlines()]
 
 
-def emails_in(store: FakeCustomerClient) -> list[str]:
+def emails_in(store: InProcessStore) -> list[str]:
     return sorted(c["email"].lower() for c in store.customers.values())
 
 
@@ -56,7 +56,7 @@ def emails_in(store: FakeCustomerClient) -> list[str]:
 
 
 @pytest.mark.parametrize(("n", "posts"), [(1, 1), (10, 1), (11, 2), (25, 3)])
-def test_creates_go_out_in_batches_of_ten(store: FakeCustomerClient, n: int, posts: int) -> None:
+def test_creates_go_out_in_batches_of_ten(store: InProcessStore, n: int, posts: int) -> None:
     result = sync_customers(contacts(n), store, **PER_CHUNK)
     invariant(result)
     assert result.created == n
@@ -65,7 +65,7 @@ def test_creates_go_out_in_batches_of_ten(store: FakeCustomerClient, n: int, pos
     assert len(store.customers) == n
 
 
-def test_batch_size_and_lookup_groups(store: FakeCustomerClient) -> None:
+def test_batch_size_and_lookup_groups(store: InProcessStore) -> None:
     result = sync_customers(contacts(600), store, batch_size=3, chunk_size=600, **PER_CHUNK)
     assert result.created == 600
     assert store.calls["create"] == 200
@@ -73,7 +73,7 @@ def test_batch_size_and_lookup_groups(store: FakeCustomerClient) -> None:
     assert store.max_lookup_size == LOOKUP_BATCH_SIZE
 
 
-def test_rows_are_streamed_in_chunks(store: FakeCustomerClient) -> None:
+def test_rows_are_streamed_in_chunks(store: InProcessStore) -> None:
     pulled = 0
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -106,18 +106,18 @@ def test_rows_are_streamed_in_chunks(store: FakeCustomerClient) -> None:
         {"mode": "merge"},
     ],
 )
-def test_bad_arguments(store: FakeCustomerClient, kwargs: dict[str, Any]) -> None:
+def test_bad_arguments(store: InProcessStore, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         sync_customers([], store, **kwargs)
 
 
-def test_bad_field_map_raises_before_any_request(store: FakeCustomerClient) -> None:
+def test_bad_field_map_raises_before_any_request(store: InProcessStore) -> None:
     with pytest.raises(ValueError):
         sync_customers(contacts(3), store, field_map={"mail": "not_a_field"})
     assert sum(store.calls.values()) == 0
 
 
-def test_empty_input(store: FakeCustomerClient) -> None:
+def test_empty_input(store: InProcessStore) -> None:
     result = sync_customers([], store)
     assert result.total == 0
     assert result.to_dict()["created"] == 0
@@ -126,7 +126,7 @@ def test_empty_input(store: FakeCustomerClient) -> None:
 # ----------------------------------------------------------------- look-up strategy
 
 
-def test_small_store_is_read_once_instead_of_looked_up(store: FakeCustomerClient) -> None:
+def test_small_store_is_read_once_instead_of_looked_up(store: InProcessStore) -> None:
     for i in range(1, 301):
         store.add({"email": f"person{i}@example.com", "first_name": f"First{i}", "last_name": f"Last{i}"})
     result = sync_customers(contacts(400), store, chunk_size=100)
@@ -139,14 +139,14 @@ def test_small_store_is_read_once_instead_of_looked_up(store: FakeCustomerClient
     assert result.requests["lookup"] == 0
 
 
-def test_empty_store_costs_one_count(store: FakeCustomerClient) -> None:
+def test_empty_store_costs_one_count(store: InProcessStore) -> None:
     result = sync_customers(contacts(200), store)
     assert result.created == 200
     assert result.requests == {"lookup": 0, "create": 20, "update": 0, "list": 1}
 
 
 def test_large_store_is_looked_up_per_chunk() -> None:
-    store = FakeCustomerClient({"email": f"x{i}@example.com"} for i in range(30))
+    store = InProcessStore({"email": f"x{i}@example.com"} for i in range(30))
     result = sync_customers(contacts(120), store, index_limit=20, chunk_size=100)
     assert result.created == 120
     assert store.calls["list"] == 0
@@ -154,7 +154,7 @@ def test_large_store_is_looked_up_per_chunk() -> None:
 
 
 def test_upsert_looks_up_a_full_page_of_emails_per_request() -> None:
-    store = FakeCustomerClient(
+    store = InProcessStore(
         {"email": f"person{i}@example.com", "first_name": "Old", "last_name": f"Last{i}"}
         for i in range(1, 101)
     )
@@ -165,7 +165,7 @@ def test_upsert_looks_up_a_full_page_of_emails_per_request() -> None:
     assert store.max_lookup_size == LOOKUP_BATCH_SIZE == 250
 
 
-def test_long_emails_split_look_ups_by_url_length(store: FakeCustomerClient) -> None:
+def test_long_emails_split_look_ups_by_url_length(store: InProcessStore) -> None:
     rows = [contact(i, email=f"{'x' * 200}{i}@example.com") for i in range(100)]
     result = sync_customers(rows, store, chunk_size=100, **PER_CHUNK)
     assert result.created == 100
@@ -173,14 +173,14 @@ def test_long_emails_split_look_ups_by_url_length(store: FakeCustomerClient) -> 
     assert store.max_lookup_size < LOOKUP_BATCH_SIZE
 
 
-def test_few_rows_skip_the_count(store: FakeCustomerClient) -> None:
+def test_few_rows_skip_the_count(store: InProcessStore) -> None:
     result = sync_customers(contacts(5), store, total=5)
     assert result.created == 5
     assert store.calls["count"] == 0
     assert store.calls["find"] == 1
 
 
-def test_index_answers_for_rows_created_by_this_run(store: FakeCustomerClient) -> None:
+def test_index_answers_for_rows_created_by_this_run(store: InProcessStore) -> None:
     rows = [*contacts(3), contact(9, email="PERSON1@example.com")]
     result = sync_customers(rows, store, chunk_size=2)
     assert (result.created, result.skipped) == (3, 1)
@@ -191,7 +191,7 @@ def test_index_answers_for_rows_created_by_this_run(store: FakeCustomerClient) -
 
 
 def test_422_batch_is_split_and_only_the_bad_row_rejected() -> None:
-    store = FakeCustomerClient(reject_emails=["person4@example.com"])
+    store = InProcessStore(reject_emails=["person4@example.com"])
     result, lines = run_with_report(contacts(10), store, **PER_CHUNK)
     assert (result.created, result.rejected) == (9, 1)
     assert result.rejections == (
@@ -207,7 +207,7 @@ def test_422_batch_is_split_and_only_the_bad_row_rejected() -> None:
 
 
 def test_non_atomic_422_counts_committed_rows_once() -> None:
-    store = FakeCustomerClient(reject_emails=["person6@example.com"], atomic=False)
+    store = InProcessStore(reject_emails=["person6@example.com"], atomic=False)
     result = sync_customers(contacts(10), store, **PER_CHUNK)
     invariant(result)
     assert (result.created, result.rejected) == (9, 1)
@@ -217,7 +217,7 @@ def test_non_atomic_422_counts_committed_rows_once() -> None:
     assert store.calls["create"] == 1 + 5
 
 
-def test_scripted_non_atomic_fault(store: FakeCustomerClient) -> None:
+def test_scripted_non_atomic_fault(store: InProcessStore) -> None:
     store.reject_emails = {"person3@example.com"}
     store.fail_next("create", "non_atomic")
     result = sync_customers(contacts(5), store, **PER_CHUNK)
@@ -225,7 +225,7 @@ def test_scripted_non_atomic_fault(store: FakeCustomerClient) -> None:
     assert store.calls["create"] == 1 + 3
 
 
-def test_reject_before_write_resends_one_at_a_time(store: FakeCustomerClient) -> None:
+def test_reject_before_write_resends_one_at_a_time(store: InProcessStore) -> None:
     store.fail_next("create", "reject_before_write")
     result = sync_customers(contacts(4), store, **PER_CHUNK)
     assert result.created == 4
@@ -233,7 +233,7 @@ def test_reject_before_write_resends_one_at_a_time(store: FakeCustomerClient) ->
     assert len(store.customers) == 4
 
 
-def test_duplicate_created_meanwhile_by_someone_else_is_skipped(store: FakeCustomerClient) -> None:
+def test_duplicate_created_meanwhile_by_someone_else_is_skipped(store: InProcessStore) -> None:
     original = store.find_customers_by_email
     state = {"first": True}
 
@@ -252,7 +252,7 @@ def test_duplicate_created_meanwhile_by_someone_else_is_skipped(store: FakeCusto
     assert len(store.customers) == 3
 
 
-def test_single_row_in_use_is_looked_up_and_skipped(store: FakeCustomerClient) -> None:
+def test_single_row_in_use_is_looked_up_and_skipped(store: InProcessStore) -> None:
     original = store.find_customers_by_email
     state = {"first": True}
 
@@ -272,13 +272,13 @@ def test_validator_errors_name_the_field() -> None:
     def no_acme(customer: Any) -> dict[str, str] | None:
         return {"company": "Company is not allowed."} if customer.get("company") == "Bad" else None
 
-    store = FakeCustomerClient(validator=no_acme)
+    store = InProcessStore(validator=no_acme)
     rows = [*contacts(3), contact(4, company="Bad")]
     result = sync_customers(rows, store, **PER_CHUNK)
     assert result.rejections[0]["reason"] == "company: Company is not allowed. (HTTP 422)"
 
 
-def test_401_aborts_the_run_but_flushes_the_report(store: FakeCustomerClient) -> None:
+def test_401_aborts_the_run_but_flushes_the_report(store: InProcessStore) -> None:
     def refuse(customers: Any) -> list[dict[str, Any]]:
         raise RequestRejectedError("401", status=401, title="Unauthorized")
 
@@ -294,7 +294,7 @@ def test_401_aborts_the_run_but_flushes_the_report(store: FakeCustomerClient) ->
 # ----------------------------------------------------------------- unknown outcomes
 
 
-def test_commit_then_unknown_does_not_create_twice(store: FakeCustomerClient) -> None:
+def test_commit_then_unknown_does_not_create_twice(store: InProcessStore) -> None:
     store.fail_next("create", "commit_then_unknown")
     result, lines = run_with_report(contacts(5), store, **PER_CHUNK)
     assert result.created == 5
@@ -304,7 +304,7 @@ def test_commit_then_unknown_does_not_create_twice(store: FakeCustomerClient) ->
     assert all(line["customer_id"] for line in lines)
 
 
-def test_unknown_before_write_is_resent_once(store: FakeCustomerClient) -> None:
+def test_unknown_before_write_is_resent_once(store: InProcessStore) -> None:
     store.fail_next("create", "unknown_before_write")
     result = sync_customers(contacts(5), store, **PER_CHUNK)
     assert result.created == 5
@@ -313,7 +313,7 @@ def test_unknown_before_write_is_resent_once(store: FakeCustomerClient) -> None:
     assert result.retries_resolved == 5
 
 
-def test_unknown_forever_is_failed_not_rejected_nor_lost(store: FakeCustomerClient) -> None:
+def test_unknown_forever_is_failed_not_rejected_nor_lost(store: InProcessStore) -> None:
     store.fail_next("create", "unknown_before_write", times=MAX_UNKNOWN_ATTEMPTS)
     result = sync_customers(contacts(2), store, **PER_CHUNK)
     invariant(result)
@@ -323,7 +323,7 @@ def test_unknown_forever_is_failed_not_rejected_nor_lost(store: FakeCustomerClie
     assert not store.customers
 
 
-def test_write_unavailable_fails_the_batch_and_goes_on(store: FakeCustomerClient) -> None:
+def test_write_unavailable_fails_the_batch_and_goes_on(store: InProcessStore) -> None:
     store.fail_next("create", "unavailable")
     result, report = run_with_report(contacts(25), store, **PER_CHUNK)
     invariant(result)
@@ -339,7 +339,7 @@ def test_write_unavailable_fails_the_batch_and_goes_on(store: FakeCustomerClient
     assert len(store.customers) == 15
 
 
-def test_lookup_unavailable_fails_the_chunk_and_writes_nothing_blindly(store: FakeCustomerClient) -> None:
+def test_lookup_unavailable_fails_the_chunk_and_writes_nothing_blindly(store: InProcessStore) -> None:
     store.fail_next("find", "unavailable")
     result = sync_customers(contacts(30), store, **PER_CHUNK, chunk_size=20)
     invariant(result)
@@ -348,7 +348,7 @@ def test_lookup_unavailable_fails_the_chunk_and_writes_nothing_blindly(store: Fa
     assert {c["email"] for c in store.customers.values()} == {f"person{i}@example.com" for i in range(21, 31)}
 
 
-def test_unknown_then_lookup_unavailable_is_failed_as_unknown(store: FakeCustomerClient) -> None:
+def test_unknown_then_lookup_unavailable_is_failed_as_unknown(store: InProcessStore) -> None:
     store.fail_next("create", "unknown_before_write")
     original = store.find_customers_by_email
 
@@ -365,7 +365,7 @@ def test_unknown_then_lookup_unavailable_is_failed_as_unknown(store: FakeCustome
     assert store.calls["create"] == 1
 
 
-def test_confirmed_unknown_write_is_reported_to_the_client(store: FakeCustomerClient) -> None:
+def test_confirmed_unknown_write_is_reported_to_the_client(store: InProcessStore) -> None:
     confirmations: list[int] = []
     store.confirm_write = lambda: confirmations.append(1)  # type: ignore[attr-defined]
     store.fail_next("create", "commit_then_unknown")
@@ -374,7 +374,7 @@ def test_confirmed_unknown_write_is_reported_to_the_client(store: FakeCustomerCl
     assert confirmations == [1]
 
 
-def test_unknown_then_in_use_is_our_own_write(store: FakeCustomerClient) -> None:
+def test_unknown_then_in_use_is_our_own_write(store: InProcessStore) -> None:
     # the first send commits but answers nothing; the look-up misses it (replica lag), the resend
     # gets "already in use": the row is ours, so it counts as created, not as a pre-existing one.
     original = store.find_customers_by_email
@@ -392,7 +392,7 @@ def test_unknown_then_in_use_is_our_own_write(store: FakeCustomerClient) -> None
 
 
 def test_update_commit_then_unknown_is_confirmed_by_comparison() -> None:
-    store = FakeCustomerClient([{"email": "person1@example.com", "first_name": "Old", "last_name": "Last1"}])
+    store = InProcessStore([{"email": "person1@example.com", "first_name": "Old", "last_name": "Last1"}])
     store.fail_next("update", "commit_then_unknown")
     result = sync_customers(contacts(1), store, mode="upsert", **PER_CHUNK)
     assert result.updated == 1
@@ -401,23 +401,23 @@ def test_update_commit_then_unknown_is_confirmed_by_comparison() -> None:
 
 
 def test_update_unknown_before_write_is_resent() -> None:
-    store = FakeCustomerClient([{"email": "person1@example.com", "first_name": "Old", "last_name": "Last1"}])
+    store = InProcessStore([{"email": "person1@example.com", "first_name": "Old", "last_name": "Last1"}])
     store.fail_next("update", "unknown_before_write")
     result = sync_customers(contacts(1), store, mode="upsert", **PER_CHUNK)
     assert result.updated == 1
     assert store.calls["update"] == 2
 
 
-def test_lookup_failure_propagates_after_flushing_the_report(store: FakeCustomerClient) -> None:
+def test_lookup_failure_propagates_after_flushing_the_report(store: InProcessStore) -> None:
     store.fail_next("find", "error", times=1)
     rows = [contact(i) for i in range(1, 4)]
     buf = io.StringIO()
-    with pytest.raises(FakeStoreError):
+    with pytest.raises(StoreFailure):
         sync_customers([*contacts(3), *rows], store, report=JsonlReportWriter(buf), chunk_size=3, **PER_CHUNK)
     assert buf.getvalue() == ""  # nothing settled before the first look-up
 
 
-def test_lookup_failure_mid_run_keeps_earlier_lines(store: FakeCustomerClient) -> None:
+def test_lookup_failure_mid_run_keeps_earlier_lines(store: InProcessStore) -> None:
     original = store.find_customers_by_email
     calls = {"n": 0}
 
@@ -438,11 +438,11 @@ def test_lookup_failure_mid_run_keeps_earlier_lines(store: FakeCustomerClient) -
     assert len(store.customers) == 3
 
 
-def test_failure_in_a_batch_lookup_leaves_other_batches_reported(store: FakeCustomerClient) -> None:
+def test_failure_in_a_batch_lookup_leaves_other_batches_reported(store: InProcessStore) -> None:
     store.fail_next("create", "unknown_before_write")
     store.fail_next("find", "error")
     buf = io.StringIO()
-    with pytest.raises(FakeStoreError):
+    with pytest.raises(StoreFailure):
         sync_customers(
             contacts(15), store, report=JsonlReportWriter(buf), **PER_CHUNK | {"index_limit": 10**6}
         )
@@ -454,8 +454,8 @@ def test_failure_in_a_batch_lookup_leaves_other_batches_reported(store: FakeCust
 # ----------------------------------------------------------------- modes
 
 
-def existing_store() -> FakeCustomerClient:
-    return FakeCustomerClient(
+def existing_store() -> InProcessStore:
+    return InProcessStore(
         [
             {"email": "PERSON1@Example.com", "first_name": "First1", "last_name": "Last1", "company": "Acme"},
             {"email": "person2@example.com", "first_name": "Old", "last_name": "Last2", "company": "Acme"},
@@ -488,7 +488,7 @@ def test_upsert_updates_only_changed(index_limit: int) -> None:
 
 
 def test_upsert_update_batch_refused_is_split() -> None:
-    store = FakeCustomerClient(
+    store = InProcessStore(
         {"email": f"person{i}@example.com", "first_name": "Old", "last_name": f"Last{i}"} for i in range(1, 6)
     )
 
@@ -518,7 +518,7 @@ def test_dry_run_writes_nothing_and_counts_right() -> None:
 # ----------------------------------------------------------------- rows
 
 
-def test_duplicates_within_the_run_are_skipped(store: FakeCustomerClient) -> None:
+def test_duplicates_within_the_run_are_skipped(store: InProcessStore) -> None:
     rows = [
         contact(1),
         contact(2, email="  PERSON1@example.COM "),
@@ -532,7 +532,7 @@ def test_duplicates_within_the_run_are_skipped(store: FakeCustomerClient) -> Non
     assert len(store.customers) == 2
 
 
-def test_row_keys_fall_back_to_row_numbers(store: FakeCustomerClient) -> None:
+def test_row_keys_fall_back_to_row_numbers(store: InProcessStore) -> None:
     rows = [{"email": "a@example.com", "first_name": "A", "last_name": "B"}] * 2
     result, lines = run_with_report(rows, store, key_field=None)
     assert [line["row"] for line in lines] == ["row 1", "row 2"]
@@ -543,7 +543,7 @@ def test_row_keys_fall_back_to_row_numbers(store: FakeCustomerClient) -> None:
     assert custom.rejections[0]["row"] == "7"
 
 
-def test_mapping_rejections_and_odd_rows(store: FakeCustomerClient) -> None:
+def test_mapping_rejections_and_odd_rows(store: InProcessStore) -> None:
     class Exploding(dict[str, Any]):
         def get(self, key: str, default: Any = None) -> Any:
             raise RuntimeError("secret value in message")
@@ -568,7 +568,7 @@ def test_mapping_rejections_and_odd_rows(store: FakeCustomerClient) -> None:
     assert lines[3]["row"] == "row 4"
 
 
-def test_rejections_are_capped(store: FakeCustomerClient) -> None:
+def test_rejections_are_capped(store: InProcessStore) -> None:
     rows = [contact(i, email=f"bad{i}") for i in range(30)]
     result = sync_customers(rows, store, max_rejections_listed=5)
     assert result.rejected == 30
@@ -579,7 +579,7 @@ def test_rejections_are_capped(store: FakeCustomerClient) -> None:
 
 
 def test_report_has_one_line_per_row_in_input_order() -> None:
-    store = FakeCustomerClient(
+    store = InProcessStore(
         [{"email": "person2@example.com", "first_name": "x", "last_name": "y"}],
         reject_emails=["person7@example.com"],
     )
@@ -590,7 +590,7 @@ def test_report_has_one_line_per_row_in_input_order() -> None:
     assert set(lines[0]) == {"row", "email", "outcome", "reason", "customer_id"}
 
 
-def test_password_never_leaves_the_engine(store: FakeCustomerClient) -> None:
+def test_password_never_leaves_the_engine(store: InProcessStore) -> None:
     secret = "Sup3r-Secret-Pa55!"
     rows = [contact(1, password=secret), contact(2, password=secret, email="bad")]
     field_map = {
@@ -610,8 +610,8 @@ def test_password_never_leaves_the_engine(store: FakeCustomerClient) -> None:
 
 
 def test_concurrency_gives_the_same_store_state() -> None:
-    def build() -> FakeCustomerClient:
-        return FakeCustomerClient(
+    def build() -> InProcessStore:
+        return InProcessStore(
             [
                 {"email": f"person{i}@example.com", "first_name": "Old", "last_name": f"Last{i}"}
                 for i in range(1, 40)
@@ -626,7 +626,7 @@ def test_concurrency_gives_the_same_store_state() -> None:
     r2 = sync_customers(rows, concurrent, mode="upsert", chunk_size=64, max_concurrency=4, **PER_CHUNK)
     invariant(r2)
 
-    def state(store: FakeCustomerClient) -> list[tuple[str, str]]:
+    def state(store: InProcessStore) -> list[tuple[str, str]]:
         return sorted((c["email"], c["first_name"]) for c in store.customers.values())
 
     assert state(serial) == state(concurrent)
@@ -639,7 +639,7 @@ def test_concurrency_gives_the_same_store_state() -> None:
 
 
 def test_result_is_json_safe_and_counts_requests() -> None:
-    store = FakeCustomerClient(stats={"429s": 2, "retries": 3})
+    store = InProcessStore(stats={"429s": 2, "retries": 3})
     result = sync_customers(contacts(12), store, **PER_CHUNK)
     data = json.loads(json.dumps(result.to_dict()))
     assert data["requests"] == {"lookup": 1, "create": 2, "update": 0, "list": 0}
@@ -651,7 +651,7 @@ def test_result_is_json_safe_and_counts_requests() -> None:
 
 
 def test_requests_per_row_is_reported_and_logged(
-    store: FakeCustomerClient, caplog: pytest.LogCaptureFixture
+    store: InProcessStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("INFO", logger="airflow_bigcommerce.sync"):
         result = sync_customers(contacts(12), store, **PER_CHUNK)
@@ -669,7 +669,7 @@ def test_requests_per_row_is_reported_and_logged(
 
 
 def test_adaptive_concurrency_offers_the_client_eight_workers(
-    store: FakeCustomerClient, caplog: pytest.LogCaptureFixture
+    store: InProcessStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Eight create batches must be in flight at once to pass the barrier: fewer workers break it.
     in_flight = threading.Barrier(MAX_CONCURRENCY, timeout=5)
@@ -687,14 +687,14 @@ def test_adaptive_concurrency_offers_the_client_eight_workers(
     assert any("concurrency=adaptive (up to 8)" in r.getMessage() for r in caplog.records)
 
 
-def test_concurrent_failure_still_reports_the_batches_that_finished(store: FakeCustomerClient) -> None:
+def test_concurrent_failure_still_reports_the_batches_that_finished(store: InProcessStore) -> None:
     original = store.create_customers
     other_done = threading.Event()
 
     def fail_first_batch(customers: Any) -> list[dict[str, Any]]:
         if any(c["email"] == "person1@example.com" for c in customers):
             other_done.wait(5)  # fail while the other batch is in flight, not before it starts
-            raise FakeStoreError("connection refused after retries")
+            raise StoreFailure("connection refused after retries")
         try:
             return original(customers)
         finally:
@@ -702,7 +702,7 @@ def test_concurrent_failure_still_reports_the_batches_that_finished(store: FakeC
 
     store.create_customers = fail_first_batch  # type: ignore[method-assign]
     buf = io.StringIO()
-    with pytest.raises(FakeStoreError):
+    with pytest.raises(StoreFailure):
         sync_customers(contacts(20), store, report=JsonlReportWriter(buf), max_concurrency=2, **PER_CHUNK)
     lines = [json.loads(line) for line in buf.getvalue().splitlines()]
     assert [line["row"] for line in lines] == [f"c{i}" for i in range(11, 21)]
@@ -714,7 +714,7 @@ def test_engine_imports_neither_airflow_nor_requests() -> None:
     import sys
 
     code = (
-        "import sys, airflow_bigcommerce.sync.engine, airflow_bigcommerce.sync.fake;"
+        "import sys, airflow_bigcommerce.sync.engine, airflow_bigcommerce.testing.in_process;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'requests')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

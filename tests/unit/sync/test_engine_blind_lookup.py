@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_bigcommerce.sync.engine import sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 
-class BlindLookupClient(FakeCustomerClient):
+class BlindLookupClient(InProcessStore):
     def find_customers_by_email(self, emails: Sequence[str]) -> list[dict[str, Any]]:
         return [c for c in super().find_customers_by_email(emails) if c["email"] == c["email"].lower()]
 

@@ -14,9 +14,9 @@ import pytest
 from airflow_bigcommerce.sync import engine
 from airflow_bigcommerce.sync.client import RequestRejectedError
 from airflow_bigcommerce.sync.engine import sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 
 def contact(i: int, **overrides: Any) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def with_bad_rows(n: int, every: int) -> list[dict[str, Any]]:
 class BatchSpy:
     """Record the size of every create and update batch the store receives."""
 
-    def __init__(self, store: FakeCustomerClient) -> None:
+    def __init__(self, store: InProcessStore) -> None:
         self.sizes: dict[str, list[int]] = {"create": [], "update": []}
         create, update = store.create_customers, store.update_customers
 
@@ -60,7 +60,7 @@ class BatchSpy:
         return [n for n in self.sizes[kind] if n < 10]
 
 
-def run(rows: Any, store: FakeCustomerClient, **kwargs: Any) -> tuple[SyncResult, list[dict[str, Any]]]:
+def run(rows: Any, store: InProcessStore, **kwargs: Any) -> tuple[SyncResult, list[dict[str, Any]]]:
     buf = io.StringIO()
     result = sync_customers(rows, store, report=JsonlReportWriter(buf), **kwargs)
     assert result.created + result.updated + result.skipped + result.rejected + result.failed == result.total
@@ -68,9 +68,7 @@ def run(rows: Any, store: FakeCustomerClient, **kwargs: Any) -> tuple[SyncResult
 
 
 @pytest.mark.parametrize("n", [2000, 2005])
-def test_an_insert_into_an_empty_store_takes_ceil_n_over_10_creates(
-    store: FakeCustomerClient, n: int
-) -> None:
+def test_an_insert_into_an_empty_store_takes_ceil_n_over_10_creates(store: InProcessStore, n: int) -> None:
     # Bad rows every 37 contacts leave no 500-row chunk with a multiple of 10 creates: 204 POSTs before.
     rows = with_bad_rows(n, every=37)
     spy = BatchSpy(store)
@@ -85,7 +83,7 @@ def test_an_insert_into_an_empty_store_takes_ceil_n_over_10_creates(
 
 @pytest.mark.parametrize(("chunk_size", "concurrency"), [(333, 1), (7, 3), (1, 1), (15, 8)])
 def test_chunk_sizes_that_are_no_multiple_of_the_batch_size(
-    store: FakeCustomerClient, chunk_size: int, concurrency: int
+    store: InProcessStore, chunk_size: int, concurrency: int
 ) -> None:
     rows = [contact(i) for i in range(1, 406)]
     spy = BatchSpy(store)
@@ -97,9 +95,9 @@ def test_chunk_sizes_that_are_no_multiple_of_the_batch_size(
     assert all(line["customer_id"] for line in lines)
 
 
-def mixed_store() -> FakeCustomerClient:
+def mixed_store() -> InProcessStore:
     """Every 3rd contact of 1..600 exists with an old first name (update), every 7th unchanged (skip)."""
-    store = FakeCustomerClient()
+    store = InProcessStore()
     for i in range(1, 601):
         if i % 7 == 0:
             store.add({"email": f"person{i}@example.com", "first_name": f"F{i}", "last_name": "L"})
@@ -146,7 +144,7 @@ def test_dry_run_is_unaffected_by_batching() -> None:
     assert [line["row"] for line in lines] == [f"c{i}" for i in range(1, 601)]
 
 
-def test_waiting_rows_are_looked_up_once_and_duplicates_stay_skipped(store: FakeCustomerClient) -> None:
+def test_waiting_rows_are_looked_up_once_and_duplicates_stay_skipped(store: InProcessStore) -> None:
     looked_up: Counter[str] = Counter()
     find = store.find_customers_by_email
 
@@ -172,7 +170,7 @@ def test_waiting_rows_are_looked_up_once_and_duplicates_stay_skipped(store: Fake
     assert sorted(c["email"] for c in store.customers.values()).count("person1@example.com") == 1
 
 
-def test_a_run_whose_source_fails_midway_reports_each_settled_row_once(store: FakeCustomerClient) -> None:
+def test_a_run_whose_source_fails_midway_reports_each_settled_row_once(store: InProcessStore) -> None:
     for i in range(1, 200, 3):  # every 3rd contact exists already: skipped lines wait behind creates
         store.add({"email": f"person{i}@example.com", "first_name": "x", "last_name": "y"})
 
@@ -199,7 +197,7 @@ def test_a_run_whose_source_fails_midway_reports_each_settled_row_once(store: Fa
     assert sum(line["outcome"] == "skipped" for line in lines) == len(range(1, 51, 3))
 
 
-def test_a_fatal_write_error_reports_what_settled_before_it(store: FakeCustomerClient) -> None:
+def test_a_fatal_write_error_reports_what_settled_before_it(store: InProcessStore) -> None:
     create = store.create_customers
     sent = Counter[str]()
 
@@ -226,8 +224,8 @@ def test_a_fatal_write_error_reports_what_settled_before_it(store: FakeCustomerC
 def test_a_rare_kind_of_write_goes_out_short_rather_than_hold_the_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def setup() -> tuple[FakeCustomerClient, list[dict[str, Any]]]:
-        store = FakeCustomerClient(
+    def setup() -> tuple[InProcessStore, list[dict[str, Any]]]:
+        store = InProcessStore(
             {"email": f"person{i}@example.com", "first_name": "x", "last_name": "y"}
             for i in range(1, 201)
             if i % 50

@@ -6,21 +6,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_bigcommerce.sync.engine import sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 
 def rows(n: int) -> list[dict[str, Any]]:
     return [{"id": i, "email": f"p{i}@example.com", "first_name": "P", "last_name": str(i)} for i in range(n)]
 
 
-class ShortAnswerClient(FakeCustomerClient):
+class ShortAnswerClient(InProcessStore):
     """Writes the whole batch but lists only the first row in its answer."""
 
     def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return super().create_customers(customers)[:1]
 
 
-class PartialWriteClient(FakeCustomerClient):
+class PartialWriteClient(InProcessStore):
     """The first batch writes (and lists) only its first half; later batches are whole."""
 
     partial_done = False

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis_profiles import scaled
 
 from airflow_bigcommerce.sync.engine import sync_customers
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
 from airflow_bigcommerce.sync.report import JsonlReportWriter
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 COLUMNS = [
     "id",
@@ -48,7 +48,7 @@ rows = st.lists(st.dictionaries(keys, values, max_size=8), max_size=25)
 def test_arbitrary_rows_never_escape_and_the_invariant_holds(
     rows: list[dict[str, Any]], mode: Any, dry_run: bool, chunk: int
 ) -> None:
-    store = FakeCustomerClient(
+    store = InProcessStore(
         [{"email": "a@example.com", "first_name": "Old", "last_name": "Lee"}], reject_emails=["b@example.com"]
     )
     field_map = {c: c for c in COLUMNS if c != "id"}

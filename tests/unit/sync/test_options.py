@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from airflow_bigcommerce.sync.engine import run_sync
-from airflow_bigcommerce.sync.fake import FakeCustomerClient
 from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
+from airflow_bigcommerce.testing.in_process import InProcessStore
 
 
 def test_options_are_frozen_validated_and_complete_the_field_map() -> None:
@@ -26,6 +26,6 @@ def test_options_are_frozen_validated_and_complete_the_field_map() -> None:
 
 def test_a_run_takes_its_options_as_one_value() -> None:
     rows = [{"id": i, "email": f"p{i}@example.com", "first_name": "P", "last_name": "Q"} for i in range(12)]
-    store = FakeCustomerClient()
+    store = InProcessStore()
     result = run_sync(rows, store, SyncOptions(batch_size=5, index_limit=0))
     assert (result.created, result.requests["create"]) == (12, 3)

@@ -81,7 +81,7 @@ def test_progress_without_total() -> None:
 
 def test_engine_reports_progress_with_client_stats() -> None:
     from airflow_bigcommerce.sync.engine import sync_customers
-    from airflow_bigcommerce.sync.fake import FakeCustomerClient
+    from airflow_bigcommerce.testing.in_process import InProcessStore
 
     lines: list[str] = []
     clock = FakeClock()
@@ -90,7 +90,7 @@ def test_engine_reports_progress_with_client_stats() -> None:
         clock.now += 1
         return clock.now
 
-    store = FakeCustomerClient(stats={"429s": 1})
+    store = InProcessStore(stats={"429s": 1})
     rows = [{"email": f"p{i}@example.com", "first_name": "A", "last_name": "B"} for i in range(50)]
     sync_customers(rows, store, progress=ProgressReporter(lines.append, interval_s=3, clock=tick), total=50)
     assert lines  # throttled lines plus the final one

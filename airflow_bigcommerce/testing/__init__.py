@@ -1,4 +1,7 @@
-"""Test helpers for users' own DAG tests: a sandbox BigCommerce store on loopback.
+"""Test helpers for users' own DAG tests: a sandbox BigCommerce store on loopback, or in process.
+
+``InProcessStore`` / ``sandbox_client()`` (``airflow_bigcommerce.testing.in_process``) answer the store
+client's calls from a sandbox store in the same process, no server: for fast unit tests of a sync.
 
 ``run_sandbox()`` is a context manager usable anywhere, without pytest; the pytest fixtures
 (``airflow_bigcommerce.sandbox.pytest_plugin``, registered through this module, which the ``pytest11``
@@ -25,6 +28,18 @@ if TYPE_CHECKING:
 pytest_plugins = ["airflow_bigcommerce.sandbox.pytest_plugin"]
 
 DEFAULT_CONN_ID = "bigcommerce_default"
+
+#: Names loaded on first use, so the plugin's import stays light.
+_IN_PROCESS = frozenset({"InProcessStore", "StoreFailure", "sandbox_client"})
+
+
+def __getattr__(name: str) -> Any:
+    """Load the in-process store client on first use (it imports the sandbox's pydantic schemas)."""
+    if name in _IN_PROCESS:
+        from airflow_bigcommerce.testing import in_process
+
+        return getattr(in_process, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,7 @@ def run_sandbox(
     :param clock: the clock of the store's quota windows, outages and competitor (default: the
         context's, e.g. :func:`virtual_time`'s, else the system clock).
     """
-    from airflow_bigcommerce.sandbox.serving import listening_socket, uvicorn_server
+    from airflow_bigcommerce.sandbox.http.serving import listening_socket, uvicorn_server
     from airflow_bigcommerce.sandbox.store import SandboxConfig, SandboxStore
 
     config = SandboxConfig(quota=quota, window_ms=window_ms, **options)

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from airflow_bigcommerce.sandbox.errors import v2_error
-from airflow_bigcommerce.sandbox.query import DEFAULT_LIMIT, MAX_LIMIT, int_param, path_id
-from airflow_bigcommerce.sandbox.schemas import V2GroupCreate, parse_v2_body
+from airflow_bigcommerce.sandbox.state.errors import v2_error
+from airflow_bigcommerce.sandbox.state.query import DEFAULT_LIMIT, MAX_LIMIT, int_param, path_id
+from airflow_bigcommerce.sandbox.state.schemas import V2GroupCreate, parse_v2_body
 
 NOT_ON_PLAN = "Customer groups are not available on this store's plan (they need Plus or higher)."
 

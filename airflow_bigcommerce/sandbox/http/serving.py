@@ -6,7 +6,7 @@ import socket
 
 import uvicorn
 
-from airflow_bigcommerce.sandbox.app import create_app
+from airflow_bigcommerce.sandbox.http.app import create_app
 from airflow_bigcommerce.sandbox.store import SandboxStore
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from airflow_bigcommerce.sandbox.ratelimit import RateLimiter
+from airflow_bigcommerce.sandbox.traffic.ratelimit import RateLimiter
 
 
 class Competitor:

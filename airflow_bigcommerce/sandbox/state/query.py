@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from airflow_bigcommerce.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from airflow_bigcommerce.sandbox.customer import Customer, normalize_email
-from airflow_bigcommerce.sandbox.errors import v2_error, v3_error
+from airflow_bigcommerce.sandbox.state.customer import Customer, normalize_email
+from airflow_bigcommerce.sandbox.state.errors import v2_error, v3_error
 
 MAX_LIMIT = MAX_PAGE_SIZE
 DEFAULT_LIMIT = DEFAULT_PAGE_SIZE

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from airflow_bigcommerce.sandbox.customer import Customer
+from airflow_bigcommerce.sandbox.state.customer import Customer
 
 
 class CustomerBook(Protocol):

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airflow_bigcommerce.api import DEFAULT_CHANNEL_ID
-from airflow_bigcommerce.sandbox.errors import v3_error
-from airflow_bigcommerce.sandbox.query import path_id
-from airflow_bigcommerce.sandbox.schemas import V3ChannelSettings, parse_v3_body
+from airflow_bigcommerce.sandbox.state.errors import v3_error
+from airflow_bigcommerce.sandbox.state.query import path_id
+from airflow_bigcommerce.sandbox.state.schemas import V3ChannelSettings, parse_v3_body
 
 DEFAULT_CHANNEL = DEFAULT_CHANNEL_ID
 

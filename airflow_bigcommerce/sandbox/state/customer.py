@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
-from airflow_bigcommerce.sandbox.schemas import (
+from airflow_bigcommerce.sandbox.state.schemas import (
     V2CustomerCreate,
     V2CustomerUpdate,
     V3AddressPost,

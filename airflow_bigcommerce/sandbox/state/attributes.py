@@ -14,11 +14,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from airflow_bigcommerce.api import MAX_STORE_ATTRIBUTES
-from airflow_bigcommerce.sandbox.book import CustomerBook
-from airflow_bigcommerce.sandbox.customer import Customer, iso
-from airflow_bigcommerce.sandbox.errors import v3_error
-from airflow_bigcommerce.sandbox.query import int_set, parse_when, v3_page
-from airflow_bigcommerce.sandbox.schemas import (
+from airflow_bigcommerce.sandbox.state.book import CustomerBook
+from airflow_bigcommerce.sandbox.state.customer import Customer, iso
+from airflow_bigcommerce.sandbox.state.errors import v3_error
+from airflow_bigcommerce.sandbox.state.query import int_set, parse_when, v3_page
+from airflow_bigcommerce.sandbox.state.schemas import (
     V3_VALIDATION_TITLE,
     V3Attribute,
     V3AttributePost,

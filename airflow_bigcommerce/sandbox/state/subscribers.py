@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from airflow_bigcommerce.sandbox.addresses import refuse_unfiltered_delete
-from airflow_bigcommerce.sandbox.customer import iso, normalize_email
-from airflow_bigcommerce.sandbox.errors import v3_error
-from airflow_bigcommerce.sandbox.query import int_param, int_set, parse_when, path_id, v3_page
-from airflow_bigcommerce.sandbox.schemas import V3SubscriberPost, V3SubscriberPut, parse_v3_body
+from airflow_bigcommerce.sandbox.state.addresses import refuse_unfiltered_delete
+from airflow_bigcommerce.sandbox.state.customer import iso, normalize_email
+from airflow_bigcommerce.sandbox.state.errors import v3_error
+from airflow_bigcommerce.sandbox.state.query import int_param, int_set, parse_when, path_id, v3_page
+from airflow_bigcommerce.sandbox.state.schemas import V3SubscriberPost, V3SubscriberPut, parse_v3_body
 
 _TEXT_FILTERS = ("first_name", "last_name", "source")
 _DELETE_FILTERS = (

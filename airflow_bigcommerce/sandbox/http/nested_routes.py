@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from airflow_bigcommerce.sandbox.addresses import refuse_unfiltered_delete
-from airflow_bigcommerce.sandbox.routing import Store, read_json
+from airflow_bigcommerce.sandbox.http.dependencies import Store, read_json
+from airflow_bigcommerce.sandbox.state.addresses import refuse_unfiltered_delete
 
 
 def add_nested_routes(router: APIRouter) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from airflow_bigcommerce.sandbox.errors import ApiError, version_of_path
+from airflow_bigcommerce.sandbox.state.errors import ApiError, version_of_path
 from airflow_bigcommerce.sandbox.store import SandboxStore
 
 

@@ -21,7 +21,7 @@ from airflow_bigcommerce.api import (
     INLINE_ADDRESSES_MAX,
     INLINE_ATTRIBUTES_MAX,
 )
-from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
+from airflow_bigcommerce.sandbox.state.errors import ApiError, v2_error, v3_error
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 INT32_MAX = 2**31 - 1

@@ -1,13 +1,14 @@
 """How the store admits each API request: outage, concurrency gate, quota (with a competitor) and faults.
 
-Plain Python on an injected clock with no lock of its own: :class:`~.store.SandboxStore` holds the lock
-and calls it, ``app.TrafficMiddleware`` acts on the answers. The order a request meets them:
+Plain Python on an injected clock with no lock of its own: ``sandbox.store.SandboxStore`` holds the
+lock and calls it; ``http.middleware.TrafficMiddleware`` and the in-process client act on the
+answers. The order a request meets them:
 
 1. an outage that hits its method: 503 at once, no quota spent;
 2. its endpoint's concurrency cap: 429 at once with requests left (the refusal spends quota);
 3. ``latency_ms`` of service time, then the fixed-window quota, charged after the competitor's
    requests due by then: 429 with ``X-Retry-After`` when spent;
-4. an injected fault, if one is drawn.
+4. an injected fault: one scripted for its operation (``script``), else one drawn at random.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_bigcommerce.sandbox.competitor import Competitor
-from airflow_bigcommerce.sandbox.concurrency import ConcurrencyGate
 from airflow_bigcommerce.sandbox.config import SandboxConfig
-from airflow_bigcommerce.sandbox.faults import FaultPlan
-from airflow_bigcommerce.sandbox.outage import OutageWindow, affects
-from airflow_bigcommerce.sandbox.ratelimit import RateDecision, RateLimiter
+from airflow_bigcommerce.sandbox.traffic.competitor import Competitor
+from airflow_bigcommerce.sandbox.traffic.concurrency import ConcurrencyGate
+from airflow_bigcommerce.sandbox.traffic.faults import FaultPlan, FaultScript
+from airflow_bigcommerce.sandbox.traffic.outage import OutageWindow, affects
+from airflow_bigcommerce.sandbox.traffic.ratelimit import RateDecision, RateLimiter
 
 #: Settings whose change restarts a part of the traffic state (others apply as they are read).
 _QUOTA = frozenset({"quota", "window_ms"})
@@ -52,6 +53,8 @@ class TrafficControl:
         self.config = config
         self.limiter = RateLimiter(config.quota, config.window_ms, clock)
         self.faults = FaultPlan(config.faults, config.fault_seed)
+        #: Faults queued per operation (deterministic tests); a reset forgets them.
+        self.script = FaultScript()
         self.gate = ConcurrencyGate(config.concurrency_limits)
         self.outage = OutageWindow(clock)
         self.outage.schedule(config.outage_s, config.outage_start_s)
@@ -78,6 +81,7 @@ class TrafficControl:
         """Return to ``config`` as at start-up: new window, fault RNG, competitor and outage; no stats."""
         self.apply(config, {"quota", "faults", "concurrency_limits", "competitor_rps", "outage_s"})
         self.gate.reset_peaks()
+        self.script.clear()
         self.counts = TrafficCounts()
 
     def live_settings(self) -> dict[str, Any]:
@@ -135,9 +139,14 @@ class TrafficControl:
             self.counts.rate_limited += 1
         return decision
 
-    def draw_fault(self) -> str | None:
-        """Draw the fault for the next request and record it."""
-        kind = self.faults.draw()
+    def draw_fault(self, operation: str | None = None, *, drawn: bool = True) -> str | None:
+        """Return the fault for the next request and record it, if any.
+
+        One scripted for ``operation`` comes first, else (if ``drawn``) one drawn at random.
+        """
+        kind = self.script.take(operation) if operation is not None else None
+        if kind is None and drawn:
+            kind = self.faults.draw()
         if kind is not None:
             self.counts.faults[kind] += 1
         return kind

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from airflow_bigcommerce.sandbox.customer import Customer
+from airflow_bigcommerce.sandbox.state.customer import Customer
 
 
 class SqliteState:

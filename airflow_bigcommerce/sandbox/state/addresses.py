@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_bigcommerce.sandbox.book import CustomerBook
-from airflow_bigcommerce.sandbox.customer import COUNTRIES, Customer
-from airflow_bigcommerce.sandbox.errors import ApiError, v2_error, v3_error
-from airflow_bigcommerce.sandbox.query import int_param, int_set, path_id, v3_page
-from airflow_bigcommerce.sandbox.schemas import (
+from airflow_bigcommerce.sandbox.state.book import CustomerBook
+from airflow_bigcommerce.sandbox.state.customer import COUNTRIES, Customer
+from airflow_bigcommerce.sandbox.state.errors import ApiError, v2_error, v3_error
+from airflow_bigcommerce.sandbox.state.query import int_param, int_set, path_id, v3_page
+from airflow_bigcommerce.sandbox.state.schemas import (
     V3_VALIDATION_TITLE,
     V2AddressCreate,
     V2AddressUpdate,
