@@ -13,6 +13,9 @@ from airflow_bigcommerce.testing.sandbox_calls import SandboxCalls, data_of
 
 __all__ = ["PartCalls"]
 
+#: The ``limit`` of every listing: the API's largest page.
+_PAGE = str(MAX_PAGE_SIZE)
+
 
 class PartCalls(SandboxCalls):
     """What the sync's part deliveries and store set-up call, answered by the sandbox in process."""
@@ -39,7 +42,7 @@ class PartCalls(SandboxCalls):
 
     def find_addresses(self, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Return the addresses of these customers."""
-        query = {"customer_id:in": ",".join(str(i) for i in sorted(set(customer_ids))), "limit": "250"}
+        query = {"customer_id:in": ",".join(str(i) for i in sorted(set(customer_ids))), "limit": _PAGE}
         return self._read(
             "address_lookup",
             "GET /v3/customers/addresses",
@@ -51,7 +54,7 @@ class PartCalls(SandboxCalls):
         return self._read(
             "attribute_list",
             "GET /v3/customers/attributes",
-            lambda: self._pages(self.store.attributes.search, {"limit": "250"}),
+            lambda: self._pages(self.store.attributes.search, {"limit": _PAGE}),
         )
 
     def create_customer_attribute(self, name: str, attribute_type: str = "string") -> dict[str, Any]:
@@ -82,7 +85,7 @@ class PartCalls(SandboxCalls):
             groups: list[dict[str, Any]] = []
             page = 1
             while True:
-                items = self.store.groups.search({"page": str(page), "limit": "250"})
+                items = self.store.groups.search({"page": str(page), "limit": _PAGE})
                 groups.extend(items)
                 if len(items) < MAX_PAGE_SIZE:
                     return groups
@@ -117,7 +120,7 @@ class PartCalls(SandboxCalls):
         yield from self._read(
             "subscriber_list",
             "GET /v3/customers/subscribers",
-            lambda: self._pages(self.store.subscribers.search, {"limit": "250"}),
+            lambda: self._pages(self.store.subscribers.search, {"limit": _PAGE}),
         )
 
     def create_subscriber(self, subscriber: Mapping[str, Any]) -> dict[str, Any]:
