@@ -112,6 +112,8 @@ FATAL_STATUSES = frozenset({401, 403})
 #: What the V2 customer group endpoints answer on a plan without groups (SOURCE.md: "only on Plus
 #: plans and above").
 NO_GROUPS_STATUSES = frozenset({403, 404})
+#: What ``GET /v3/customers/settings/channels/{id}`` answers for a channel the store does not have.
+UNKNOWN_CHANNEL_STATUSES = frozenset({404, 422})
 #: A duplicate e-mail: "no official status code. Expect 409 (V2) or 422 with 'already in use'"
 #: (SOURCE.md); subscribers.v3.yml answers 409 on a duplicate e-mail as well.
 CONFLICT_STATUS = 409

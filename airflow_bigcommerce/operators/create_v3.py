@@ -26,6 +26,7 @@ from airflow_bigcommerce.models.customer_post import (
     v3_authentication,
     v3_store_credit,
 )
+from airflow_bigcommerce.models.fields import EMAIL_MAX_LENGTH
 from airflow_bigcommerce.models.inline_address import v3_addresses
 from airflow_bigcommerce.models.store_names import attribute_items, attribute_texts, customer_group_id_for
 from airflow_bigcommerce.sync.store_context import (
@@ -72,7 +73,7 @@ def prepare(arguments: Mapping[str, Any]) -> PreparedCustomer:
         ``store_credit``; names for ``attributes`` and ``customer_group``).
     :raises BigCommerceConfigError: naming the field (and the address index), never a secret.
     """
-    record = str(arguments.get("email"))[:250]
+    record = str(arguments.get("email"))[:EMAIL_MAX_LENGTH]
     try:
         group = arguments.get("customer_group")
         if group is not None and not isinstance(group, str):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from airflow_bigcommerce.api import CONFLICT_STATUS
 from airflow_bigcommerce.exceptions import (
     BigCommerceConfigError,
     BigCommerceDuplicateCustomerError,
@@ -25,7 +26,7 @@ from airflow_bigcommerce.exceptions import (
 from airflow_bigcommerce.models.customer import CustomerV2Create, format_validation_error
 from airflow_bigcommerce.models.fields import EMAIL_MAX_LENGTH
 from airflow_bigcommerce.operators import create_v3
-from airflow_bigcommerce.sync.create_once import Settled, create_once
+from airflow_bigcommerce.sync.create_once import Settled, attribute_found, create_once
 
 if TYPE_CHECKING:
     from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
@@ -56,10 +57,12 @@ def create_v2(
     hook: BigCommerceHook, customer: CustomerV2Create, *, if_exists: IfExists, max_sends: int
 ) -> Created:
     """Create one customer with ``POST /v2/customers``; its e-mail is looked up after an unknown outcome."""
+    payload = customer.to_payload()
     return _create(
         hook,
         customer.email,
-        create=lambda: hook.create_customer_v2(customer.to_payload()),
+        payload,
+        create=lambda: hook.create_customer_v2(payload),
         find=lambda: hook.find_customer_v2_by_email(customer.email),
         path="v2/customers",
         if_exists=if_exists,
@@ -94,6 +97,7 @@ def create_v3_customer(
     return _create(
         hook,
         email,
+        payload,
         create=lambda: _first_created(hook.create_customers([payload])),
         find=find,
         path="v3/customers",
@@ -110,6 +114,7 @@ def without_secrets(customer: Mapping[str, Any]) -> dict[str, Any]:
 def _create(
     hook: BigCommerceHook,
     email: str,
+    payload: Mapping[str, Any],
     *,
     create: Callable[[], dict[str, Any]],
     find: Callable[[], dict[str, Any] | None],
@@ -120,6 +125,9 @@ def _create(
     """
     Create through the one create-once path and map how it ended to the task's outcome.
 
+    A customer the look-up finds counts as created by this task only after an unknown outcome, and
+    only if it holds what was sent (``payload``): one that differs signed up meanwhile.
+
     The hook paces each resend (backoff, one probe at a time during an outage) and gives up with a
     transient error once its retry budget is spent.
     """
@@ -129,6 +137,7 @@ def _create(
             create,
             find,
             in_use=lambda exc: isinstance(exc, BigCommerceDuplicateCustomerError),
+            is_ours=lambda found: attribute_found(payload, found, committed=True),
             confirm=hook.confirm_write,
             on_unknown=lambda exc: log.warning("%s; looking the e-mail up before sending again", exc),
             max_sends=max_sends,
@@ -145,7 +154,7 @@ def _create(
         if if_exists == "skip" and found is not None:
             return False, found
         raise BigCommerceDuplicateCustomerError(
-            status=outcome.refusal.status if outcome.refusal is not None else 409,
+            status=outcome.refusal.status if outcome.refusal is not None else CONFLICT_STATUS,
             method="POST",
             path=path,
             detail=(
@@ -165,7 +174,7 @@ def _existing(existing: dict[str, Any], email: str, path: str, if_exists: IfExis
     if if_exists == "skip":
         return existing
     raise BigCommerceDuplicateCustomerError(
-        status=409,
+        status=CONFLICT_STATUS,
         method="POST",
         path=path,
         detail=(

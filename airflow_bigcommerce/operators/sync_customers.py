@@ -210,6 +210,8 @@ class SyncCustomersOperator(BaseOperator):
         self.bigcommerce_store_hash = hook.store_hash
         rows, total = self._rows()
         with ExitStack() as stack:
+            # A streamed source is closed (cursor and connection) however the sync ends.
+            stack.callback(getattr(rows, "close", lambda: None))
             report = None
             if self.report_path:
                 report = JsonlReportWriter(stack.enter_context(open_for_writing(str(self.report_path))))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_bigcommerce.api import FATAL_STATUSES
+from airflow_bigcommerce.api import CONFLICT_STATUS, FATAL_STATUSES
 from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
@@ -105,7 +105,7 @@ class NewsletterDelivery:
         outcome = create_once(
             lambda: self.client.part("subscriber_create", "create_subscriber", body),
             lambda: book.lookup(item.email),  # after a 409 or a lost answer the index may be stale
-            in_use=lambda exc: exc.status == 409,
+            in_use=lambda exc: exc.status == CONFLICT_STATUS,
             is_ours=lambda found: NEWSLETTER_CONSENT in consents_of(found),
         )
         if outcome.settled is Settled.CREATED:

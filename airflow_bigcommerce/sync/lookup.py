@@ -4,7 +4,7 @@ Find what the store already holds for each row, by the cheaper of two strategies
 A small store is read whole once (at most ``index_limit`` customers) when that takes fewer requests
 than looking the run's rows up by e-mail, chunk by chunk; otherwise each chunk is looked up in
 the groups the client sends as one request each
-(:func:`~airflow_bigcommerce.sync.client.group_lookups`: up to 250 e-mails, a URL under 8 KB).
+(:func:`~airflow_bigcommerce.api.group_lookups`: up to 250 e-mails, a URL under 8 KB).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_bigcommerce.api import MAX_PAGE_SIZE
+from airflow_bigcommerce.api import LOOKUP_BATCH_SIZE, MAX_PAGE_SIZE, group_lookups
 from airflow_bigcommerce.models.contact import COMPARABLE_FIELDS, match_key
-from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, TransientFailureError, group_lookups
+from airflow_bigcommerce.sync.client import TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.rows import Item

@@ -54,12 +54,23 @@ class Status(str, Enum):
     @property
     def wrote(self) -> bool:
         """Whether this outcome wrote to the store (or, in a dry run, would have)."""
-        return self in _WROTE or self.value.startswith("would ")
+        return self in _WROTE or self in _WOULD
 
 
 #: The five statuses a row ends with: they add up to the rows read.
 ROW_STATUSES = (Status.CREATED, Status.UPDATED, Status.SKIPPED, Status.REJECTED, Status.FAILED)
 _WROTE = frozenset({Status.CREATED, Status.UPDATED, Status.SUBSCRIBED, Status.UNSUBSCRIBED})
+#: A dry run's statuses: what would have been written.
+_WOULD = frozenset(
+    {
+        Status.WOULD_CREATE,
+        Status.WOULD_UPDATE,
+        Status.WOULD_SET,
+        Status.WOULD_WRITE,
+        Status.WOULD_SUBSCRIBE,
+        Status.WOULD_UNSUBSCRIBE,
+    }
+)
 
 
 class Kind(Enum):

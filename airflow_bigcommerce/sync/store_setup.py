@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from airflow_bigcommerce.api import MAX_STORE_ATTRIBUTES, UNKNOWN_CHANNEL_STATUSES
 from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
-from airflow_bigcommerce.sync.create_once import create_once
+from airflow_bigcommerce.sync.create_once import create_once, in_use_text
 from airflow_bigcommerce.sync.rows import as_id
 from airflow_bigcommerce.sync.store_context import (
     DEFAULT_CHANNEL,
@@ -116,7 +117,7 @@ def _global_logins(client: Any, channel_id: int) -> bool:
     try:
         settings = client.part("setup", "get_channel_settings", channel_id)
     except RequestRejectedError as exc:
-        if exc.status in (404, 422):
+        if exc.status in UNKNOWN_CHANNEL_STATUSES:
             raise StoreSetupError(f"channel_id {channel_id}: the store has no such channel") from None
         raise
     allowed = global_logins_of(settings, channel_id)
@@ -136,11 +137,14 @@ def _create(client: Any, name: str) -> int:
         outcome = create_once(
             lambda: client.part("setup", "create_customer_attribute", name, "string"),
             find,
-            in_use=lambda _: False,  # the store's refusals here (its cap of 50) are the setup's error
+            # another run created it meanwhile: the look-up finds it; other refusals (the store's
+            # cap) are the setup's error
+            in_use=lambda exc: bool(in_use_text(exc)),
         )
     except RequestRejectedError as exc:
         raise StoreSetupError(
-            f"could not create the customer attribute {name!r} (the store allows at most 50): {exc}"
+            f"could not create the customer attribute {name!r} (the store allows at most "
+            f"{MAX_STORE_ATTRIBUTES}): {exc}"
         ) from None
     if outcome.record is None:
         raise TransientFailureError(f"creating the customer attribute {name!r}: no answer")

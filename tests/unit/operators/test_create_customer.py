@@ -43,6 +43,9 @@ class FakeHook:
         key = payload["email"].lower()
         if step == "unknown_before":
             raise BigCommerceOutcomeUnknownError("timeout", method="POST", path="v2/customers")
+        if step == "signup_meanwhile":  # our send is lost; the shopper signs up on the storefront
+            self.store[key] = {"id": 99, "email": key, "first_name": "Storefront", "last_name": "Signup"}
+            raise BigCommerceOutcomeUnknownError("timeout", method="POST", path="v2/customers")
         if step == "unavailable":
             raise BigCommerceUnavailableError(
                 "POST v2/customers: store writes kept failing (503) for 300 s, "
@@ -264,3 +267,23 @@ def _scripted_init(script: list[str]) -> Any:
         self.script = list(script)
 
     return init
+
+
+def test_a_signup_found_after_an_unknown_outcome_is_not_claimed_as_created(
+    fake_hook: type[FakeHook], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FakeHook, "__init__", _scripted_init(["signup_meanwhile"]))
+    with pytest.raises(BigCommerceDuplicateCustomerError, match=r"already exists \(id 99\)"):
+        run(make_op())
+    assert fake_hook.instances[0].created == []
+    assert fake_hook.instances[0].confirmed == 0  # not our write: nothing proves writes work
+
+
+def test_a_signup_found_after_an_unknown_outcome_is_returned_as_existing_with_skip(
+    fake_hook: type[FakeHook], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FakeHook, "__init__", _scripted_init(["signup_meanwhile"]))
+    op = make_op(if_exists="skip")
+    result = run(op)
+    assert (result["id"], result["first_name"]) == (99, "Storefront")
+    assert op.bigcommerce_rows_written == 0  # lineage: this task created nothing
