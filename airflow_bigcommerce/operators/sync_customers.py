@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
 from airflow_bigcommerce.links import BigCommerceCustomersLink
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
+from airflow_bigcommerce.sync.option_checks import (
+    check_batch_size,
+    check_channel_id,
+    check_max_concurrency,
+    check_mode,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
     from airflow_bigcommerce.sync.result import SyncResult
 
 SyncMode = Literal["insert", "upsert"]
-_SYNC_MODES = ("insert", "upsert")
 #: Failed rows named in the message of the task's failure (the log and the report list them all).
 FAILURE_REASONS_IN_MESSAGE = 3
 
@@ -139,25 +145,15 @@ class SyncCustomersOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if channel_id is not None and (
-            isinstance(channel_id, bool) or not isinstance(channel_id, int) or channel_id < 1
-        ):
-            raise ValueError(f"channel_id must be a channel's id (1 or more) or None, got {channel_id!r}")
+        check_channel_id(channel_id)
         if (contacts is None) == (sql is None):
             raise ValueError("Give exactly one source: contacts=... or sql_conn_id=... with sql=...")
         if sql is not None and not sql_conn_id:
             raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
-        if not is_template(mode) and mode not in _SYNC_MODES:
-            raise ValueError(f"mode must be one of {_SYNC_MODES}, got {mode!r}")
-        if not 1 <= batch_size <= CUSTOMER_BATCH_SIZE:
-            raise ValueError(
-                f"batch_size must be 1 to {CUSTOMER_BATCH_SIZE} (the V3 API's limit per request), "
-                f"got {batch_size}"
-            )
-        if max_concurrency is not None and not 1 <= max_concurrency <= MAX_IN_FLIGHT:
-            raise ValueError(
-                f"max_concurrency must be 1 to {MAX_IN_FLIGHT}, or None to adapt, got {max_concurrency}"
-            )
+        if not is_template(mode):
+            check_mode(mode)
+        check_batch_size(batch_size)
+        check_max_concurrency(max_concurrency)
         if isinstance(quota_reserve, bool) or not isinstance(quota_reserve, int) or quota_reserve < 0:
             raise ValueError(f"quota_reserve must be a number of requests, 0 or more, got {quota_reserve!r}")
         if max_rejected is not None and max_rejected < 0:
@@ -190,16 +186,24 @@ class SyncCustomersOperator(BaseOperator):
         """Read the contacts, sync them, log and return the summary."""
         from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
-        from airflow_bigcommerce.models.contact import validate_field_map
         from airflow_bigcommerce.storage import open_for_writing
-        from airflow_bigcommerce.sync.engine import sync_customers
+        from airflow_bigcommerce.sync.engine import run_sync
+        from airflow_bigcommerce.sync.options import SyncOptions
         from airflow_bigcommerce.sync.progress import ProgressReporter
         from airflow_bigcommerce.sync.report import JsonlReportWriter
 
-        if self.mode not in _SYNC_MODES:
-            raise ValueError(f"mode must be one of {_SYNC_MODES}, got {self.mode!r}")
         dry_run = rendered_flag(self.dry_run, "dry_run")
-        field_map = validate_field_map(self.field_map)
+        # Every option is checked (field_map included) before the connection is read.
+        options = SyncOptions(
+            field_map=self.field_map,
+            mode=self.mode,
+            dry_run=dry_run,
+            key_field=self.key_field,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,  # None: the hook adapts what is in flight
+            channel_id=self.channel_id,
+            create_attributes=self.create_attributes,
+        )
         hook = BigCommerceHook(
             bigcommerce_conn_id=self.bigcommerce_conn_id,
             retry_budget_s=self.retry_budget_s,
@@ -215,21 +219,8 @@ class SyncCustomersOperator(BaseOperator):
             report = None
             if self.report_path:
                 report = JsonlReportWriter(stack.enter_context(open_for_writing(str(self.report_path))))
-            result = sync_customers(
-                rows,
-                hook,
-                field_map=field_map,
-                mode=self.mode,
-                dry_run=dry_run,
-                key_field=self.key_field,
-                batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,  # None: the hook adapts what is in flight
-                report=report,
-                progress=ProgressReporter(self.log.info, total=total),
-                total=total,
-                channel_id=self.channel_id,
-                create_attributes=self.create_attributes,
-            )
+            progress = ProgressReporter(self.log.info, total=total)
+            result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
         summary = result.to_dict()
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self.log.info(

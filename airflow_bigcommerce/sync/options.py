@@ -1,20 +1,27 @@
 """
 What a sync run is asked to do: one frozen value, checked once when it is made.
 
-``sync_customers(...)`` takes these as keywords (as ``SyncCustomersOperator`` passes them) and builds
-a :class:`SyncOptions`; the engine reads only this value, so the options are stated once.
+``SyncCustomersOperator`` builds one and calls ``run_sync``; ``sync_customers(...)`` takes the same
+options as keywords. The checks live in :mod:`.option_checks`, which the operator also runs on its
+plain arguments when the DAG is parsed; the engine reads only this value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
 from airflow_bigcommerce.models.contact import validate_field_map
-from airflow_bigcommerce.sync.client import MAX_BATCH_SIZE
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT
+from airflow_bigcommerce.sync.option_checks import (
+    check_batch_size,
+    check_channel_id,
+    check_max_concurrency,
+    check_mode,
+)
 from airflow_bigcommerce.sync.progress import ProgressReporter
 from airflow_bigcommerce.sync.report import ReportWriter
 
@@ -48,19 +55,15 @@ class SyncOptions:
     create_attributes: bool = False
 
     def __post_init__(self) -> None:
-        if self.mode not in ("insert", "upsert"):
-            raise ValueError(f"mode must be 'insert' or 'upsert', not {self.mode!r}")
-        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
-            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, not {self.batch_size}")
-        if self.max_concurrency is not None and not 1 <= self.max_concurrency <= MAX_CONCURRENCY:
-            raise ValueError(
-                f"max_concurrency must be None (adaptive) or 1..{MAX_CONCURRENCY}, not {self.max_concurrency}"
-            )
+        check_mode(self.mode)
+        check_batch_size(self.batch_size)
+        check_max_concurrency(self.max_concurrency)
+        check_channel_id(self.channel_id)
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {self.chunk_size}")
         if self.max_rejections_listed < 0:
             raise ValueError(f"max_rejections_listed must not be negative, not {self.max_rejections_listed}")
-        object.__setattr__(self, "field_map", validate_field_map(self.field_map))
+        object.__setattr__(self, "field_map", MappingProxyType(validate_field_map(self.field_map)))
 
     @property
     def fields(self) -> dict[str, str]:

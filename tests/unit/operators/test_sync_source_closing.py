@@ -30,13 +30,13 @@ def test_a_sync_that_fails_midway_closes_the_streamed_rows(monkeypatch: pytest.M
         finally:
             closed.append("cursor and connection")
 
-    def failing_sync(rows: Iterator[Mapping[str, Any]], client: Any, **_: Any) -> Any:
+    def failing_sync(rows: Iterator[Mapping[str, Any]], client: Any, options: Any) -> Any:
         kept.append(rows)
         next(rows)
         raise RuntimeError("the store said 401")
 
     monkeypatch.setattr(hook_module, "BigCommerceHook", _Hook)
-    monkeypatch.setattr(engine_module, "sync_customers", failing_sync)
+    monkeypatch.setattr(engine_module, "run_sync", failing_sync)
     monkeypatch.setattr(SyncCustomersOperator, "_rows", lambda self: (stream(), None))
     op = SyncCustomersOperator(task_id="sync", sql_conn_id="crm", sql="SELECT * FROM contacts")
     with pytest.raises(RuntimeError, match="401"):

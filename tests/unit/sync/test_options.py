@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,30 @@ def test_a_run_takes_its_options_as_one_value() -> None:
     store = InProcessStore()
     result = run_sync(rows, store, SyncOptions(batch_size=5, index_limit=0))
     assert (result.created, result.requests["create"]) == (12, 3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert'), got 'merge'"),
+        ({"batch_size": 11}, "batch_size must be 1 to 10 (the V3 API's limit per request), got 11"),
+        ({"max_concurrency": 9}, "max_concurrency must be 1 to 8, or None to adapt, got 9"),
+        ({"channel_id": 0}, "channel_id must be a channel's id (1 or more) or None, got 0"),
+    ],
+)
+def test_the_operator_and_the_engine_refuse_an_option_with_one_message(
+    arguments: dict[str, Any], message: str
+) -> None:
+    from airflow_bigcommerce.operators.sync_customers import SyncCustomersOperator
+
+    with pytest.raises(ValueError) as engine:
+        SyncOptions(**arguments)
+    with pytest.raises(ValueError) as operator:
+        SyncCustomersOperator(task_id="sync", contacts=[], **arguments)
+    assert str(engine.value) == str(operator.value) == message
+
+
+def test_the_field_map_of_the_options_cannot_change() -> None:
+    options = SyncOptions(field_map={"Email": "email"})
+    with pytest.raises(TypeError):
+        options.field_map["Phone"] = "phone"  # type: ignore[index]

@@ -1,0 +1,54 @@
+"""
+The checks of a sync's options, stated once: ``SyncOptions`` and ``SyncCustomersOperator`` both run them.
+
+Standard library and :mod:`airflow_bigcommerce.api` only, so the operator checks its plain arguments
+when the DAG is parsed without loading the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+
+#: What ``mode`` may be: create new customers only, or create and update.
+SYNC_MODES = ("insert", "upsert")
+
+
+def check_mode(mode: Any) -> None:
+    """Refuse a mode the sync does not have."""
+    if mode not in SYNC_MODES:
+        raise ValueError(f"mode must be one of {SYNC_MODES}, got {mode!r}")
+
+
+def check_batch_size(batch_size: Any) -> None:
+    """Refuse a batch size outside the V3 API's 1 to 10 customers per request."""
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= CUSTOMER_BATCH_SIZE
+    ):
+        raise ValueError(
+            f"batch_size must be 1 to {CUSTOMER_BATCH_SIZE} (the V3 API's limit per request), "
+            f"got {batch_size}"
+        )
+
+
+def check_max_concurrency(max_concurrency: Any) -> None:
+    """Refuse a fixed in-flight limit outside 1 to 8 (``None`` adapts)."""
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or not 1 <= max_concurrency <= MAX_IN_FLIGHT
+    ):
+        raise ValueError(
+            f"max_concurrency must be 1 to {MAX_IN_FLIGHT}, or None to adapt, got {max_concurrency}"
+        )
+
+
+def check_channel_id(channel_id: Any) -> None:
+    """Refuse a channel id that is not a channel's (1 or more); ``None`` is the store's behaviour."""
+    if channel_id is not None and (
+        isinstance(channel_id, bool) or not isinstance(channel_id, int) or channel_id < 1
+    ):
+        raise ValueError(f"channel_id must be a channel's id (1 or more) or None, got {channel_id!r}")
