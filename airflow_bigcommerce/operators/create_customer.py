@@ -107,7 +107,7 @@ class CreateCustomerOperator(BaseOperator):
     :param retry_budget_s: how long to keep trying while the store's writes or reads fail (an outage),
         with backoff and one probe at a time, before the task fails; overrides the connection's
         ``retry_budget_s`` extra (default 300). Retrying the failed task is safe.
-    :param bigcommerce_conn_id: connection of type ``bigcommerce``.
+    :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
     :return: the customer as the store returns it (created, or existing with ``if_exists="skip"``),
         without secrets; it is pushed to XCom. V3: a ``customer_Full``, with its ``addresses`` and
         ``attributes`` when the store returns them, without ``authentication``.
@@ -136,6 +136,7 @@ class CreateCustomerOperator(BaseOperator):
         "origin_channel_id",
         "trigger_account_created_notification",
         "accepts_product_review_abandoned_cart_emails",
+        "bigcommerce_conn_id",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "authentication": "json",

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 SyncMode = Literal["insert", "upsert"]
 #: Failed rows named in the message of the task's failure (the log and the report list them all).
 FAILURE_REASONS_IN_MESSAGE = 3
+#: Rejected (and failed) rows the task log lists one by one; it says how many more the report holds.
+ROWS_IN_LOG = 20
 
 
 class SyncCustomersOperator(BaseOperator):
@@ -222,6 +224,7 @@ class SyncCustomersOperator(BaseOperator):
             progress = ProgressReporter(self.log.info, total=total)
             result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
         summary = result.to_dict()
+        summary["report_path"] = str(self.report_path) if self.report_path else None
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self.log.info(
             "Sync %s: %s created, %s updated, %s skipped, %s rejected, %s failed of %s rows in %.1f s%s",
@@ -237,12 +240,8 @@ class SyncCustomersOperator(BaseOperator):
         )
         for part, counts in result.parts.items():
             self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
-        for rejection in summary.get("rejections", [])[:20]:
-            self.log.warning(
-                "Rejected row %s (%s): %s", rejection["row"], rejection["email"], rejection["reason"]
-            )
-        for failure in summary.get("failures", [])[:20]:
-            self.log.warning("Failed row %s (%s): %s", failure["row"], failure["email"], failure["reason"])
+        self._log_rows("Rejected", summary["rejections"], result.rejected)
+        self._log_rows("Failed", summary["failures"], result.failed)
         if result.failed:
             raise BigCommerceTransientError(_failed_message(result, self.report_path))
         if self.max_rejected is not None and result.rejected > self.max_rejected:
@@ -251,6 +250,17 @@ class SyncCustomersOperator(BaseOperator):
                 "every valid row was sent. See the log or the report for the reasons."
             )
         return summary
+
+    def _log_rows(self, what: str, listed: list[dict[str, Any]], count: int) -> None:
+        """Log the first listed rows of an outcome, and how many more there are and where."""
+        for row in listed[:ROWS_IN_LOG]:
+            self.log.warning("%s row %s (%s): %s", what, row["row"], row["email"], row["reason"])
+        more = count - min(count, len(listed), ROWS_IN_LOG)
+        if more:
+            where = (
+                f"in the report at {self.report_path}" if self.report_path else "not listed (set report_path)"
+            )
+            self.log.warning("... and %d more %s rows, %s", more, what.lower(), where)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
         """Report the SQL source's tables as inputs (none for XCom contacts) and the store's customers out."""

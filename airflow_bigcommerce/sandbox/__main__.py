@@ -23,21 +23,27 @@ from airflow_bigcommerce.sandbox.traffic.faults import FAULT_KINDS, spread_rate,
 from airflow_bigcommerce.sandbox.traffic.outage import OUTAGE_KINDS
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help`` shows every flag's default and keeps the description's lines as written."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Describe the command-line flags."""
-    parser = argparse.ArgumentParser(prog="python -m airflow_bigcommerce.sandbox", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    """Describe the command-line flags (``--help`` shows each default)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_bigcommerce.sandbox", description=__doc__, formatter_class=_HelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback only by default)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
-    parser.add_argument("--store-hash", default="sandbox")
+    parser.add_argument("--store-hash", default="sandbox", help="the store hash in the API path")
     parser.add_argument("--token", default="sandbox-token", help="the X-Auth-Token the store accepts")
-    parser.add_argument("--store-name", default="Sandbox Store")
+    parser.add_argument("--store-name", default="Sandbox Store", help="the name GET /v2/store answers")
     parser.add_argument("--quota", type=int, default=150, help="requests per window; 0 = unlimited")
-    parser.add_argument("--window-ms", type=int, default=30_000)
+    parser.add_argument("--window-ms", type=int, default=30_000, help="rate-limit window, milliseconds")
     parser.add_argument("--latency-ms", type=int, default=0, help="service time added to each API request")
     parser.add_argument("--db", default=None, help="SQLite file to persist customers across restarts")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate over --fault-kinds")
     parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help="comma list of fault kinds")
-    parser.add_argument("--fault-seed", type=int, default=None)
+    parser.add_argument("--fault-seed", type=int, default=None, help="random seed of the fault draws")
     parser.add_argument(
         "--fault-methods",
         choices=("all", "writes", "reads"),
@@ -53,9 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     outage.add_argument("--outage-s", type=float, default=0.0, help="outage length in seconds; 0 = none")
     outage.add_argument("--outage-start-s", type=float, default=0.0, help="delay before it begins")
     outage.add_argument("--outage-kind", choices=OUTAGE_KINDS, default="writes", help="what it hits")
-    outage.add_argument(
-        "--outage-headers", action="store_true", help="send rate-limit headers with its 503s (default bare)"
-    )
+    outage.add_argument("--outage-headers", action="store_true", help="send rate-limit headers with its 503s")
     limits = parser.add_argument_group("concurrency", "429 beyond N requests in flight per endpoint")
     limits.add_argument(
         "--concurrency-limit",
@@ -78,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="model a plan below Plus: the V2 customer group endpoints answer 403",
     )
-    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--log-level", default="warning", help="uvicorn's log level")
     return parser
 
 

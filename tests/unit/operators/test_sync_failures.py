@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import stat
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,37 @@ def test_rejected_only_run_succeeds_and_reports_failed_zero(fake_hook: type[Fake
 def test_negative_retry_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="retry_budget_s"):
         SyncCustomersOperator(task_id="sync", contacts=[], retry_budget_s=-5)
+
+
+@pytest.fixture
+def task_log(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The operator's task log, captured (Airflow's own logger does not reach pytest's handler)."""
+    logger = logging.getLogger("tests.sync_operator")
+    monkeypatch.setattr(SyncCustomersOperator, "log", property(lambda self: logger))
+    return caplog
+
+
+def test_the_summary_names_the_report_and_the_log_says_how_many_more_rows_it_holds(
+    fake_hook: type[FakeSyncHook], tmp_path: Path, task_log: pytest.LogCaptureFixture
+) -> None:
+    caplog = task_log
+    rows = [{**row, "email": "not-an-email"} for row in contacts(25)]
+    report = tmp_path / "run.jsonl"
+    op = SyncCustomersOperator(task_id="sync", contacts=rows, report_path=str(report))
+    with caplog.at_level("WARNING"):
+        summary = op.execute(context={})  # type: ignore[arg-type]
+    assert summary["report_path"] == str(report)
+    listed = [r for r in caplog.messages if r.startswith("Rejected row ")]
+    assert len(listed) == 20
+    assert f"... and 5 more rejected rows, in the report at {report}" in caplog.messages
+
+
+def test_without_a_report_the_summary_says_so_and_the_log_says_where_the_rest_are_not(
+    fake_hook: type[FakeSyncHook], task_log: pytest.LogCaptureFixture
+) -> None:
+    caplog = task_log
+    rows = [{**row, "email": "not-an-email"} for row in contacts(21)]
+    with caplog.at_level("WARNING"):
+        summary = SyncCustomersOperator(task_id="sync", contacts=rows).execute(context={})  # type: ignore[arg-type]
+    assert summary["report_path"] is None
+    assert "... and 1 more rejected rows, not listed (set report_path)" in caplog.messages

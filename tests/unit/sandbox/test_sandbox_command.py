@@ -109,3 +109,15 @@ def test_cli_store_kinds() -> None:
     kinds = config_from_args(build_parser().parse_args(["--msf", "--no-customer-groups"]))
     assert (kinds.msf, kinds.customer_groups_enabled) == (True, False)
     assert command(msf=True)[-1] == "--msf"
+
+
+def test_help_shows_every_default() -> None:
+    text = " ".join(build_parser().format_help().split())
+    for shown in (
+        "bind address (loopback only by default) (default: 127.0.0.1)",
+        "(default: 8765)",
+        "requests per window; 0 = unlimited (default: 150)",
+        "rate-limit window, milliseconds (default: 30000)",
+        "the store hash in the API path (default: sandbox)",
+    ):
+        assert shown in text, shown
