@@ -1,19 +1,27 @@
 """
-Create a record at most once: the one path for ``CreateCustomerOperator`` (V2 and V3) and the sync.
+Write records at most once: the one path for ``CreateCustomerOperator`` (V2 and V3) and the sync.
 
-A write is never resent blindly. After an unknown outcome (timeout, dropped connection, 5xx) the
-record is looked up first; only when the look-up does not find it is the write sent again, at most
-:data:`MAX_UNKNOWN_SENDS` times (a safety net: the client's retry budget, in time, ends sooner and
-raises a transient error). A definitive refusal (4xx) writes nothing: a record found after it was
-not created by this send. Who created a record a look-up finds is decided by :func:`attribute_found`
-(single records) and :func:`committed_prefix` (a refused batch); the sync's batch delivery
-(:mod:`.deliver_customers`) and part delivery (:mod:`.deliver_parts`) follow the same rules and bound.
+A write is never resent blindly. :func:`deliver_once` sends a batch; after an unknown outcome
+(timeout, dropped connection, 5xx), or a 2xx that leaves rows out, it looks the rows up, settles
+what is found and resends only the rest, at most :data:`MAX_UNKNOWN_SENDS` times (a safety net:
+the client's retry budget, in time, ends sooner and raises a transient error, which settles the
+unsettled rows as failed). A definitive refusal (4xx) of several rows is split by
+:func:`split_refused`: an endpoint whose refused batch may have written rows (customers) looks them
+up and settles what it finds; the rest is resent one by one, and a refused single row is refused.
+An endpoint (customer batches, address ``POST``s) plugs in as a :class:`BatchEndpoint`;
+:func:`create_once` is its one-record case (single customers, attributes, subscribers). Who
+created a record a look-up finds is decided by :func:`attribute_found` (single records) and
+:func:`committed_prefix` (a refused batch). An idempotent write (``PUT``, upsert) is not looked
+up: :func:`resend_idempotent` sends it once more.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
+from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -21,14 +29,113 @@ from typing import Any, Generic, TypeVar
 
 from airflow_bigcommerce.api import FATAL_STATUSES, email_in_use_text
 from airflow_bigcommerce.models.contact import customer_differs
-from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError
+from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 
 #: Sends of one write whose outcome stayed unknown before it is given up (reported failed, or the
 #: task fails). A safety net for clients without a time budget: the hook's retry budget ends sooner.
 MAX_UNKNOWN_SENDS = 50
+#: Sends of an idempotent write (a ``PUT``, an upsert) whose answer was lost, in all: sending it
+#: again cannot write twice, so no look-up is needed.
+IDEMPOTENT_SENDS = 2
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
+_A = TypeVar("_A")
+
+
+class BatchEndpoint(ABC, Generic[_T, _A]):
+    """
+    How :func:`deliver_once` writes, looks up and settles one endpoint's rows (``_A``: the answer).
+
+    Subclasses settle rows into their own state. The defaults: a refused batch is resent
+    whole, one by one; an unknown outcome is only looked up; a transient failure propagates.
+    """
+
+    @abstractmethod
+    def send(self, rows: list[_T]) -> _A:
+        """Send one write of ``rows``; raise the client's errors."""
+
+    @abstractmethod
+    def accepted(self, rows: list[_T], answer: _A) -> list[_T]:
+        """Settle the rows the store's answer lists; return those it leaves out."""
+
+    @abstractmethod
+    def look_up(self, rows: list[_T]) -> list[_T]:
+        """After a send that may have written ``rows``: settle those found; return those not written."""
+
+    def settle_refused(self, rows: list[_T], exc: RequestRejectedError) -> list[_T]:
+        """Settle what a refused batch (of several rows) is known to hold; return the rows to resend."""
+        return rows
+
+    @abstractmethod
+    def refuse_one(self, row: _T, exc: RequestRejectedError) -> None:
+        """Settle one row the store refused."""
+
+    @abstractmethod
+    def give_up(self, row: _T, sends: int) -> None:
+        """Settle a row whose outcome stayed unknown after ``sends`` sends."""
+
+    def on_unknown(self, exc: OutcomeUnknownError) -> None:
+        """Note an unknown outcome before its look-up (for logging)."""
+
+    def fail(self, rows: list[_T], exc: TransientFailureError, *, looking: bool) -> None:
+        """Settle the unsettled ``rows`` after the client gave up (``looking``: in a look-up)."""
+        raise exc
+
+
+def deliver_once(
+    rows: Sequence[_T], endpoint: BatchEndpoint[_T, Any], *, max_sends: int = MAX_UNKNOWN_SENDS
+) -> int:
+    """
+    Write ``rows`` and settle each of them exactly once; return how many rows a look-up resolved.
+
+    Batches wait in one queue: the rows to resend after a look-up go back as one batch, the rows of
+    a refused batch one by one (:func:`split_refused`). A transient failure (the client's retry
+    budget spent) settles the unsettled rows of that batch through :meth:`BatchEndpoint.fail`.
+    """
+    looked_up = 0
+    queue: deque[tuple[list[_T], int]] = deque([(list(rows), 0)])
+    while queue:
+        batch, unknown = queue.popleft()
+        rest, looking = batch, False
+        try:
+            try:
+                answer = endpoint.send(batch)
+            except TransientFailureError:
+                raise
+            except RequestRejectedError as exc:
+                split_refused(
+                    exc,
+                    batch,
+                    resend_one=functools.partial(_requeue, queue, unknown),
+                    refuse_one=endpoint.refuse_one,
+                    settle=endpoint.settle_refused,
+                )
+                continue
+            except OutcomeUnknownError as exc:
+                endpoint.on_unknown(exc)
+            else:
+                rest = endpoint.accepted(batch, answer)
+                if not rest:
+                    continue
+            # an unknown outcome, or a 2xx that leaves rows out: look up before any resend
+            looking, unknown = True, unknown + 1
+            again: list[_T] = []
+            for row in endpoint.look_up(rest):
+                if unknown >= max_sends:
+                    endpoint.give_up(row, unknown)
+                else:
+                    again.append(row)
+            looked_up += len(rest)
+            if again:
+                queue.append((again, unknown))
+        except TransientFailureError as exc:
+            endpoint.fail(rest, exc, looking=looking)
+    return looked_up
+
+
+def _requeue(queue: deque[tuple[list[_T], int]], unknown: int, row: _T) -> None:
+    queue.append(([row], unknown))
 
 
 class Settled(Enum):
@@ -69,29 +176,78 @@ def create_once(
     :param confirm: called when a look-up finds a write whose answer was lost (the write landed).
     :param on_unknown: called on each unknown outcome, before the look-up (for logging).
     """
-    unknown = False
-    for _send in range(max_sends):
+    single = _Single(create, find, in_use, is_ours, confirm, on_unknown)
+    if max_sends < 1:  # no send allowed: nothing is known
+        return single.result
+    deliver_once([None], single, max_sends=max_sends)
+    return single.result
+
+
+class _Single(BatchEndpoint[None, _R]):
+    """:func:`create_once` as a one-row endpoint: every settlement is its one result."""
+
+    def __init__(
+        self,
+        create: Callable[[], _R],
+        find: Callable[[], _R | None],
+        in_use: Callable[[RequestRejectedError], bool],
+        is_ours: Callable[[_R], bool],
+        confirm: Callable[[], None],
+        on_unknown: Callable[[OutcomeUnknownError], None],
+    ) -> None:
+        self.create, self.find, self.in_use, self.is_ours = create, find, in_use, is_ours
+        self.confirm, self.log_unknown = confirm, on_unknown
+        self.unknown = False
+        self.result: CreateResult[_R] = CreateResult(Settled.UNKNOWN)
+
+    def send(self, rows: list[None]) -> _R:
+        return self.create()
+
+    def accepted(self, rows: list[None], answer: _R) -> list[None]:
+        self.result = CreateResult(Settled.CREATED, answer)
+        return []
+
+    def on_unknown(self, exc: OutcomeUnknownError) -> None:
+        self.log_unknown(exc)
+        self.unknown = True
+
+    def look_up(self, rows: list[None]) -> list[None]:
+        found = self.find()
+        if found is None:
+            return rows
+        if not self.is_ours(found):
+            self.result = CreateResult(Settled.EXISTS, found, looked_up=True)
+        else:
+            self.confirm()
+            self.result = CreateResult(Settled.CREATED, found, looked_up=True)
+        return []
+
+    def refuse_one(self, row: None, exc: RequestRejectedError) -> None:
+        if not self.in_use(exc):
+            raise exc
+        found = self.find()
+        if found is not None and self.unknown and self.is_ours(found):
+            self.confirm()  # an earlier send whose answer was lost got there after all
+            self.result = CreateResult(Settled.CREATED, found, looked_up=True)
+        else:
+            self.result = CreateResult(Settled.EXISTS, found, looked_up=True, refusal=exc)
+
+    def give_up(self, row: None, sends: int) -> None:
+        self.result = CreateResult(Settled.UNKNOWN)
+
+
+def resend_idempotent(send: Callable[[], _R], *, sends: int = IDEMPOTENT_SENDS) -> _R:
+    """
+    Send an idempotent write; after a lost answer send it again, up to ``sends`` times in all.
+
+    The last send's unknown outcome, and every other error, propagate.
+    """
+    for _send in range(sends - 1):
         try:
-            return CreateResult(Settled.CREATED, create())
-        except OutcomeUnknownError as exc:
-            on_unknown(exc)
-            unknown = True
-            found = find()
-            if found is None:
-                continue
-            if not is_ours(found):
-                return CreateResult(Settled.EXISTS, found, looked_up=True)
-            confirm()
-            return CreateResult(Settled.CREATED, found, looked_up=True)
-        except RequestRejectedError as exc:
-            if not in_use(exc):
-                raise
-            found = find()
-            if found is not None and unknown and is_ours(found):
-                confirm()  # an earlier send whose answer was lost got there after all
-                return CreateResult(Settled.CREATED, found, looked_up=True)
-            return CreateResult(Settled.EXISTS, found, looked_up=True, refusal=exc)
-    return CreateResult(Settled.UNKNOWN)
+            return send()
+        except OutcomeUnknownError:
+            continue
+    return send()
 
 
 def split_refused(
@@ -100,20 +256,22 @@ def split_refused(
     *,
     resend_one: Callable[[_T], None],
     refuse_one: Callable[[_T, RequestRejectedError], None],
+    settle: Callable[[list[_T], RequestRejectedError], list[_T]] | None = None,
 ) -> None:
     """
     Settle a refused batch: one item is refused; several are sent again one by one.
 
     A refused batch may hold a single bad item; sent alone, the others go through. A status about
     the whole run (:data:`FATAL_STATUSES`) is raised instead. Endpoints whose refused batch may
-    have written some items (customer creates) look those up first (:func:`committed_prefix`).
+    have written some items (customers) pass ``settle``: it looks them up, settles what it finds
+    (:func:`committed_prefix`) and returns the items still to send.
     """
     if exc.status in FATAL_STATUSES:
         raise exc
     if len(batch) == 1:
         refuse_one(batch[0], exc)
         return
-    for item in batch:
+    for item in settle(list(batch), exc) if settle is not None else batch:
         resend_one(item)
 
 

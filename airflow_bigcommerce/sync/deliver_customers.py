@@ -1,26 +1,28 @@
 """
-Deliver write batches and settle every row of them, whatever the store answered.
+Deliver customer write batches (create or update) and settle every row of them.
 
-A refused batch is never assumed all-or-nothing, and a write whose outcome is unknown (timeout,
-dropped connection) is never resent blindly: in both cases a look-up decides which rows are written.
-How long to keep resending is the client's outage policy (its retry budget): once the client gives
-up with a ``TransientFailureError``, the rows still unsettled are *failed*, never *rejected*.
+The customer endpoint of :func:`.create_once.deliver_once`: a refused batch is never assumed
+all-or-nothing, and a write whose outcome is unknown (timeout, dropped connection), or a 2xx that
+leaves rows out, is never resent blindly: a look-up decides which rows are written, and only the
+rest is sent again (at most :data:`MAX_UNKNOWN_ATTEMPTS` sends). How long to keep resending is the
+client's outage policy (its retry budget): once the client gives up with a
+``TransientFailureError``, the rows still unsettled are *failed*, never *rejected*.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from airflow_bigcommerce.api import FATAL_STATUSES
 from airflow_bigcommerce.models.contact import customer_differs, match_key
-from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
+from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
     MAX_UNKNOWN_SENDS,
+    BatchEndpoint,
     RefusalEvidence,
     attribute_found,
+    deliver_once,
     in_use_text,
 )
 from airflow_bigcommerce.sync.outcome import Status, data, failure_reason, store, transient
@@ -33,6 +35,7 @@ MAX_UNKNOWN_ATTEMPTS = MAX_UNKNOWN_SENDS
 _CONFIRMED = store("confirmed by look-up after an unknown outcome")
 #: The two writes a row can need.
 WriteKind = Literal["create", "update"]
+_Answer = Sequence[Mapping[str, Any]]
 
 
 class Deliverer:
@@ -54,48 +57,28 @@ class Deliverer:
 
     def __call__(self, items: list[Item]) -> tuple[list[Line], int]:
         """Return the settled lines and how many rows a look-up resolved after an unknown outcome."""
-        lines: list[Line] = []
-        resolved = 0
-        queue: deque[list[Item]] = deque([items])
-        while queue:
-            batch = queue.popleft()
-            try:
-                resolved += self._deliver(batch, lines, queue)
-            except TransientFailureError as exc:
-                settled = {line.pos for line in lines}
-                what = f"{self.kind} failed" if not any(i.unknown for i in batch) else "outcome unknown"
-                lines.extend(
-                    item.line(Status.FAILED, failure_reason(what, exc))
-                    for item in batch
-                    if item.index not in settled
-                )
-        return lines, resolved
+        batch = _CustomerBatch(self)
+        resolved = deliver_once(items, batch, max_sends=MAX_UNKNOWN_ATTEMPTS)
+        return batch.lines, resolved
 
-    def _deliver(self, batch: list[Item], lines: list[Line], queue: deque[list[Item]]) -> int:
-        """Send one batch, settle what can be settled, queue what must be sent again; return rows resolved."""
-        unsure: list[Item] = []
-        try:
-            response = self.client.write(self.kind, [item.body for item in batch])
-        except TransientFailureError:
-            raise
-        except RequestRejectedError as exc:
-            if exc.status in FATAL_STATUSES:
-                raise
-            queue.extend([item] for item in self._refused(batch, exc, lines))
-        except OutcomeUnknownError:
-            unsure = batch
-        else:
-            done, unsure = self._succeeded(batch, response)
-            lines.extend(done)
-        if not unsure:
-            return 0
-        # a 2xx that does not list every row is settled like an unknown outcome
-        again = self._unknown(unsure, lines)
-        if again:
-            queue.append(again)
-        return len(unsure)
 
-    def _refused(self, batch: list[Item], exc: RequestRejectedError, lines: list[Line]) -> list[Item]:
+class _CustomerBatch(BatchEndpoint[Item, _Answer]):
+    """One call of a :class:`Deliverer`: the customer endpoint's rules, and the lines it settled."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.client = deliverer.client
+        self.kind = deliverer.kind
+        self.evidence = deliverer.evidence
+        self.lines: list[Line] = []
+
+    def send(self, rows: list[Item]) -> _Answer:
+        return self.client.write(self.kind, [item.body for item in rows])
+
+    def fail(self, rows: list[Item], exc: TransientFailureError, *, looking: bool) -> None:
+        what = f"{self.kind} failed" if not any(i.unknown for i in rows) else "outcome unknown"
+        self.lines.extend(item.line(Status.FAILED, failure_reason(what, exc)) for item in rows)
+
+    def settle_refused(self, rows: list[Item], exc: RequestRejectedError) -> list[Item]:
         """
         Settle a refused batch; return the rows to resend one at a time.
 
@@ -104,14 +87,11 @@ class Deliverer:
         refused (and that holds what was sent), or one an earlier send with an unknown outcome
         wrote. Everything else found is someone else's (another run, a sign-up): ``skipped``.
         """
-        if len(batch) == 1:
-            lines.append(self._single_refused(batch[0], exc))
-            return []
-        found = self.client.find([item.email for item in batch])
-        keys = [item.mk for item in batch]
+        found = self.client.find([item.email for item in rows])
+        keys = [item.mk for item in rows]
         committed = self.evidence.committed_prefix(exc, keys, found) if self.kind == "create" else 0
         resend = []
-        for position, item in enumerate(batch):
+        for position, item in enumerate(rows):
             current = found.get(item.mk)
             if self.kind == "create":
                 line = self._settle_create(item, current, committed=position < committed)
@@ -120,50 +100,48 @@ class Deliverer:
             if line is None:
                 resend.append(item)
             else:
-                lines.append(line)
+                self.lines.append(line)
         return resend
 
-    def _unknown(self, batch: list[Item], lines: list[Line]) -> list[Item]:
-        """Settle a batch whose outcome is unknown by a look-up; return the rows to send again."""
-        for item in batch:
+    def look_up(self, rows: list[Item]) -> list[Item]:
+        """Settle rows whose write may have landed by a look-up; return the rows to send again."""
+        for item in rows:
             item.unknown += 1
-        found = self.client.find([item.email for item in batch])
+        found = self.client.find([item.email for item in rows])
         again: list[Item] = []
         confirmed = False
-        for item in batch:
+        for item in rows:
             line = self._settle(item, found.get(item.mk))
             if line is not None:
-                lines.append(line)
+                self.lines.append(line)
                 confirmed = confirmed or line.outcome in (Status.CREATED, Status.UPDATED)
-            elif item.unknown >= MAX_UNKNOWN_ATTEMPTS:
-                lines.append(
-                    item.line(
-                        Status.FAILED, transient(f"outcome still unknown after {item.unknown} attempts")
-                    )
-                )
             else:
                 again.append(item)
         if confirmed:
             self.client.confirm_write()
         return again
 
-    def _succeeded(
-        self, batch: list[Item], response: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Line], list[Item]]:
-        """Settle the rows the store's answer lists; return them and the rows it leaves out."""
+    def give_up(self, row: Item, sends: int) -> None:
+        reason = transient(f"outcome still unknown after {row.unknown} attempts")
+        self.lines.append(row.line(Status.FAILED, reason))
+
+    def accepted(self, rows: list[Item], answer: _Answer) -> list[Item]:
+        """Settle the rows the store's answer lists; return the rows it leaves out."""
         ids: dict[str, int | None] = {}
         answered: dict[str, Mapping[str, Any]] = {}
-        for customer in response or ():
+        for customer in answer or ():
             if isinstance(customer, Mapping) and isinstance(customer.get("email"), str):
                 ids[match_key(customer["email"])] = as_id(customer.get("id"))
                 answered[match_key(customer["email"])] = customer
-        listed = [item for item in batch if item.mk in ids]
-        missing = [item for item in batch if item.mk not in ids]
+        listed = [item for item in rows if item.mk in ids]
+        missing = [item for item in rows if item.mk not in ids]
         if self.kind == "create":
             for item in listed:
                 item.created = answered[item.mk]  # with its addresses' ids, for the parts that follow
-            return [item.line(Status.CREATED, None, ids[item.mk]) for item in listed], missing
-        return [item.line(Status.UPDATED, changed_reason(item.body)) for item in listed], missing
+            self.lines.extend(item.line(Status.CREATED, None, ids[item.mk]) for item in listed)
+        else:
+            self.lines.extend(item.line(Status.UPDATED, changed_reason(item.body)) for item in listed)
+        return missing
 
     def _settle_create(
         self, item: Item, current: Mapping[str, Any] | None, *, committed: bool
@@ -197,6 +175,9 @@ class Deliverer:
         if pending:
             return None
         return item.line(Status.UPDATED, confirmed or changed_reason(item.body))
+
+    def refuse_one(self, row: Item, exc: RequestRejectedError) -> None:
+        self.lines.append(self._single_refused(row, exc))
 
     def _single_refused(self, item: Item, exc: RequestRejectedError) -> Line:
         if self.kind == "create" and in_use_text(exc):

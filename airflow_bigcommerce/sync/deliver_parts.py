@@ -4,11 +4,13 @@ Deliver the parts of up to one batch of contacts whose customers exist, and sett
 Runs in a worker thread after the customer write (or instead of it, when only parts changed), in
 the order a customer's parts depend on it: addresses, attribute values (with the id of the sync's
 address), newsletter consent. Every request goes through the client's one delivery policy. The
-exactly-once rules and their bound are the customer's (:mod:`.create_once`): an address ``POST``
-whose answer was lost is resolved by looking the customers' addresses up, a subscriber ``POST``
-by looking the e-mail up; ``PUT``s (addresses by id, attribute values, subscribers) are idempotent.
-A part that fails does not undo the parts before it; its outcome says ``failed`` (transient) or
-``rejected`` (the store refused it).
+exactly-once path and its bound are the customer's (:mod:`.create_once`): address ``POST``s go
+through :func:`.create_once.deliver_once` (an answer lost or leaving addresses out is resolved by
+looking the customers' addresses up; a refused batch is resent one by one), a subscriber ``POST``
+through ``create_once``. Attribute values are an upsert, sent once more after a lost answer
+(:func:`.create_once.resend_idempotent`); an address ``PUT`` whose answer was lost is reported
+failed. A part that fails does not undo the parts before it; its outcome says ``failed``
+(transient) or ``rejected`` (the store refused it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
-    MAX_UNKNOWN_SENDS,
+    BatchEndpoint,
+    deliver_once,
+    resend_idempotent,
     split_refused,
 )
 from airflow_bigcommerce.sync.deliver_newsletter import NewsletterDelivery
@@ -113,7 +117,7 @@ class PartDeliverer:
         if not unknown:
             return
         try:
-            by_customer = self._addresses_of([int(i.customer_id or 0) for i in unknown])
+            by_customer = _addresses_by_customer(self.client, unknown)
         except TransientFailureError as exc:
             for item in unknown:
                 out[item.index]["address"] = failed_part("created, but its id could not be read", exc)
@@ -130,53 +134,9 @@ class PartDeliverer:
                 _plan(item).address_record = address_id
                 out[item.index]["address"] = part(Status.CREATED)
 
-    def _addresses_of(self, customer_ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
-        return _by_customer(self.client.part("address_lookup", "find_addresses", customer_ids))
-
     def _post_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
         for start in range(0, len(items), ADDRESS_BATCH_SIZE):
-            self._post_batch(items[start : start + ADDRESS_BATCH_SIZE], out, sends=0)
-
-    def _post_batch(self, batch: list[Item], out: dict[int, Outcomes], sends: int) -> None:
-        bodies = [{**(_plan(i).address_post or {}), "customer_id": i.customer_id} for i in batch]
-        try:
-            answer = self.client.part("address_create", "create_addresses", bodies)
-        except TransientFailureError as exc:
-            for item in batch:
-                out[item.index]["address"] = failed_part("create failed", exc)
-            return
-        except RequestRejectedError as exc:
-            split_refused(
-                exc,
-                batch,
-                resend_one=lambda item: self._post_batch([item], out, sends),
-                refuse_one=lambda item, why: _refuse(out, item, "address", refused_part(why)),
-            )
-            return
-        except OutcomeUnknownError:
-            answer = []
-        missing = _settle_listed(batch, _by_customer(answer), out)
-        if missing:
-            self._confirm_posted(missing, out, sends)
-
-    def _confirm_posted(self, missing: list[Item], out: dict[int, Outcomes], sends: int) -> None:
-        """Look up addresses an answer left out (folded as exact duplicates, or the answer was lost)."""
-        try:
-            by_customer = self._addresses_of([int(i.customer_id or 0) for i in missing])
-        except TransientFailureError as exc:
-            for item in missing:
-                out[item.index]["address"] = failed_part("outcome unknown", exc)
-            return
-        again: list[Item] = []
-        for item in _settle_listed(missing, by_customer, out):
-            if sends + 1 >= MAX_UNKNOWN_SENDS:
-                out[item.index]["address"] = failed_part_because(
-                    f"outcome still unknown after {sends + 1} sends"
-                )
-            else:
-                again.append(item)
-        if again:
-            self._post_batch(again, out, sends + 1)
+            deliver_once(items[start : start + ADDRESS_BATCH_SIZE], _AddressPosts(self.client, out))
 
     def _put_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
         for start in range(0, len(items), ADDRESS_BATCH_SIZE):
@@ -239,26 +199,20 @@ class PartDeliverer:
                 outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(its id recorded)")
 
     def _values_batch(self, batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes]) -> None:
-        for attempt in range(2):  # an upsert: a lost answer is safely sent once more
-            try:
-                self.client.part(
-                    "attribute_values", "upsert_attribute_values", [body for _, _, body in batch]
-                )
-                return
-            except OutcomeUnknownError as exc:
-                if attempt:
-                    self._fail_values(batch, out, "outcome unknown", exc)
-            except TransientFailureError as exc:
-                self._fail_values(batch, out, "write failed", exc)
-                return
-            except RequestRejectedError as exc:
-                split_refused(
-                    exc,
-                    batch,
-                    resend_one=lambda one: self._values_batch([one], out),
-                    refuse_one=_refuse_value(out),
-                )
-                return
+        bodies = [body for _, _, body in batch]
+        try:
+            resend_idempotent(lambda: self.client.part("attribute_values", "upsert_attribute_values", bodies))
+        except OutcomeUnknownError as exc:
+            self._fail_values(batch, out, "outcome unknown", exc)
+        except TransientFailureError as exc:
+            self._fail_values(batch, out, "write failed", exc)
+        except RequestRejectedError as exc:
+            split_refused(
+                exc,
+                batch,
+                resend_one=lambda one: self._values_batch([one], out),
+                refuse_one=_refuse_value(out),
+            )
 
     @staticmethod
     def _fail_values(
@@ -268,6 +222,38 @@ class PartDeliverer:
             # the address's own write landed; the record of its id did not
             said = what if name == "attributes" else "its id not recorded: " + what
             out[item.index][name] = failed_part(said, exc)  # overrides "created": the record did not land
+
+
+class _AddressPosts(BatchEndpoint[Item, Sequence[Mapping[str, Any]]]):
+    """The address ``POST`` endpoint of :func:`.create_once.deliver_once`; settles into ``out``."""
+
+    def __init__(self, client: CountingClient, out: dict[int, Outcomes]) -> None:
+        self.client = client
+        self.out = out
+
+    def send(self, rows: list[Item]) -> Sequence[Mapping[str, Any]]:
+        bodies = [{**(_plan(i).address_post or {}), "customer_id": i.customer_id} for i in rows]
+        answer: Sequence[Mapping[str, Any]] = self.client.part("address_create", "create_addresses", bodies)
+        return answer
+
+    def accepted(self, rows: list[Item], answer: Sequence[Mapping[str, Any]]) -> list[Item]:
+        return _settle_listed(rows, _by_customer(answer), self.out)
+
+    def look_up(self, rows: list[Item]) -> list[Item]:
+        """Look up addresses an answer left out (folded as exact duplicates, or the answer was lost)."""
+        return _settle_listed(rows, _addresses_by_customer(self.client, rows), self.out)
+
+    def refuse_one(self, row: Item, exc: RequestRejectedError) -> None:
+        _refuse(self.out, row, "address", refused_part(exc))
+
+    def give_up(self, row: Item, sends: int) -> None:
+        self.out[row.index]["address"] = failed_part_because(f"outcome still unknown after {sends} sends")
+
+    def fail(self, rows: list[Item], exc: TransientFailureError, *, looking: bool) -> None:
+        for item in rows:
+            self.out[item.index]["address"] = failed_part(
+                "outcome unknown" if looking else "create failed", exc
+            )
 
 
 def _refuse(out: dict[int, Outcomes], item: Item, name: str, outcome: PartOutcome) -> None:
@@ -283,6 +269,12 @@ def _refuse_value(
         out[item.index].setdefault(name, refused_part(exc, prefix))
 
     return refuse
+
+
+def _addresses_by_customer(client: CountingClient, items: list[Item]) -> dict[int, list[Mapping[str, Any]]]:
+    """Look up the stored addresses of the items' customers, by customer id."""
+    ids = [int(i.customer_id or 0) for i in items]
+    return _by_customer(client.part("address_lookup", "find_addresses", ids))
 
 
 def _by_customer(addresses: Sequence[Mapping[str, Any]]) -> dict[int, list[Mapping[str, Any]]]:
