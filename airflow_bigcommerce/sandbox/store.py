@@ -165,4 +165,5 @@ class SandboxStore(V2Customers, V3Customers, Seeding):
                 **self.traffic.stats(),
                 "customers": len(self._customers),
                 "emails_with_duplicates": {email: n for email, n in emails.items() if n > 1},
+                "refused_batch_commits": list(self.refused_batch_commits),
             }

@@ -10,16 +10,15 @@ unsettled rows as failed). A definitive refusal (4xx) of several rows is split b
 up and settles what it finds; the rest is resent one by one, and a refused single row is refused.
 An endpoint (customer batches, address ``POST``s) plugs in as a :class:`BatchEndpoint`;
 :func:`create_once` is its one-record case (single customers, attributes, subscribers). Who
-created a record a look-up finds is decided by :func:`attribute_found` (single records) and
-:func:`committed_prefix` (a refused batch). An idempotent write (``PUT``, upsert) is not looked
+created a record a look-up finds is decided by :func:`attribute_found`: after a definitive refusal,
+nobody in this run (``skipped``); after an unknown outcome, this run if it holds what was sent.
+An idempotent write (``PUT``, upsert) is not looked
 up: :func:`resend_idempotent` sends it once more.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -264,7 +263,7 @@ def split_refused(
     A refused batch may hold a single bad item; sent alone, the others go through. A status about
     the whole run (:data:`FATAL_STATUSES`) is raised instead. Endpoints whose refused batch may
     have written some items (customers) pass ``settle``: it looks them up, settles what it finds
-    (:func:`committed_prefix`) and returns the items still to send.
+    (as someone else's, :func:`attribute_found`) and returns the items still to send.
     """
     if exc.status in FATAL_STATUSES:
         raise exc
@@ -279,10 +278,10 @@ def attribute_found(target: Mapping[str, Any], current: Mapping[str, Any], *, co
     """
     Whether a customer found by the look-up after a send was created by that send (this run).
 
-    Only a send that may have written the row counts (``committed``: an unknown outcome, or a
-    refused batch that a store committed in part before its first refused row); a definitive
-    refusal of the row itself writes nothing. Even then the customer must hold what was sent
-    (``target``): one whose fields differ was created by someone else meanwhile (a sign-up).
+    Only a send whose outcome was unknown may have written the row (``committed``); after a
+    definitive refusal (4xx) a found customer is someone else's (another run, a sign-up), even on
+    a store that wrote part of a refused batch: it said no. Even after an unknown outcome the
+    customer must hold what was sent (``target``): one whose fields differ signed up meanwhile.
     """
     if not committed:
         return False
@@ -292,75 +291,6 @@ def attribute_found(target: Mapping[str, Any], current: Mapping[str, Any], *, co
         return True
 
 
-def committed_prefix(exc: RequestRejectedError, match_keys: Sequence[str], found: Mapping[str, Any]) -> int:
-    """
-    Return how many leading rows of a refused batch its request may have written (usually 0).
-
-    A store that commits a refused batch at all commits it in order up to the first row it refuses
-    (:func:`first_refused_row`), so every row before that one is then in the store. If only some
-    are, the request wrote none of them: those found were created by someone else meanwhile.
-
-    The one case no look-up can tell apart: another writer creating that whole prefix, with the
-    data this run sent, between the refusal and the look-up. :class:`RefusalEvidence` narrows it.
-    """
-    first = first_refused_row(exc, match_keys)
-    return first if all(mk in found for mk in match_keys[:first]) else 0
-
-
-class RefusalEvidence:
-    """
-    What a run's refused batches have shown about the store; thread-safe (pool workers share it).
-
-    Once a refused batch's prefix is missing from the store, the store is known to refuse batches
-    whole: from then on no found row of a refused batch is this run's (another run racing over
-    the same contacts creates them), so :meth:`committed_prefix` returns 0.
-    """
-
-    def __init__(self) -> None:
-        self._whole = threading.Event()
-
-    @property
-    def refuses_whole(self) -> bool:
-        """Whether a refused batch has shown that the store writes nothing of a refused batch."""
-        return self._whole.is_set()
-
-    def committed_prefix(
-        self, exc: RequestRejectedError, match_keys: Sequence[str], found: Mapping[str, Any]
-    ) -> int:
-        """Return :func:`committed_prefix`, 0 once the store is known to refuse batches whole."""
-        if self._whole.is_set():
-            return 0
-        first = first_refused_row(exc, match_keys)
-        committed = committed_prefix(exc, match_keys, found)
-        if first and not committed:
-            self._whole.set()
-        return committed
-
-
-def first_refused_row(exc: RequestRejectedError, match_keys: Sequence[str]) -> int:
-    """
-    Return the position of the first row of a batch that a refusal names, or 0 if it names none.
-
-    Rows are named by the index of a V3 error key (``3.email``) or by an e-mail the store says is
-    in use. A refusal naming no row wrote nothing.
-    """
-    positions = [len(match_keys)]
-    for key in exc.errors:
-        head = str(key).partition(".")[0]
-        if head.isdigit() and int(head) < len(match_keys):
-            positions.append(int(head))
-    text = in_use_text(exc)
-    if text:
-        positions += [i for i, mk in enumerate(match_keys) if _names(text, mk)]
-    first = min(positions)
-    return 0 if first == len(match_keys) else first
-
-
 def in_use_text(exc: RequestRejectedError) -> str:
     """Return the lower-cased messages of ``exc`` saying an e-mail is already taken, or ``""``."""
     return email_in_use_text(exc.status, [exc.title, *map(str, exc.errors.values())])
-
-
-def _names(text: str, match_key: str) -> bool:
-    """Whether lower-cased ``text`` names the e-mail ``match_key`` (not merely a longer one)."""
-    return re.search(rf"(?<![\w.+-]){re.escape(match_key)}(?![\w-])", text) is not None

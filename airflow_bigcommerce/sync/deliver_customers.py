@@ -20,7 +20,6 @@ from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
     MAX_UNKNOWN_SENDS,
     BatchEndpoint,
-    RefusalEvidence,
     attribute_found,
     deliver_once,
     in_use_text,
@@ -48,12 +47,9 @@ class Deliverer:
     transient failure of a write or a look-up settles the batch's unsettled rows as failed.
     """
 
-    def __init__(
-        self, client: CountingClient, kind: WriteKind, evidence: RefusalEvidence | None = None
-    ) -> None:
+    def __init__(self, client: CountingClient, kind: WriteKind) -> None:
         self.client = client
         self.kind = kind
-        self.evidence = evidence or RefusalEvidence()  # thread-safe: shared by the run's workers
 
     def __call__(self, items: list[Item]) -> tuple[list[Line], int]:
         """Return the settled lines and how many rows a look-up resolved after an unknown outcome."""
@@ -68,7 +64,6 @@ class _CustomerBatch(BatchEndpoint[Item, _Answer]):
     def __init__(self, deliverer: Deliverer) -> None:
         self.client = deliverer.client
         self.kind = deliverer.kind
-        self.evidence = deliverer.evidence
         self.lines: list[Line] = []
 
     def send(self, rows: list[Item]) -> _Answer:
@@ -82,19 +77,17 @@ class _CustomerBatch(BatchEndpoint[Item, _Answer]):
         """
         Settle a refused batch; return the rows to resend one at a time.
 
-        A refusal is definitive: a customer the look-up finds was not created by this request,
-        except one a store that commits a refused batch in part wrote before the first row it
-        refused (and that holds what was sent), or one an earlier send with an unknown outcome
-        wrote. Everything else found is someone else's (another run, a sign-up): ``skipped``.
+        A refusal is definitive: a customer the look-up finds was not created by this request
+        (another run, a sign-up, or a store that wrote part of a refused batch: it said no), so it
+        is ``skipped``, unless an earlier send of the row had an unknown outcome and the customer
+        holds what was sent. Nothing found is resent.
         """
         found = self.client.find([item.email for item in rows])
-        keys = [item.mk for item in rows]
-        committed = self.evidence.committed_prefix(exc, keys, found) if self.kind == "create" else 0
         resend = []
-        for position, item in enumerate(rows):
+        for item in rows:
             current = found.get(item.mk)
             if self.kind == "create":
-                line = self._settle_create(item, current, committed=position < committed)
+                line = self._settle_create(item, current, committed=False)
             else:
                 line = self._settle(item, current)
             if line is None:

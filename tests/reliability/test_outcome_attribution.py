@@ -107,12 +107,16 @@ def test_a_customer_found_after_a_refusal_is_not_claimed() -> None:
     assert client.calls["create"] == 1 + 8  # the refused batch, then the rows nobody holds one by one
 
 
-def test_rows_a_store_commits_before_the_refused_one_stay_ours() -> None:
-    # a store that commits a refused batch in part (rows 0..4 before the bad row 5): those are ours
+def test_rows_a_store_commits_before_the_refused_one_are_not_claimed() -> None:
+    # a store that commits a refused batch in part (rows 0..4 before the bad row 5): it answered a
+    # definitive 422, so the rows the look-up finds are reported as already in the store, never
+    # created twice and never claimed; the rest go one by one
     client = InProcessStore(reject_emails=["c5@example.com"], atomic=False)
     rows = [dict(r) for r in CONTACTS[:10]]
     result, lines = _run(rows, client)
-    assert (result.created, result.rejected, result.skipped) == (9, 1, 0)
+    assert (result.created, result.rejected, result.skipped) == (4, 1, 5)
+    assert {line["row"] for line in lines if line["outcome"] == "skipped"} == {f"c{i}" for i in range(5)}
+    assert len(client.customers) == 9
     assert client.calls["create"] == 1 + 5
 
 

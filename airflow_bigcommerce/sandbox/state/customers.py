@@ -55,6 +55,8 @@ class CustomerState:
         self._customers: dict[int, Customer] = {}
         self._by_email: dict[str, int] = {}
         self._counters = dict.fromkeys(_ID_KINDS, 0)
+        #: E-mails a refused, non-atomic batch committed before its bad row (for tests: who wrote what).
+        self.refused_batch_commits: list[str] = []
         #: Extra refusal rules checked on every V3 create and update item, see :data:`RowRule`.
         self.rules: list[RowRule] = []
         self.addresses = Addresses(self)
@@ -80,6 +82,7 @@ class CustomerState:
             self._customers.clear()
             self._by_email.clear()
             self._counters = dict.fromkeys(_ID_KINDS, 0)
+            self.refused_batch_commits.clear()
             for registry in (self.attributes, self.groups, self.channels, self.subscribers):
                 registry.clear()
             if self._db is not None:

@@ -73,6 +73,7 @@ class V3Customers(CustomerState):
         """
         if non_atomic:
             self._commit(good_part)
+            self.refused_batch_commits.extend(c.email.strip().lower() for c in good_part)
         return v3_error(422, title, errors)
 
     def v3_create_customers(self, body: Any, *, non_atomic: bool = False) -> list[dict[str, Any]]:
