@@ -4,7 +4,7 @@ Deliver customer write batches (create or update) and settle every row of them.
 The customer endpoint of :func:`.create_once.deliver_once`: a refused batch is never assumed
 all-or-nothing, and a write whose outcome is unknown (timeout, dropped connection), or a 2xx that
 leaves rows out, is never resent blindly: a look-up decides which rows are written, and only the
-rest is sent again (at most :data:`MAX_UNKNOWN_ATTEMPTS` sends). How long to keep resending is the
+rest is sent again (at most :data:`MAX_UNKNOWN_SENDS` sends). How long to keep resending is the
 client's outage policy (its retry budget): once the client gives up with a
 ``TransientFailureError``, the rows still unsettled are *failed*, never *rejected*.
 """
@@ -27,10 +27,6 @@ from airflow_bigcommerce.sync.create_once import (
 from airflow_bigcommerce.sync.outcome import Status, data, failure_reason, store, transient
 from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip
 
-#: Sends of one row whose outcome stayed unknown before the row is reported failed (the one bound
-#: of :mod:`.create_once`).
-MAX_UNKNOWN_ATTEMPTS = MAX_UNKNOWN_SENDS
-
 _CONFIRMED = store("confirmed by look-up after an unknown outcome")
 #: The two writes a row can need.
 WriteKind = Literal["create", "update"]
@@ -43,7 +39,7 @@ class Deliverer:
 
     A refused batch: look its e-mails up (it may have written some), settle what is there, resend
     the rest one at a time. An unknown outcome: look up, settle what is there, resend the rest as a
-    batch (the client paces the resend), at most :data:`MAX_UNKNOWN_ATTEMPTS` sends per row. A
+    batch (the client paces the resend), at most :data:`MAX_UNKNOWN_SENDS` sends per row. A
     transient failure of a write or a look-up settles the batch's unsettled rows as failed.
     """
 
@@ -54,7 +50,7 @@ class Deliverer:
     def __call__(self, items: list[Item]) -> tuple[list[Line], int]:
         """Return the settled lines and how many rows a look-up resolved after an unknown outcome."""
         batch = _CustomerBatch(self)
-        resolved = deliver_once(items, batch, max_sends=MAX_UNKNOWN_ATTEMPTS)
+        resolved = deliver_once(items, batch, max_sends=MAX_UNKNOWN_SENDS)
         return batch.lines, resolved
 
 

@@ -26,9 +26,6 @@ from typing import Any
 from airflow_bigcommerce.api import DEFAULT_CHANNEL_ID, NO_GROUPS_STATUSES
 from airflow_bigcommerce.sync.client import RequestRejectedError
 
-#: The store's default channel: ``allow_global_logins`` is true there unless changed.
-DEFAULT_CHANNEL = DEFAULT_CHANNEL_ID
-
 
 class AmbiguousNameError(ValueError):
     """Several store records match one name under the rule: ``ids`` names them all."""
@@ -72,7 +69,7 @@ def id_for(what: str, name: str, index: Mapping[str, tuple[int, ...]]) -> int | 
 def global_logins_of(settings: Mapping[str, Any], channel_id: int) -> bool:
     """Whether a channel lets customers with ``channel_ids: null`` log in (its settings' flag)."""
     value = settings.get("allow_global_logins")
-    return bool(value) if value is not None else channel_id == DEFAULT_CHANNEL
+    return bool(value) if value is not None else channel_id == DEFAULT_CHANNEL_ID
 
 
 def shares_login(ours: Sequence[int] | None, theirs: Any, global_logins: Callable[[int], bool]) -> bool:

@@ -16,7 +16,6 @@ from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailu
 from airflow_bigcommerce.sync.create_once import create_once, in_use_text
 from airflow_bigcommerce.sync.rows import as_id
 from airflow_bigcommerce.sync.store_context import (
-    DEFAULT_CHANNEL,
     AmbiguousNameError,
     StoreContext,
     global_logins_of,
@@ -25,7 +24,7 @@ from airflow_bigcommerce.sync.store_context import (
     plan_lacks_groups,
 )
 
-__all__ = ["ADDRESS_ID_ATTRIBUTE", "DEFAULT_CHANNEL", "StoreContext", "StoreSetupError", "resolve_store"]
+__all__ = ["ADDRESS_ID_ATTRIBUTE", "StoreContext", "StoreSetupError", "resolve_store"]
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 

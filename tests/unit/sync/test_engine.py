@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_bigcommerce.sync.client import LOOKUP_BATCH_SIZE, OutcomeUnknownError, RequestRejectedError
-from airflow_bigcommerce.sync.deliver_customers import MAX_UNKNOWN_ATTEMPTS
+from airflow_bigcommerce.sync.create_once import MAX_UNKNOWN_SENDS as MAX_UNKNOWN_ATTEMPTS
 from airflow_bigcommerce.sync.engine import MAX_CONCURRENCY, sync_customers
 from airflow_bigcommerce.sync.report import JsonlReportWriter
 from airflow_bigcommerce.sync.result import SyncResult
