@@ -45,6 +45,7 @@ This file imports only ``airflow.sdk`` and the light operator module at parse ti
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta, timezone
 from typing import Any
@@ -97,6 +98,8 @@ REPORT_PATH = (
 #: Retries of the sync task: a run with failed rows fails, and its retry sends only what is missing.
 SYNC_RETRIES = int(os.environ.get("BIGCOMMERCE_EXAMPLE_SYNC_RETRIES", "3"))
 SYNC_RETRY_DELAY = timedelta(minutes=5)
+#: The task logger: its lines land in the task log in order (a print would follow "Done. Returned...").
+log = logging.getLogger("airflow.task")
 
 
 def sync_window(
@@ -211,7 +214,7 @@ def crm_contacts_to_bigcommerce() -> None:
                 for r in read_report(local)
                 if r["outcome"] == "rejected"
             ]
-        print(format_report(summary, rejections, window=window, report_path=report_path))
+        log.info("%s", format_report(summary, rejections, window=window, report_path=report_path))
         keys = ("created", "updated", "skipped", "rejected", "failed", "total")
         return {**{key: summary.get(key, 0) for key in keys}, "parts": summary.get("parts", {})}
 

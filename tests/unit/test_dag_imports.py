@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -76,6 +77,18 @@ def test_parsing_loads_no_heavy_module(dag_file: Path) -> None:
     loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert loaded, "nothing was imported: the check is broken"
     assert sorted(loaded & set(HEAVY_MODULES)) == []
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_dag_files_log_through_the_task_logger_not_print(dag_file: Path) -> None:
+    """A ``print`` in a task lands after "Done. Returned value was" in the task log; a log line in order."""
+    tree = ast.parse(dag_file.read_text(encoding="utf-8"))
+    prints = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    ]
+    assert prints == [], f"{dag_file.name} prints on lines {prints}: use the task logger"
 
 
 def test_sync_window_macro() -> None:
