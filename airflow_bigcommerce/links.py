@@ -3,17 +3,25 @@ Extra links from a task instance to the store's control panel: the customer list
 
 Airflow 3 computes a link on the worker when the task finishes (``get_link`` on the executed
 operator) and stores it in XCom, where the task instance view reads it. ``execute`` therefore
-records on the operator what the link needs (``bigcommerce_store_hash``, and for
-``CreateCustomerOperator`` ``bigcommerce_customer_id``); a task that failed before reaching the
-store has no link (an empty string, which the UI does not show).
+records on the operator what the link needs (``bigcommerce_store_hash``, ``bigcommerce_api_root``,
+and for ``CreateCustomerOperator`` ``bigcommerce_customer_id``); a task that failed before reaching
+the store has no link (an empty string, which the UI does not show). No link makes a request.
+
+Where a link goes (:func:`control_panel_root`): a connection whose API host is loopback is a sandbox
+store (plain http is allowed only there), and the sandbox serves its own read-only customer list
+at the control panel's path (``{api_root}/manage/customers``); any other host (the real API, or a
+proxy in front of it) is a real store, whose control panel is ``store-{hash}.mybigcommerce.com``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 # BaseOperatorLink is in airflow.sdk from Airflow 3.0 on (unlike BaseHook, see compat.py).
 from airflow.sdk import BaseOperatorLink
+
+from airflow_bigcommerce.hooks.connection import is_loopback
 
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
@@ -22,14 +30,21 @@ if TYPE_CHECKING:
 CONTROL_PANEL = "https://store-{store_hash}.mybigcommerce.com/manage"
 
 
-def customers_url(store_hash: str) -> str:
-    """Return the control panel's customer list of a store."""
-    return CONTROL_PANEL.format(store_hash=store_hash) + "/customers"
+def control_panel_root(store_hash: str, api_root: str | None = None) -> str:
+    """Return the control panel: a loopback (sandbox) API host's own pages, else the real store's."""
+    if api_root and is_loopback(urlsplit(api_root).hostname or ""):
+        return api_root.rstrip("/") + "/manage"
+    return CONTROL_PANEL.format(store_hash=store_hash)
 
 
-def customer_url(store_hash: str, customer_id: int | str) -> str:
+def customers_url(store_hash: str, api_root: str | None = None) -> str:
+    """Return the control panel's customer list of a store (``api_root``: the connection's API host)."""
+    return control_panel_root(store_hash, api_root) + "/customers"
+
+
+def customer_url(store_hash: str, customer_id: int | str, api_root: str | None = None) -> str:
     """Return the control panel's page of one customer."""
-    return f"{customers_url(store_hash)}/{customer_id}/edit"
+    return f"{customers_url(store_hash, api_root)}/{customer_id}/edit"
 
 
 class BigCommerceCustomersLink(BaseOperatorLink):
@@ -40,7 +55,8 @@ class BigCommerceCustomersLink(BaseOperatorLink):
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
         """Return the customer list of the store the task wrote to, or ``""`` before it reached one."""
         store_hash = getattr(operator, "bigcommerce_store_hash", None)
-        return customers_url(store_hash) if store_hash else ""
+        api_root = getattr(operator, "bigcommerce_api_root", None)
+        return customers_url(store_hash, api_root) if store_hash else ""
 
 
 class BigCommerceCustomerLink(BaseOperatorLink):
@@ -52,4 +68,6 @@ class BigCommerceCustomerLink(BaseOperatorLink):
         """Return the created (or, with ``if_exists="skip"``, existing) customer's page, or ``""``."""
         store_hash = getattr(operator, "bigcommerce_store_hash", None)
         customer_id = getattr(operator, "bigcommerce_customer_id", None)
-        return customer_url(store_hash, customer_id) if store_hash and customer_id is not None else ""
+        if not store_hash or customer_id is None:
+            return ""
+        return customer_url(store_hash, customer_id, getattr(operator, "bigcommerce_api_root", None))

@@ -147,6 +147,8 @@ class CreateCustomerOperator(BaseOperator):
     operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink())
     #: Set by ``execute`` for the extra links and lineage: the store, the customer's id, 1 if created.
     bigcommerce_store_hash: str | None = None
+    #: The connection's API host (where the extra links go for a sandbox store, see links.py).
+    bigcommerce_api_root: str | None = None
     bigcommerce_customer_id: int | None = None
     bigcommerce_rows_written: int = 0
     #: Safety net on sends whose outcome stayed unknown; the hook's retry budget (time) ends sooner.
@@ -257,6 +259,7 @@ class CreateCustomerOperator(BaseOperator):
             bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
         )
         self.bigcommerce_store_hash = hook.store_hash
+        self.bigcommerce_api_root = hook.settings.api_root
         options: dict[str, Any] = {"if_exists": self.if_exists, "max_sends": self.max_unknown_outcomes}
         if self.api_version == "v3":
             created, customer = single_create.create_v3_customer(hook, prepared, **options)

@@ -120,6 +120,8 @@ class SyncCustomersOperator(BaseOperator):
     operator_extra_links = (BigCommerceCustomersLink(),)
     #: Set by ``execute`` for the extra link and lineage: the store written to, customers created + updated.
     bigcommerce_store_hash: str | None = None
+    #: The connection's API host (where the extra links go for a sandbox store, see links.py).
+    bigcommerce_api_root: str | None = None
     bigcommerce_rows_written: int = 0
 
     def __init__(
@@ -214,6 +216,7 @@ class SyncCustomersOperator(BaseOperator):
         )
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
         self.bigcommerce_store_hash = hook.store_hash
+        self.bigcommerce_api_root = hook.settings.api_root
         rows, total = self._rows()
         with ExitStack() as stack:
             # A streamed source is closed (cursor and connection) however the sync ends.

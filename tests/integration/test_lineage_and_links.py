@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +99,17 @@ def test_create_customer_lineage_and_links(bigcommerce_sandbox: SandboxHandle) -
     assert customer.get_link(op, ti_key=None) == ""  # type: ignore[arg-type]
 
     created = op.execute(context={})  # type: ignore[arg-type]
-    panel = f"https://store-{store_hash}.mybigcommerce.com/manage/customers"
+    # A sandbox connection (loopback API host): the sandbox's own customer pages, which exist.
+    panel = f"{bigcommerce_sandbox.url}/manage/customers"
     assert customers.get_link(op, ti_key=None) == panel  # type: ignore[arg-type]
     assert customer.get_link(op, ti_key=None) == f"{panel}/{created['id']}/edit"  # type: ignore[arg-type]
+    assert "ada@example.com" in _page(customer.get_link(op, ti_key=None))  # type: ignore[arg-type]
+    # The same operator pointed at the real API: the store's control panel.
+    op.bigcommerce_api_root = "https://api.bigcommerce.com"
+    real_panel = f"https://store-{store_hash}.mybigcommerce.com/manage/customers"
+    assert customers.get_link(op, ti_key=None) == real_panel  # type: ignore[arg-type]
+    assert customer.get_link(op, ti_key=None) == f"{real_panel}/{created['id']}/edit"  # type: ignore[arg-type]
+    op.bigcommerce_api_root = bigcommerce_sandbox.url
     lineage = op.get_openlineage_facets_on_complete(task_instance=None)
     assert lineage is not None
     assert lineage.inputs == []
@@ -121,5 +130,19 @@ def test_sync_link_points_at_the_store_it_wrote_to(bigcommerce_sandbox: SandboxH
     (link,) = op.operator_extra_links
     assert link.get_link(op, ti_key=None) == ""  # type: ignore[arg-type]
     op.execute(context={})  # type: ignore[arg-type]
-    expected = f"https://store-{_store_hash(bigcommerce_sandbox)}.mybigcommerce.com/manage/customers"
+    expected = f"{bigcommerce_sandbox.url}/manage/customers"  # the sandbox's own list (loopback API host)
     assert link.get_link(op, ti_key=None) == expected  # type: ignore[arg-type]
+    page = _page(expected)
+    (customer,) = bigcommerce_sandbox.store.all_customers()
+    assert f'<tr id="customer-{customer["id"]}"><td>{customer["id"]}</td><td>ada@example.com</td>' in page
+    assert "<td>Ada Lovelace</td>" in page
+    op.bigcommerce_api_root = "https://api.bigcommerce.com"  # a real store: its control panel
+    real = f"https://store-{_store_hash(bigcommerce_sandbox)}.mybigcommerce.com/manage/customers"
+    assert link.get_link(op, ti_key=None) == real  # type: ignore[arg-type]
+
+
+def _page(url: str) -> str:
+    """GET an extra link's target (the sandbox's HTML customer pages need no token)."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.headers["content-type"].startswith("text/html")
+        return str(response.read().decode("utf-8"))

@@ -1,8 +1,8 @@
 """The sandbox's FastAPI app: ``create_app(store)`` puts the routes behind the traffic middleware.
 
-Routes (``routes.py``, ``nested_routes.py``, ``admin.py``) parse, make one store call and serialise;
-the state's :class:`~airflow_bigcommerce.sandbox.state.errors.ApiError` is rendered by the one
-exception handler here, so no route needs a try/except (the moto pattern).
+Routes (``routes.py``, ``nested_routes.py``, ``admin.py``, ``control_panel.py``) parse, make one
+store call and serialise; the state's :class:`~airflow_bigcommerce.sandbox.state.errors.ApiError`
+is rendered by the one exception handler here, so no route needs a try/except (the moto pattern).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_bigcommerce.sandbox.http.admin import ADMIN_PREFIX, admin_router
+from airflow_bigcommerce.sandbox.http.control_panel import control_panel_router
 from airflow_bigcommerce.sandbox.http.middleware import API_PREFIX, TrafficMiddleware
 from airflow_bigcommerce.sandbox.http.routes import api_router
 from airflow_bigcommerce.sandbox.state.errors import ApiError, version_of_path
@@ -33,6 +34,7 @@ def create_app(store: SandboxStore | None = None) -> FastAPI:
     app.state.store = store
     app.include_router(api_router())
     app.include_router(admin_router())
+    app.include_router(control_panel_router())
     app.add_middleware(TrafficMiddleware, store=store)
 
     @app.exception_handler(ApiError)

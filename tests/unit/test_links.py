@@ -1,0 +1,50 @@
+"""Where the extra links go: a real store's control panel, or a sandbox's own customer pages (no I/O)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from airflow_bigcommerce.links import (
+    BigCommerceCustomerLink,
+    BigCommerceCustomersLink,
+    customer_url,
+    customers_url,
+)
+
+REAL_PANEL = "https://store-abc123.mybigcommerce.com/manage/customers"
+
+
+@pytest.mark.parametrize(
+    "api_root",
+    [None, "", "https://api.bigcommerce.com", "https://bc-proxy.example.com:8443/bigcommerce"],
+)
+def test_a_real_store_links_to_its_control_panel(api_root: str | None) -> None:
+    assert customers_url("abc123", api_root) == REAL_PANEL
+    assert customer_url("abc123", 42, api_root) == f"{REAL_PANEL}/42/edit"
+
+
+@pytest.mark.parametrize(
+    "api_root",
+    ["http://127.0.0.1:8765", "http://localhost:8765/", "http://[::1]:8765", "https://127.0.0.2"],
+)
+def test_a_loopback_api_host_is_a_sandbox_that_serves_its_own_pages(api_root: str) -> None:
+    root = api_root.rstrip("/")
+    assert customers_url("sandbox", api_root) == f"{root}/manage/customers"
+    assert customer_url("sandbox", 7, api_root) == f"{root}/manage/customers/7/edit"
+
+
+def test_links_read_what_execute_recorded_and_are_empty_before() -> None:
+    customers, customer = BigCommerceCustomersLink(), BigCommerceCustomerLink()
+    before = SimpleNamespace()
+    assert customers.get_link(before, ti_key=None) == ""  # type: ignore[arg-type]
+    assert customer.get_link(before, ti_key=None) == ""  # type: ignore[arg-type]
+    ran = SimpleNamespace(
+        bigcommerce_store_hash="abc123", bigcommerce_api_root="http://127.0.0.1:9", bigcommerce_customer_id=3
+    )
+    assert customers.get_link(ran, ti_key=None) == "http://127.0.0.1:9/manage/customers"  # type: ignore[arg-type]
+    assert customer.get_link(ran, ti_key=None) == "http://127.0.0.1:9/manage/customers/3/edit"  # type: ignore[arg-type]
+    # An operator pickled before the API host was recorded: the control panel, as before.
+    older = SimpleNamespace(bigcommerce_store_hash="abc123", bigcommerce_customer_id=3)
+    assert customers.get_link(older, ti_key=None) == REAL_PANEL  # type: ignore[arg-type]
