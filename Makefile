@@ -14,6 +14,8 @@ AIRFLOW_VERSIONS ?= 3.0.6 3.1.8 3.2.2 3.3.2
 AIRFLOW_FLOOR := 3.0.6
 
 CHROMIUM := /usr/bin/chromium
+# The port `make ui` serves the web UI on (127.0.0.1 only): `make ui PORT=8081`.
+PORT ?= 8080
 
 .PHONY: venv check test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser
 
@@ -84,7 +86,7 @@ demo: $(STAMP)
 	$(BIN)/python -m airflow_bigcommerce.demo
 
 ui: $(STAMP)
-	$(BIN)/python -m airflow_bigcommerce.demo --ui
+	$(BIN)/python -m airflow_bigcommerce.demo --ui --port $(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sync.py

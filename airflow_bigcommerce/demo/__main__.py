@@ -9,22 +9,34 @@ Everything lives in a throwaway folder (default ``.demo/``, git-ignored): an Air
 SQLite metadata DB, the CRM database, the sandbox store's SQLite file, the per-row reports and the
 logs. Every process started here is stopped at the end, on failure and on Ctrl-C.
 
-``--ui`` (``make ui``) starts ``airflow standalone`` with the same store and connections instead,
-to watch and trigger runs in the web UI.
+``--ui`` (``make ui``, ``make ui PORT=8081``) starts ``airflow standalone`` with the same store and
+connections instead, to watch and trigger runs in the web UI on 127.0.0.1 (every visitor is admin);
+it keeps the reports of an earlier ``make demo``. The connections live in the metadata DB (Admin >
+Connections lists them; the Test button is on), and a user's ``AIRFLOW__*`` variables reach every
+``airflow`` process except for the settings the demo owns (see :mod:`.airflow_setup`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_bigcommerce.demo.airflow_setup import (
+    BIGCOMMERCE_CONN_ID,
+    CRM_CONN_ID,
+    UI_HOST,
+    demo_connections,
+    import_command,
+    merged_env,
+    owned_settings,
+    write_connections_file,
+)
 from airflow_bigcommerce.demo.crm import seed_crm
 from airflow_bigcommerce.demo.processes import Children, DemoError, start_sandbox, terminate_on_signals
 from airflow_bigcommerce.demo.report import format_parts, format_summary, newest_report, read_report
@@ -75,37 +87,17 @@ def default_dags_folder() -> Path:
     return repo_dags if (repo_dags / DAG_FILE).exists() else Path.cwd() / "dags"
 
 
-def airflow_env(layout: Layout, *, store_url: str | None = None) -> dict[str, str]:
-    """Return the environment for ``airflow`` commands: home, DAGs, connections, report folder."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and key != "AIRFLOW_HOME"
-    }
-    env.update(
-        {
-            "AIRFLOW_HOME": str(layout.airflow_home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(layout.dags_folder),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{layout.airflow_home / 'airflow.db'}",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW_CONN_CRM_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(layout.crm_db)}),
-            "AIRFLOW_VAR_BIGCOMMERCE_REPORT_DIR": str(layout.reports),
-            "PYTHONUNBUFFERED": "1",
-            # `airflow standalone` starts its components as `airflow ...` found on PATH: this venv's.
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        }
+def airflow_env(
+    layout: Layout, *, ui_port: int | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return the environment for ``airflow`` commands (see :mod:`.airflow_setup` for what wins)."""
+    owned = owned_settings(
+        airflow_home=layout.airflow_home,
+        dags_folder=layout.dags_folder,
+        reports=layout.reports,
+        ui_port=ui_port,
     )
-    if store_url is not None:
-        env["AIRFLOW_CONN_BIGCOMMERCE_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "bigcommerce",
-                "host": store_url,
-                "password": "sandbox-token",
-                "extra": {"store_hash": "sandbox"},
-            }
-        )
-    return env
+    return merged_env(os.environ if environ is None else environ, owned)
 
 
 class Demo:
@@ -134,11 +126,19 @@ class Demo:
         print(f"    {text}", flush=True)
 
     # -- steps -----------------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Create a fresh Airflow home with a migrated SQLite metadata DB, and seed the CRM."""
+    def prepare(self, *, keep_reports: bool = False) -> None:
+        """Create a fresh Airflow home with a migrated SQLite metadata DB, and seed the CRM.
+
+        ``keep_reports`` (``make ui``) leaves the per-row reports of an earlier ``make demo`` in place.
+        """
         layout = self.layout
         self.banner(f"Preparing a throwaway Airflow home in {layout.airflow_home}")
-        for path in (layout.airflow_home, layout.reports, layout.logs):
+        wiped = (
+            (layout.airflow_home, layout.logs)
+            if keep_reports
+            else (layout.airflow_home, layout.reports, layout.logs)
+        )
+        for path in wiped:
             shutil.rmtree(path, ignore_errors=True)
         for path in (layout.crm_db, layout.store_db):
             path.unlink(missing_ok=True)
@@ -166,7 +166,7 @@ class Demo:
             f" germany/UK), {skipped} without street or city; lifecycle_stage -> customer group,"
             f" crm_id -> attribute, {len(stats.newsletter)} newsletter answers (yes/no/1/0...)"
         )
-        self.say("connection crm_default: conn type sqlite, host = that file")
+        self.say(f"connection {CRM_CONN_ID}: conn type sqlite, host = that file")
 
     def start_store(self) -> None:
         """Start the sandbox store on loopback, persisting to a SQLite file."""
@@ -179,11 +179,32 @@ class Demo:
             log_path=self.layout.logs / "sandbox.log",
         )
         self.say(f"listening on {self.store_url} (store hash 'sandbox', {self.quota} requests per 30 s)")
-        self.say("connection bigcommerce_default: AIRFLOW_CONN_BIGCOMMERCE_DEFAULT with that host")
         groups, attributes = seed_store(self.store_url)
         self.say(
             f"store set up like its control panel: customer groups {', '.join(groups)};"
             f" customer attribute {', '.join(attributes)} (admin routes /__sandbox/groups, /attributes)"
+        )
+        self.add_connections()
+
+    def add_connections(self) -> None:
+        """Create the demo's connections in the metadata DB (listed, editable and testable in the UI)."""
+        layout = self.layout
+        path = write_connections_file(
+            layout.airflow_home / "demo-connections.json",
+            demo_connections(crm_db=layout.crm_db, store_url=self.store_url),
+        )
+        try:
+            seconds = self.children.run(
+                import_command(path),
+                env=airflow_env(layout),
+                log_path=layout.logs / "connections-import.log",
+                timeout=STEP_TIMEOUT_S,
+            )
+        finally:
+            path.unlink(missing_ok=True)
+        self.say(
+            f"connections {CRM_CONN_ID} (the CRM file) and {BIGCOMMERCE_CONN_ID} (that host) created in the"
+            f" metadata DB ({seconds:.1f} s): Admin > Connections lists them"
         )
 
     def sync(self, run: int, purpose: str, *, show_rejected: int = 8) -> None:
@@ -193,10 +214,7 @@ class Demo:
         seconds = self.children.run(
             [sys.executable, "-m", "airflow", "dags", "test", DAG_ID],
             # `dags test` would wait out the sync task's retries (3 x 5 min) on a failure: show it at once.
-            env={
-                **airflow_env(self.layout, store_url=self.store_url),
-                "BIGCOMMERCE_EXAMPLE_SYNC_RETRIES": "0",
-            },
+            env={**airflow_env(self.layout), "BIGCOMMERCE_EXAMPLE_SYNC_RETRIES": "0"},
             log_path=self.layout.logs / f"run-{run}.log",
             timeout=STEP_TIMEOUT_S,
         )
@@ -242,27 +260,38 @@ class Demo:
     def ui(self, port: int) -> None:
         """Start ``airflow standalone`` with the sandbox and connections until Ctrl-C."""
         self._steps = 4
-        self.prepare()
+        self.prepare(keep_reports=True)
         self.start_store()
-        self.banner(f"Starting airflow standalone on http://localhost:{port}")
-        env = airflow_env(self.layout, store_url=self.store_url)
-        env["AIRFLOW__API__PORT"] = str(port)
-        env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
-        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
-        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+        url = f"http://{UI_HOST}:{port}"
+        self.banner(f"Starting airflow standalone on {url}")
+        env = airflow_env(self.layout, ui_port=port)
         log_path = self.layout.logs / "standalone.log"
         with log_path.open("w", encoding="utf-8") as log:
             proc = self.children.popen(
                 [sys.executable, "-m", "airflow", "standalone"], env=env, stdout=log, stderr=log
             )
-            self.say(f"web UI:     http://localhost:{port}  (simple auth manager; every user is admin,")
+            self.say(f"web UI:     {url}  (loopback only: simple auth manager, every visitor is admin,")
             self.say("            no password: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True)")
+            self.say(
+                f"connections: Admin > Connections: {BIGCOMMERCE_CONN_ID} (Test button on), {CRM_CONN_ID}"
+            )
             self.say(f"DAG:        {DAG_ID} (unpaused: runs the last hour; Trigger = whole history)")
             self.say(f"store:      {self.store_url}/__sandbox/customers")
             self.say(f"log:        {log_path}")
             self.say("Ctrl-C stops Airflow and the store.")
             code = proc.wait()
         raise DemoError(f"airflow standalone exited with {code}; log: {log_path}")
+
+
+def port_number(text: str) -> int:
+    """Parse a TCP port (1-65535) for ``--port``."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workdir", type=Path, default=Path(".demo"), help="throwaway folder (.demo)")
     parser.add_argument("--dags-folder", type=Path, default=None, help="DAGs folder (the repository's dags/)")
     parser.add_argument("--ui", action="store_true", help="start airflow standalone instead (make ui)")
-    parser.add_argument("--port", type=int, default=8080, help="web UI port with --ui (8080)")
+    parser.add_argument(
+        "--port", type=port_number, default=8080, help="web UI port with --ui (8080; make ui PORT=8081)"
+    )
     return parser
 
 
