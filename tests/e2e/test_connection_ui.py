@@ -2,21 +2,34 @@
 
 Starts ``airflow api-server`` (simple auth manager, everyone admin, Test button enabled) and the
 sandbox store, adds a connection through the Add Connection dialog, presses its Test button, then
-edits it to a wrong token. Screenshots land in ``test-artifacts/connection-ui/``.
+edits it to a wrong token. Then runs ``make ui`` itself (``python -m airflow_bigcommerce.demo --ui``:
+``airflow standalone``, the sandbox, the demo's connections in the metadata DB) and checks what a new
+user sees: both connections listed in Admin > Connections, the Test button working, the UI on
+127.0.0.1 only, their own ``AIRFLOW__*`` settings applied, an earlier demo's reports kept.
+Screenshots land in ``test-artifacts/connection-ui/``.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_server import AirflowServer, run_airflow_api_server
+from airflow_server import AirflowServer, free_port, run_airflow_api_server
+from dag_runner import clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -201,3 +214,123 @@ def test_configure_and_test_connection_in_the_ui(tmp_path: Path) -> None:
             raise
         finally:
             browser.close()
+
+
+#: ``make ui`` (db migrate, sandbox, connections import, airflow standalone) must answer within this.
+MAKE_UI_START_TIMEOUT_S = 300
+#: What ``make ui`` runs (``Makefile``'s ``ui`` target, less ``--port $(PORT)``).
+MAKE_UI = [sys.executable, "-m", "airflow_bigcommerce.demo", "--ui"]
+
+
+@contextlib.contextmanager
+def _make_ui(workdir: Path, port: int, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """Run ``python -m airflow_bigcommerce.demo --ui`` (what ``make ui PORT=...`` runs); Ctrl-C it after."""
+    log_path = workdir.parent / "make-ui.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*MAKE_UI, "--port", str(port), "--workdir", str(workdir), "--contacts", "20"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process, log_path
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # the demo stops what it started, as on Ctrl-C
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + MAKE_UI_START_TIMEOUT_S
+    while True:
+        with contextlib.suppress(urllib.error.URLError, OSError):
+            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        tail = log_path.read_text(errors="replace")[-4000:]
+        assert process.poll() is None, f"make ui exited ({process.returncode}):\n{tail}"
+        assert time.monotonic() < deadline, f"make ui not serving in {MAKE_UI_START_TIMEOUT_S}s:\n{tail}"
+        time.sleep(1)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Return the local IPv4/IPv6 addresses (hex, as /proc/net shows them) listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> None:
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    workdir = tmp_path / "demo"
+    earlier = workdir / "reports" / "crm_contacts_to_bigcommerce" / "manual__earlier.jsonl"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text('{"row": "1"}\n')  # a report of an earlier `make demo`
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # A user's own settings: passed through to every airflow process (one API worker keeps it light).
+    env = clean_env(AIRFLOW__API__INSTANCE_NAME="make ui under test", AIRFLOW__API__WORKERS="1")
+    env |= {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with _make_ui(workdir, port, env) as (process, log_path):
+        _wait_healthy(url, process, log_path)
+        assert _listening_addresses(port) == {"0100007F"}, "make ui must listen on 127.0.0.1 only"
+        with urllib.request.urlopen(f"{url}/ui/config", timeout=30) as response:
+            config = json.load(response)
+        assert config["instance_name"] == "make ui under test"  # the user's AIRFLOW__* reached it
+        assert config["test_connection"] == "Enabled"
+        assert earlier.read_text() == '{"row": "1"}\n', "make ui deleted an earlier demo's report"
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.set_default_timeout(UI_TIMEOUT_MS)
+                page.goto(f"{url}/connections")
+                store_row = page.get_by_role("row").filter(has_text="bigcommerce_default")
+                crm_row = page.get_by_role("row").filter(has_text="crm_default")
+                expect(store_row).to_have_count(1)
+                expect(crm_row).to_have_count(1)
+                expect(store_row).to_contain_text("bigcommerce")
+                expect(crm_row).to_contain_text("sqlite")
+                page.screenshot(path=str(ARTIFACTS / "5-make-ui-connections.png"))
+
+                store_row.get_by_role("button", name="Test Connection").click()
+                toast = _toast(page, "Test Connection")
+                expect(toast).to_contain_text("Test Connection Successful", timeout=UI_TIMEOUT_MS)
+                expect(toast).to_contain_text("Connected to store 'Sandbox Store'")
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(ARTIFACTS / "6-make-ui-test-success.png"))
+
+                store_row.get_by_role("button", name="Edit Connection").click()  # editable: a DB row
+                dialog = page.get_by_role("dialog")
+                expect(dialog.get_by_label("API Host")).to_have_value(
+                    re.compile(r"^http://127\.0\.0\.1:\d+$")
+                )
+            except Exception:
+                for open_page in browser.contexts[0].pages if browser.contexts else []:
+                    open_page.screenshot(path=str(ARTIFACTS / "make-ui-failure.png"), full_page=True)
+                print(f"make ui log (tail):\n{log_path.read_text(errors='replace')[-4000:]}")
+                raise
+            finally:
+                browser.close()
+    assert process.returncode is not None
+    stray = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True, check=False)
+    assert stray.stdout.strip() == "", "make ui left processes running"
