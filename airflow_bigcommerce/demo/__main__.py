@@ -35,6 +35,7 @@ from airflow_bigcommerce.demo.airflow_setup import (
     import_command,
     merged_env,
     owned_settings,
+    unpause_when_served,
     write_connections_file,
 )
 from airflow_bigcommerce.demo.crm import seed_crm
@@ -265,6 +266,10 @@ class Demo:
         url = f"http://{UI_HOST}:{port}"
         self.banner(f"Starting airflow standalone on {url}")
         env = airflow_env(self.layout, ui_port=port)
+        # Paused until the API server answers: standalone starts its components at once, and a task
+        # the scheduler starts before the server is up fails its first try (then waits out a retry).
+        unpause = env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"].strip().lower() != "true"
+        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "True"
         log_path = self.layout.logs / "standalone.log"
         with log_path.open("w", encoding="utf-8") as log:
             proc = self.children.popen(
@@ -275,9 +280,16 @@ class Demo:
             self.say(
                 f"connections: Admin > Connections: {BIGCOMMERCE_CONN_ID} (Test button on), {CRM_CONN_ID}"
             )
-            self.say(f"DAG:        {DAG_ID} (unpaused: runs the last hour; Trigger = whole history)")
             self.say(f"store:      {self.store_url}/__sandbox/customers")
             self.say(f"log:        {log_path}")
+            if unpause:
+                self.say(f"DAG:        {DAG_ID}: unpaused once the UI answers (runs the last hour;")
+                self.say("            Trigger = whole history)")
+                if not unpause_when_served(url, DAG_ID, alive=lambda: proc.poll() is None):
+                    raise DemoError(f"airflow standalone did not serve {DAG_ID}; log: {log_path}")
+                self.say(f"{DAG_ID} unpaused: the UI is ready at {url}")
+            else:
+                self.say(f"DAG:        {DAG_ID} (paused, as AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION says)")
             self.say("Ctrl-C stops Airflow and the store.")
             code = proc.wait()
         raise DemoError(f"airflow standalone exited with {code}; log: {log_path}")

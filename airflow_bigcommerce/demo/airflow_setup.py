@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,30 @@ def write_connections_file(path: Path, connections: Mapping[str, Mapping[str, An
 def import_command(path: Path) -> list[str]:
     """Return the argv that creates (or overwrites) the connections of ``path`` in the metadata DB."""
     return [sys.executable, "-m", "airflow", "connections", "import", "--overwrite", str(path)]
+
+
+def unpause_when_served(
+    base_url: str, dag_id: str, *, alive: Callable[[], bool], timeout: float = 600, poll_s: float = 1.0
+) -> bool:
+    """
+    Unpause ``dag_id`` through the API server at ``base_url`` once it serves it; ``False`` if it never did.
+
+    Gives up when ``alive()`` turns false (the server exited) or after ``timeout`` seconds. The
+    demo's UI lets every visitor act as admin, so the request needs no token.
+    """
+    request = urllib.request.Request(
+        f"{base_url}/api/v2/dags/{dag_id}",
+        data=json.dumps({"is_paused": False}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="PATCH",
+    )
+    deadline = time.monotonic() + timeout
+    while alive() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):  # not listening yet, or the DAG not parsed yet (404)
+            pass
+        time.sleep(poll_s)
+    return False

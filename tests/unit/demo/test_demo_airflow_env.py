@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from airflow_bigcommerce.demo import __main__ as demo
-from airflow_bigcommerce.demo.airflow_setup import demo_connections, write_connections_file
+from airflow_bigcommerce.demo.airflow_setup import (
+    demo_connections,
+    unpause_when_served,
+    write_connections_file,
+)
 from airflow_bigcommerce.hooks.connection import api_root_from, validate_store_hash
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _layout(tmp_path: Path) -> demo.Layout:
@@ -109,3 +124,42 @@ def test_make_ui_keeps_the_reports_of_an_earlier_demo(
     run.prepare(keep_reports=keep_reports)
     assert earlier.exists() is keep_reports
     assert layout.crm_db.exists()
+
+
+class _Api(http.server.BaseHTTPRequestHandler):
+    """Answers PATCH /api/v2/dags/<id>: 404 (not parsed yet) for the first ``missing`` calls, then 200."""
+
+    missing = 2
+    calls: ClassVar[list[tuple[str, str, dict[str, object]]]] = []
+
+    def do_PATCH(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append((self.command, self.path, body))
+        status = 404 if len(type(self).calls) <= type(self).missing else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_dag_is_unpaused_once_the_api_server_serves_it() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert unpause_when_served(url, "my_dag", alive=lambda: True, timeout=30, poll_s=0.01)
+        assert _Api.calls == [("PATCH", "/api/v2/dags/my_dag", {"is_paused": False})] * 3
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_unpausing_gives_up_when_the_server_exited() -> None:
+    port = free_port()  # nothing listens there
+    started = time.monotonic()
+    assert not unpause_when_served(f"http://127.0.0.1:{port}", "my_dag", alive=lambda: False, timeout=30)
+    assert time.monotonic() - started < 5
