@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,6 +221,9 @@ def test_configure_and_test_connection_in_the_ui(tmp_path: Path) -> None:
 MAKE_UI_START_TIMEOUT_S = 300
 #: What ``make ui`` runs (``Makefile``'s ``ui`` target, less ``--port $(PORT)``).
 MAKE_UI = [sys.executable, "-m", "airflow_bigcommerce.demo", "--ui"]
+DEMO_DAG = "crm_contacts_to_bigcommerce"
+#: The scheduler runs the last hour as soon as the demo unpauses the DAG; both tasks must be done by then.
+FIRST_RUN_TIMEOUT_S = 240
 
 
 @contextlib.contextmanager
@@ -271,6 +275,40 @@ def _listening_addresses(port: int) -> set[str]:
                 if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
                     found.add(address)
     return found
+
+
+def _api(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:  # every visitor is admin: no token
+        return json.load(response)
+
+
+def _check_first_scheduled_run(url: str, log_path: Path) -> None:
+    """The DAG is unpaused once the server answers; its first run's tasks pass on their first try, and
+    the report task's table is in its task log before "Done. Returned value was" (logged, not printed).
+    """
+    dag = f"{url}/api/v2/dags/{DEMO_DAG}"
+    deadline = time.monotonic() + FIRST_RUN_TIMEOUT_S
+    states: dict[str, tuple[str | None, int]] = {}
+    while time.monotonic() < deadline:
+        runs = _api(f"{dag}/dagRuns")["dag_runs"]
+        if runs:
+            run_id = urllib.parse.quote(runs[0]["dag_run_id"], safe="")
+            instances = _api(f"{dag}/dagRuns/{run_id}/taskInstances")["task_instances"]
+            states = {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in instances}
+            if states.get("report", (None, 0))[0] in {"success", "failed", "upstream_failed"}:
+                break
+        time.sleep(2)
+    tail = log_path.read_text(errors="replace")[-3000:]
+    assert _api(dag)["is_paused"] is False, tail
+    assert states == {"sync_customers": ("success", 1), "report": ("success", 1)}, f"{states}\n{tail}"
+    events = [
+        str(line.get("event", ""))
+        for line in _api(f"{dag}/dagRuns/{run_id}/taskInstances/report/logs/1")["content"]
+    ]
+    table = next(i for i, event in enumerate(events) if event.startswith("CRM -> BigCommerce sync:"))
+    done = next(i for i, event in enumerate(events) if event.startswith("Done. Returned value was"))
+    assert table < done, events
+    assert "Per-row report: " in events[table]
 
 
 def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> None:
@@ -331,6 +369,7 @@ def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> No
                 raise
             finally:
                 browser.close()
+        _check_first_scheduled_run(url, log_path)
     assert process.returncode is not None
     stray = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True, check=False)
     assert stray.stdout.strip() == "", "make ui left processes running"
