@@ -238,6 +238,7 @@ class Demo:
         layout = self.layout
         self.banner("Where to look")
         self.say(f"store customers (JSON):  {self.store_url}/__sandbox/customers   (while a sandbox runs)")
+        self.say(f"store customers (page):  {self.store_url}/manage/customers   (the tasks' extra link)")
         self.say(f"store file:              {layout.store_db}")
         self.say(
             "  reopen it:             python -m airflow_bigcommerce.sandbox --db "
