@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -262,6 +263,10 @@ class Demo:
     def ui(self, port: int) -> None:
         """Start ``airflow standalone`` with the sandbox and connections until Ctrl-C."""
         self._steps = 4
+        if not port_is_free(UI_HOST, port):
+            raise DemoError(
+                f"port {port} on {UI_HOST} is in use: choose another, e.g. make ui PORT={port + 1}"
+            )
         self.prepare(keep_reports=True)
         self.start_store()
         url = f"http://{UI_HOST}:{port}"
@@ -278,9 +283,8 @@ class Demo:
             )
             self.say(f"web UI:     {url}  (loopback only: simple auth manager, every visitor is admin,")
             self.say("            no password: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True)")
-            self.say(
-                f"connections: Admin > Connections: {BIGCOMMERCE_CONN_ID} (Test button on), {CRM_CONN_ID}"
-            )
+            test = env["AIRFLOW__CORE__TEST_CONNECTION"]
+            self.say(f"connections: Admin > Connections: {BIGCOMMERCE_CONN_ID}, {CRM_CONN_ID} (Test: {test})")
             self.say(f"store:      {self.store_url}/__sandbox/customers")
             self.say(f"log:        {log_path}")
             if unpause:
@@ -294,6 +298,17 @@ class Demo:
             self.say("Ctrl-C stops Airflow and the store.")
             code = proc.wait()
         raise DemoError(f"airflow standalone exited with {code}; log: {log_path}")
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` yet (the UI's API server must be the one answering there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is free
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def port_number(text: str) -> int:

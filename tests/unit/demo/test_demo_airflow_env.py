@@ -163,3 +163,18 @@ def test_unpausing_gives_up_when_the_server_exited() -> None:
     started = time.monotonic()
     assert not unpause_when_served(f"http://127.0.0.1:{port}", "my_dag", alive=lambda: False, timeout=30)
     assert time.monotonic() - started < 5
+
+
+def test_make_ui_refuses_a_port_in_use_before_preparing_anything(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = int(busy.getsockname()[1])
+        assert not demo.port_is_free("127.0.0.1", port)
+        run = demo.Demo(_layout(tmp_path), contacts=5, quota=0)
+        with pytest.raises(
+            demo.DemoError, match=f"port {port} on 127.0.0.1 is in use.*make ui PORT={port + 1}"
+        ):
+            run.ui(port)
+    assert not (tmp_path / "work").exists()
+    assert demo.port_is_free("127.0.0.1", free_port())
