@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 CONTROL_PANEL = "https://store-{store_hash}.mybigcommerce.com/manage"
 
 
+def api_root_of(hook: object) -> str | None:
+    """Return the API host ``hook`` talks to, for the links; ``None`` if it cannot say (never raises)."""
+    root = getattr(getattr(hook, "settings", None), "api_root", None)
+    return root if isinstance(root, str) else None
+
+
 def control_panel_root(store_hash: str, api_root: str | None = None) -> str:
     """Return the control panel: a loopback (sandbox) API host's own pages, else the real store's."""
     if api_root and is_loopback(urlsplit(api_root).hostname or ""):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
-from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink
+from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink, api_root_of
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ class CreateCustomerOperator(BaseOperator):
             bigcommerce_conn_id=self.bigcommerce_conn_id, retry_budget_s=self.retry_budget_s
         )
         self.bigcommerce_store_hash = hook.store_hash
-        self.bigcommerce_api_root = hook.settings.api_root
+        self.bigcommerce_api_root = api_root_of(hook)
         options: dict[str, Any] = {"if_exists": self.if_exists, "max_sends": self.max_unknown_outcomes}
         if self.api_version == "v3":
             created, customer = single_create.create_v3_customer(hook, prepared, **options)

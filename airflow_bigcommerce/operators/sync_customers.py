@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
-from airflow_bigcommerce.links import BigCommerceCustomersLink
+from airflow_bigcommerce.links import BigCommerceCustomersLink, api_root_of
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
@@ -216,7 +216,7 @@ class SyncCustomersOperator(BaseOperator):
         )
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
         self.bigcommerce_store_hash = hook.store_hash
-        self.bigcommerce_api_root = hook.settings.api_root
+        self.bigcommerce_api_root = api_root_of(hook)
         rows, total = self._rows()
         with ExitStack() as stack:
             # A streamed source is closed (cursor and connection) however the sync ends.

@@ -9,6 +9,7 @@ import pytest
 from airflow_bigcommerce.links import (
     BigCommerceCustomerLink,
     BigCommerceCustomersLink,
+    api_root_of,
     customer_url,
     customers_url,
 )
@@ -48,3 +49,10 @@ def test_links_read_what_execute_recorded_and_are_empty_before() -> None:
     # An operator pickled before the API host was recorded: the control panel, as before.
     older = SimpleNamespace(bigcommerce_store_hash="abc123", bigcommerce_customer_id=3)
     assert customers.get_link(older, ti_key=None) == REAL_PANEL  # type: ignore[arg-type]
+
+
+def test_the_api_host_is_read_from_the_hook_without_ever_failing_the_task() -> None:
+    hook = SimpleNamespace(settings=SimpleNamespace(api_root="http://127.0.0.1:8765"))
+    assert api_root_of(hook) == "http://127.0.0.1:8765"
+    assert api_root_of(SimpleNamespace(store_hash="abc123")) is None  # a hook that cannot say
+    assert api_root_of(SimpleNamespace(settings=object())) is None
