@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ def test_extra_links_are_stored_for_the_task_instance_view(run: LineageRun) -> N
             "SELECT dag_id, task_id, map_index, key, value FROM xcom WHERE key LIKE '_link_%'"
         ).fetchall()
     links = {(dag, task, index, key): json.loads(value) for dag, task, index, key, value in rows}
-    panel = f"https://store-{run.sandbox.store_hash}.mybigcommerce.com/manage/customers"
+    # A sandbox connection (loopback API host): the sandbox's own customer pages, which exist.
+    panel = f"{run.sandbox.url}/manage/customers"
     assert links[(SYNC_DAG, SYNC_TASK, -1, "_link_BigCommerceCustomersLink")] == panel
     created = {c["email"].lower(): c["id"] for c in run.sandbox.store.all_customers()}
     customer_links = {
@@ -123,6 +125,11 @@ def test_extra_links_are_stored_for_the_task_instance_view(run: LineageRun) -> N
     assert {url.removeprefix(panel + "/").removesuffix("/edit") for url in customer_links.values()} <= {
         str(customer_id) for customer_id in created.values()
     }
+    with urllib.request.urlopen(customer_links[0], timeout=10) as response:  # the link opens a real page
+        page = response.read().decode("utf-8")
+    shown = customer_links[0].removeprefix(panel + "/").removesuffix("/edit")
+    assert f"<td>{shown}</td>" in page
+    assert any(f"<td>{email}</td>" in page.lower() for email, cid in created.items() if str(cid) == shown)
 
 
 def test_no_token_in_lineage_events_or_output(run: LineageRun) -> None:
