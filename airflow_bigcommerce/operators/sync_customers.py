@@ -9,7 +9,7 @@ file naming the operator parses as fast as one with ``EmptyOperator``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_bigcommerce.lineage import Lineage
+    from airflow_bigcommerce.sources import Source
     from airflow_bigcommerce.sync.result import SyncResult
 
 SyncMode = Literal["insert", "upsert"]
@@ -214,10 +215,11 @@ class SyncCustomersOperator(BaseOperator):
         )
         hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
         self.bigcommerce_store_hash = hook.store_hash
-        rows, total = self._rows()
+        source = self._open_source()
+        rows, total = source.rows, source.total
         with ExitStack() as stack:
             # A streamed source is closed (cursor and connection) however the sync ends.
-            stack.callback(getattr(rows, "close", lambda: None))
+            stack.callback(source.close)
             report = None
             if self.report_path:
                 report = JsonlReportWriter(stack.enter_context(open_for_writing(str(self.report_path))))
@@ -274,20 +276,19 @@ class SyncCustomersOperator(BaseOperator):
             sql_hook_params=self.sql_hook_params,
         )
 
-    def _rows(self) -> tuple[Iterator[Mapping[str, Any]], int | None]:
-        """Return the contact rows and, when cheap to know, how many there are."""
-        from airflow_bigcommerce.sources import contact_rows, stream_sql
+    def _open_source(self) -> Source:
+        """Open the contacts' source: a query runs, a file is found, before the store is touched."""
+        from airflow_bigcommerce.sources import open_contacts, open_sql
 
         if self.sql is None:
-            return contact_rows(self.contacts)
-        rows = stream_sql(
+            return open_contacts(self.contacts)
+        return open_sql(
             str(self.sql_conn_id),
             self.sql,
             parameters=self.parameters,
             sql_hook_params=self.sql_hook_params,
             fetch_size=self.fetch_size,
         )
-        return rows, None
 
 
 def _failed_message(result: SyncResult, report_path: str | None) -> str:
