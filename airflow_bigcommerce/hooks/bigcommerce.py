@@ -365,6 +365,23 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
             "'Information & settings: read-only' to see the store name here."
         )
 
+    def check_access(self) -> None:
+        """
+        Make the Test button's read; raise its actionable message when the store refuses it.
+
+        Unlike the Test button it rides out 429s and outages as every run's request does: a busy
+        store is no configuration problem.
+
+        :raises BigCommerceConfigError: the token, its scope or the store hash is wrong (401, 403, 404).
+        """
+        settings = self.settings
+        try:
+            self.request("GET", "v3/customers", params={"limit": 1})
+        except BigCommerceAPIError as exc:
+            if exc.status in (401, 403, 404):
+                raise BigCommerceConfigError(self._explain(exc, settings)) from None
+            raise
+
     @staticmethod
     def _explain(exc: BigCommerceError, settings: StoreSettings) -> str:
         if isinstance(exc, BigCommerceAPIError):

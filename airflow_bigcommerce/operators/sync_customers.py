@@ -189,6 +189,7 @@ class SyncCustomersOperator(BaseOperator):
         """Read the contacts, sync them, log and return the summary."""
         from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+        from airflow_bigcommerce.operators.preflight import preflight
         from airflow_bigcommerce.storage import open_for_writing
         from airflow_bigcommerce.sync.engine import run_sync
         from airflow_bigcommerce.sync.options import SyncOptions
@@ -213,9 +214,9 @@ class SyncCustomersOperator(BaseOperator):
             max_concurrency=self.max_concurrency,
             quota_reserve=self.quota_reserve,
         )
-        hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
+        # Every check that needs no store write, all problems in one message, before store setup.
+        source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
         self.bigcommerce_store_hash = hook.store_hash
-        source = self._open_source()
         rows, total = source.rows, source.total
         with ExitStack() as stack:
             # A streamed source is closed (cursor and connection) however the sync ends.

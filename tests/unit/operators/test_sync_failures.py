@@ -24,6 +24,7 @@ class FakeSyncHook(InProcessStore):
 
     def __init__(self, bigcommerce_conn_id: str = "bigcommerce_default", **kwargs: Any) -> None:
         super().__init__()
+        self.bigcommerce_conn_id = bigcommerce_conn_id
         self.kwargs = kwargs
         self.settings = object()
         self.store_hash = "fake"
