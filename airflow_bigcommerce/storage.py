@@ -22,3 +22,36 @@ def open_for_writing(path: str) -> IO[str]:
     from airflow_bigcommerce.sync.report import open_private
 
     return open_private(path)
+
+
+class OpenedOnFirstWrite:
+    """
+    A text file (see :func:`open_for_writing`) created at its first write, or by :meth:`create`.
+
+    A run that fails before its first row (a refused token, a store setup problem) then leaves no
+    empty report behind; a run that finishes without rows creates its (empty) report explicitly.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def create(self) -> IO[str]:
+        """Open the file now, if not yet open; return it."""
+        if self._fh is None:
+            self._fh = open_for_writing(self.path)
+        return self._fh
+
+    def write(self, text: str) -> int:
+        """Write ``text``, creating the file first if needed."""
+        return self.create().write(text)
+
+    def flush(self) -> None:
+        """Flush what was written (nothing, when nothing was)."""
+        if self._fh is not None:
+            self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file, if it was created."""
+        if self._fh is not None:
+            self._fh.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from airflow.sdk import BaseOperator
 
@@ -31,11 +31,8 @@ if TYPE_CHECKING:
 
     from airflow_bigcommerce.lineage import Lineage
     from airflow_bigcommerce.sources import Source
-    from airflow_bigcommerce.sync.result import SyncResult
 
 SyncMode = Literal["insert", "upsert"]
-#: Failed rows named in the message of the task's failure (the log and the report list them all).
-FAILURE_REASONS_IN_MESSAGE = 3
 #: Rejected (and failed) rows the task log lists one by one; it says how many more the report holds.
 ROWS_IN_LOG = 20
 
@@ -72,6 +69,8 @@ class SyncCustomersOperator(BaseOperator):
     :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
     :param dry_run: look up and report what would happen, write nothing (templated).
     :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected.
+        ``None`` (default): fail only when the run read rows and rejected every one of them (a mapping
+        or source mistake, most likely); a run without rows succeeds.
     :param report_path: local path or ObjectStoragePath URL for a JSON-lines report, one line per
         input row with its outcome (templated).
     :param batch_size: customers per V3 request, 1 to 10.
@@ -190,7 +189,8 @@ class SyncCustomersOperator(BaseOperator):
         from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
         from airflow_bigcommerce.operators.preflight import preflight
-        from airflow_bigcommerce.storage import open_for_writing
+        from airflow_bigcommerce.operators.run_messages import failed_message, rejected_message
+        from airflow_bigcommerce.storage import OpenedOnFirstWrite
         from airflow_bigcommerce.sync.engine import run_sync
         from airflow_bigcommerce.sync.options import SyncOptions
         from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -221,11 +221,16 @@ class SyncCustomersOperator(BaseOperator):
         with ExitStack() as stack:
             # A streamed source is closed (cursor and connection) however the sync ends.
             stack.callback(source.close)
+            # The report is created at its first row: a run that fails before any leaves no empty file.
+            report_file = OpenedOnFirstWrite(str(self.report_path)) if self.report_path else None
             report = None
-            if self.report_path:
-                report = JsonlReportWriter(stack.enter_context(open_for_writing(str(self.report_path))))
+            if report_file is not None:
+                stack.callback(report_file.close)
+                report = JsonlReportWriter(cast("IO[str]", report_file))
             progress = ProgressReporter(self.log.info, total=total)
             result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
+            if report_file is not None:
+                report_file.create()  # a finished run without rows: its report is there, empty
         summary = result.to_dict()
         summary["report_path"] = str(self.report_path) if self.report_path else None
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
@@ -246,12 +251,9 @@ class SyncCustomersOperator(BaseOperator):
         self._log_rows("Rejected", summary["rejections"], result.rejected)
         self._log_rows("Failed", summary["failures"], result.failed)
         if result.failed:
-            raise BigCommerceTransientError(_failed_message(result, self.report_path))
-        if self.max_rejected is not None and result.rejected > self.max_rejected:
-            raise BigCommerceError(
-                f"{result.rejected} rows were rejected, more than max_rejected={self.max_rejected}; "
-                "every valid row was sent. See the log or the report for the reasons."
-            )
+            raise BigCommerceTransientError(failed_message(result, self.report_path))
+        if rejected := rejected_message(result, self.max_rejected, self.report_path):
+            raise BigCommerceError(rejected)
         return summary
 
     def _log_rows(self, what: str, listed: list[dict[str, Any]], count: int) -> None:
@@ -290,19 +292,3 @@ class SyncCustomersOperator(BaseOperator):
             sql_hook_params=self.sql_hook_params,
             fetch_size=self.fetch_size,
         )
-
-
-def _failed_message(result: SyncResult, report_path: str | None) -> str:
-    """Say how many rows failed, the first reasons, and that a retry of the task is safe."""
-    reasons = "; ".join(
-        f"row {f['row']}: {f['reason']}" for f in result.failures[:FAILURE_REASONS_IN_MESSAGE]
-    )
-    more = result.failed - min(result.failed, FAILURE_REASONS_IN_MESSAGE)
-    return (
-        f"{result.failed} of {result.total} rows failed for a transient reason (store unavailable or "
-        f"overloaded) and were not delivered: {reasons}{f'; and {more} more' if more else ''}. "
-        f"{result.created} created, {result.updated} updated, {result.skipped} skipped, "
-        f"{result.rejected} rejected"
-        + (f"; every row is in the report at {report_path}" if report_path else "")
-        + ". Retrying the task is safe: it re-sends only what is missing and creates nothing twice."
-    )

@@ -59,8 +59,12 @@ class RowPreparer:
                 )
                 if parts.group is not None:
                     payload["customer_group_id"] = self._group_id(parts.group)
-        except (ContactRejected, PartRejected) as exc:
-            return Line(index, key, self._raw_email(row), Status.REJECTED, data(clip(str(exc), 1000)))
+        except ContactRejected as exc:
+            reason = data(clip(str(exc), 1000), exc.field)
+            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
+        except PartRejected as exc:
+            reason = data(clip(str(exc), 1000), exc.target)
+            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             reason = data(f"could not map row: {type(exc).__name__}")
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
