@@ -20,13 +20,20 @@ def contact_rows(contacts: Any) -> tuple[Iterator[Mapping[str, Any]], int]:
 
 
 def open_contacts(contacts: Any) -> Source:
-    """Open ``contacts`` as a source; its columns are every key any row has, in first-seen order."""
+    """
+    Open ``contacts`` as a source; its columns are every key any row has, in first-seen order.
+
+    Without a single dict among them (an empty list: an hourly window without contacts) its columns
+    are unknown, not missing.
+    """
     rows = _as_list(contacts)
-    columns: dict[str, None] = {}
+    columns: dict[str, None] | None = None
     for row in rows:
         if isinstance(row, Mapping):
+            columns = columns if columns is not None else {}
             columns.update((str(key), None) for key in row)
-    return Source("contacts", iter(rows), columns=tuple(columns), total=len(rows))
+    known = tuple(columns) if columns is not None else None
+    return Source("contacts", iter(rows), columns=known, total=len(rows))
 
 
 def _as_list(contacts: Any) -> Sequence[Any]:

@@ -129,3 +129,8 @@ def test_open_contacts_knows_every_key_as_a_column() -> None:
     source = open_contacts([{"id": 1, "email": "a@example.com"}, {"id": 2, "phone": "1"}, "not a row"])
     assert source.columns == ("id", "email", "phone") and source.total == 3
     assert len(list(source.rows)) == 3
+
+
+def test_open_contacts_without_rows_has_unknown_columns_not_missing_ones() -> None:
+    assert open_contacts([]).columns is None  # an empty window: nothing to check, nothing missing
+    assert open_contacts([{}]).columns == ()  # a row without keys: every mapped column is missing
