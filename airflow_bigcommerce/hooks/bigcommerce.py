@@ -30,10 +30,12 @@ from airflow_bigcommerce.api import (
 from airflow_bigcommerce.clock import Clock, current_clock
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
+    BigCommerceAuthError,
     BigCommerceConfigError,
-    BigCommerceConnectionError,
     BigCommerceError,
+    on_connection,
 )
+from airflow_bigcommerce.hooks.access import ACCESS_CHECK_PATH, INFORMATION_SCOPE
 from airflow_bigcommerce.hooks.breaker import CircuitBreaker
 from airflow_bigcommerce.hooks.concurrency import ConcurrencyController
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
@@ -56,6 +58,8 @@ __all__ = [
 ]
 
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
+#: Longest wait for the access check's answer (the Test button, a run's pre-flight), seconds.
+ACCESS_CHECK_TIMEOUT_S = 10.0
 
 
 class _TokenInHeaders(requests.auth.AuthBase):
@@ -333,23 +337,45 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
 
     # -- connection test -------------------------------------------------------------------
 
-    def test_connection(self) -> tuple[bool, str]:
+    def check_access(self) -> None:
         """
-        Check the connection; return ``(ok, message)`` with a message a store owner can act on.
+        Check that the connection can reach the store and read its customers; raise what to fix if not.
 
-        ``GET /v3/customers?limit=1`` decides (token, Customers scope, store hash, host); the store
-        profile ``GET /v2/store`` (Information scope, optional) then only adds the store's name.
-        One quick attempt each.
+        One quick ``GET /v3/customers?limit=1`` (no long retries): the Test button's request, and a
+        run's pre-flight check before its first store write.
+
+        :raises BigCommerceAuthError: a wrong token (401), a missing Customers scope (403) or an
+            unknown store hash (404); the message says which and how to fix it.
+        :raises BigCommerceConnectionError: the API host could not be reached.
+        :raises BigCommerceConfigError: the connection's fields are unusable.
+        :raises BigCommerceAPIError: any other answer (5xx, ...).
         """
         try:
             settings = self.settings
         except BigCommerceConfigError as exc:
-            return False, str(exc)
-        quick_timeout = min(settings.timeout, 10.0)
+            raise BigCommerceConfigError(f"{on_connection(self.bigcommerce_conn_id)}{exc}") from None
+        quick_timeout = min(settings.timeout, ACCESS_CHECK_TIMEOUT_S)
         try:
-            self.request("GET", "v3/customers", params={"limit": 1}, timeout=quick_timeout, max_retries=0)
+            self.request("GET", ACCESS_CHECK_PATH, params={"limit": 1}, timeout=quick_timeout, max_retries=0)
+        except BigCommerceAuthError as exc:  # the check's own request goes without saying
+            raise BigCommerceAuthError(exc.problem, connection=exc.connection, status=exc.status) from None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """
+        Check the connection; return ``(ok, message)`` with a message a store owner can act on.
+
+        :meth:`check_access` decides (token, Customers scope, store hash, host); the store profile
+        ``GET /v2/store`` (Information scope, optional) then only adds the store's name. One quick
+        attempt each.
+        """
+        try:
+            self.check_access()
+        except BigCommerceAPIError as exc:
+            return False, f"BigCommerce answered an error: {exc}"
         except BigCommerceError as exc:
-            return False, self._explain(exc, settings)
+            return False, str(exc)
+        settings = self.settings
+        quick_timeout = min(settings.timeout, ACCESS_CHECK_TIMEOUT_S)
         try:
             store = self._json("GET", "v2/store", timeout=quick_timeout, max_retries=0)
         except BigCommerceError:
@@ -362,28 +388,5 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
             )
         return True, (
             f"Connected to store hash {settings.store_hash}; customers readable. Grant the API account "
-            "'Information & settings: read-only' to see the store name here."
+            f"'{INFORMATION_SCOPE.grant}' to see the store name here."
         )
-
-    @staticmethod
-    def _explain(exc: BigCommerceError, settings: StoreSettings) -> str:
-        if isinstance(exc, BigCommerceAPIError):
-            if exc.status == 401:
-                return (
-                    "BigCommerce rejected the access token (401 Unauthorized): paste the API account's "
-                    "Access Token into the password field; it is shown once, when the account is created."
-                )
-            if exc.status == 403:
-                return (
-                    "The access token lacks the Customers scope (403 Forbidden): give the API account "
-                    "'Customers: modify' in the store's control panel (Settings > API accounts)."
-                )
-            if exc.status == 404:
-                return (
-                    f"Unknown store hash {settings.store_hash!r} (404 Not Found): use the letters and digits "
-                    "after /stores/ in the API path shown with the API account."
-                )
-            return f"BigCommerce answered an error: {exc}"
-        if isinstance(exc, BigCommerceConnectionError):
-            return f"{exc}. Check the API Host (default {DEFAULT_API_HOST}) and the network."
-        return str(exc)
