@@ -36,7 +36,7 @@ from airflow_bigcommerce.exceptions import (
     on_connection,
 )
 from airflow_bigcommerce.hooks.access import ACCESS_CHECK_PATH, INFORMATION_SCOPE
-from airflow_bigcommerce.hooks.breaker import CircuitBreaker
+from airflow_bigcommerce.hooks.breaker import ANNOUNCE_WAIT_S, CircuitBreaker
 from airflow_bigcommerce.hooks.concurrency import ConcurrencyController
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
 from airflow_bigcommerce.hooks.connection_form import ConnectionFormMixin, legacy_field_specs
@@ -121,7 +121,9 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         self._max_retries = max_retries
         self._retry_budget_s = retry_budget_s
         self.clock = clock or current_clock()
-        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve, clock=self.clock)
+        self.pacer = pacer or RateLimitPacer(
+            reserve=quota_reserve, clock=self.clock, on_wait=self._announce_quota_wait
+        )
         self.concurrency = ConcurrencyController(max_concurrency, clock=self.clock)
         self._local = threading.local()
         self._transport = Transport(self)
@@ -234,6 +236,15 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
 
     def _sleep(self, seconds: float) -> None:
         self.clock.sleep(seconds)
+
+    def _announce_quota_wait(self, seconds: float) -> None:
+        """Log a long wait of the pacer for the store's next rate-limit window (one line per window)."""
+        if seconds >= ANNOUNCE_WAIT_S:
+            self.log.info(
+                "%sthe store's requests for this rate-limit window are spent; waiting %.1f s for the next",
+                on_connection(self.bigcommerce_conn_id),
+                seconds,
+            )
 
     # -- V2 ------------------------------------------------------------------------------------
 

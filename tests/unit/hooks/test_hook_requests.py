@@ -778,3 +778,20 @@ def test_waits_announced_once_however_many_senders_wait() -> None:
     kind, wait, left, reason = heard[0]
     assert (kind, reason) == ("read", "503")
     assert 7.5 <= wait <= 15 and 285 <= left <= 300
+
+
+def test_a_long_wait_for_the_next_window_logs_one_line(conn_env: Callable[..., None]) -> None:
+    spent = {
+        "X-Rate-Limit-Requests-Left": "0",
+        "X-Rate-Limit-Time-Reset-Ms": "9000",
+        "X-Rate-Limit-Requests-Quota": "150",
+        "X-Rate-Limit-Time-Window-Ms": "30000",
+    }
+    hook, _, sleeps, log = logged_hook([response(200, {"time": 1}, spent), response(200, {"time": 2})])
+    clock = FakeClock()
+    hook.pacer = RateLimitPacer(clock=clock, sleep=clock.sleep, on_wait=hook._announce_quota_wait)
+    assert (hook.get_time(), hook.get_time()) == (1, 2)
+    assert log.above_debug() == [
+        "Connection 'bigcommerce_default': the store's requests for this rate-limit window are spent; "
+        f"waiting {clock.sleeps[0]:.1f} s for the next"
+    ]
