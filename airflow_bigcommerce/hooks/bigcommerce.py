@@ -348,12 +348,17 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
 
     # -- connection test -------------------------------------------------------------------
 
-    def check_access(self) -> None:
+    def check_access(self, *, quick: bool = True) -> None:
         """
         Check that the connection can reach the store and read its customers; raise what to fix if not.
 
-        One quick ``GET /v3/customers?limit=1`` (no long retries): the Test button's request, and a
-        run's pre-flight check before its first store write.
+        ``GET /v3/customers?limit=1``: the Test button's request, and a run's pre-flight check before
+        its first store write.
+
+        :param quick: one attempt with a short timeout (the Test button). ``False`` (a run's
+            pre-flight): the run's retry policy, so an outage at the start is ridden out as later
+            ones are, while a store never reached still fails within
+            :data:`~airflow_bigcommerce.hooks.transport.UNREACHABLE_LIMIT_S`.
 
         :raises BigCommerceAuthError: a wrong token (401), a missing Customers scope (403) or an
             unknown store hash (404); the message says which and how to fix it.
@@ -365,9 +370,12 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
             settings = self.settings
         except BigCommerceConfigError as exc:
             raise BigCommerceConfigError(f"{on_connection(self.bigcommerce_conn_id)}{exc}") from None
-        quick_timeout = min(settings.timeout, ACCESS_CHECK_TIMEOUT_S)
+        options: RequestOptions = {"params": {"limit": 1}}
+        if quick:
+            options["timeout"] = min(settings.timeout, ACCESS_CHECK_TIMEOUT_S)
+            options["max_retries"] = 0
         try:
-            self.request("GET", ACCESS_CHECK_PATH, params={"limit": 1}, timeout=quick_timeout, max_retries=0)
+            self.request("GET", ACCESS_CHECK_PATH, **options)
         except BigCommerceAuthError as exc:  # the check's own request goes without saying
             raise BigCommerceAuthError(exc.problem, connection=exc.connection, status=exc.status) from None
 

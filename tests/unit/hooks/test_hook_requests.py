@@ -795,3 +795,26 @@ def test_a_long_wait_for_the_next_window_logs_one_line(conn_env: Callable[..., N
         "Connection 'bigcommerce_default': the store's requests for this rate-limit window are spent; "
         f"waiting {clock.sleeps[0]:.1f} s for the next"
     ]
+
+
+def test_a_runs_access_check_rides_out_an_outage_but_not_an_unknown_host(
+    conn_env: Callable[..., None],
+) -> None:
+    from airflow_bigcommerce.hooks.transport import UNREACHABLE_LIMIT_S
+
+    hook, session, sleeps = scripted_hook([response(503), response(503), response(200, {"data": []})])
+    hook.check_access(quick=False)  # a pre-flight during a short outage: the retry policy applies
+    assert len(session.calls) == 3
+    assert session.calls[0][2]["timeout"] == 30.0
+
+    hook, session, sleeps = scripted_hook([refused()] * 100)
+    with pytest.raises(
+        BigCommerceConnectionError, match="^Cannot reach the store of connection 'bigcommerce_default'"
+    ):
+        hook.check_access(quick=False)
+    assert len(session.calls) >= 3 and sum(sleeps) <= UNREACHABLE_LIMIT_S + 0.01
+
+    hook, session, _ = scripted_hook([response(401, {"status": 401})])
+    with pytest.raises(BigCommerceConfigError, match="rejected the access token") as info:
+        hook.check_access(quick=False)
+    assert "Refused request" not in str(info.value) and len(session.calls) == 1
