@@ -80,8 +80,13 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
     Outages are ridden out by one :class:`~airflow_bigcommerce.hooks.breaker.CircuitBreaker` per hook
     (backoff with jitter, one probe at a time, a time budget); once reads or writes have failed for
     longer than the budget, :class:`~airflow_bigcommerce.exceptions.BigCommerceUnavailableError` is
-    raised at once. The hook is safe to share between threads (one HTTP session per thread, one
-    shared pacer and breaker).
+    raised at once. A store the hook has never reached (DNS failure, refused connection) gets
+    :data:`~airflow_bigcommerce.hooks.transport.UNREACHABLE_LIMIT_S` instead. A refusal of the
+    connection itself (401, 403, 404 for the store) raises
+    :class:`~airflow_bigcommerce.exceptions.BigCommerceAuthError` with the fix (:meth:`check_access`
+    tests it up front). Every error names the connection id, and every wait of at least
+    :data:`~airflow_bigcommerce.hooks.breaker.ANNOUNCE_WAIT_S` logs one line. The hook is safe to
+    share between threads (one HTTP session per thread, one shared pacer and breaker).
 
     :param bigcommerce_conn_id: connection of type ``bigcommerce``.
     :param timeout: seconds per request; overrides the connection's ``timeout`` extra (default 30).
@@ -215,9 +220,12 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
         :param options: ``params``, ``json``, ``timeout``, ``max_retries``
             (:class:`~airflow_bigcommerce.hooks.transport.RequestOptions`), by keyword.
+        :raises BigCommerceAuthError: the store refused the connection itself (token, scope, store
+            hash: :mod:`.access`); no later request can succeed.
         :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
-        :raises BigCommerceConnectionError: the host could not be reached.
+        :raises BigCommerceConnectionError: the host could not be reached (a store this hook never
+            reached: within :data:`~.transport.UNREACHABLE_LIMIT_S`).
         """
         return self._transport.send(method, path, **options)[0]
 

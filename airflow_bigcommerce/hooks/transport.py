@@ -185,6 +185,7 @@ class Transport:
         Send until the store answers for good; return the 2xx response and its parsed body.
 
         :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
+        :raises BigCommerceAuthError: a 401, a 403 or a 404 for the whole store (:mod:`.access`).
         :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
         :raises BigCommerceConnectionError: the host could not be reached.
