@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from airflow_bigcommerce.exceptions import BigCommerceConfigError, BigCommerceError
+from airflow_bigcommerce.exceptions import BigCommerceConfigError, BigCommerceConnectionError
 from airflow_bigcommerce.sources import Source, SourceError
 from airflow_bigcommerce.sync.source_checks import column_problems
 
@@ -48,12 +48,11 @@ def preflight(
     :raises PreflightError: with every problem found; the source is closed first.
     """
     problems: list[str] = []
-    conn = f"bigcommerce_conn_id={hook.bigcommerce_conn_id!r}"
     try:
         hook.settings  # noqa: B018 - the connection's form: host, store hash, token present
         settings_ok = True
     except BigCommerceConfigError as exc:
-        problems.append(f"{conn}: {exc}")
+        problems.append(f"bigcommerce_conn_id={hook.bigcommerce_conn_id!r}: {exc}")
         settings_ok = False
     source: Source | None = None
     try:
@@ -65,7 +64,7 @@ def preflight(
             checked_key = key_field if key_field != DEFAULT_KEY_FIELD else None
             problems.extend(column_problems(field_map, source.columns, key_field=checked_key))
         if settings_ok:
-            problems.extend(_access_problems(hook, conn))
+            problems.extend(_access_problems(hook))
         if problems:
             raise PreflightError(problems)
     except BaseException:
@@ -76,10 +75,15 @@ def preflight(
     return source
 
 
-def _access_problems(hook: BigCommerceHook, conn: str) -> list[str]:
-    """Make the Test button's read; return its actionable message when the store refused it."""
+def _access_problems(hook: BigCommerceHook) -> list[str]:
+    """
+    Make the Test button's read; return its message (naming the connection) when it cannot be made.
+
+    A wrong token, scope or store hash, or a host never reached (within ~30 s) is a problem to fix;
+    an outage beyond the retry budget is not, and propagates as the transient error it is.
+    """
     try:
-        hook.check_access()
-    except BigCommerceError as exc:
-        return [f"{conn}: {exc}"]
+        hook.check_access(quick=False)
+    except (BigCommerceConfigError, BigCommerceConnectionError) as exc:
+        return [str(exc)]
     return []

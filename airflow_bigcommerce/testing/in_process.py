@@ -81,7 +81,7 @@ class InProcessStore(PartCalls):
     #: What error messages name; a hook's connection id.
     bigcommerce_conn_id = "in_process"
 
-    def check_access(self) -> None:
+    def check_access(self, *, quick: bool = True) -> None:
         """Pass, as a hook's access check does on a store that takes its token (there is none here)."""
 
     # ----------------------------------------------------------------- test helpers

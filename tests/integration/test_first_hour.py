@@ -153,7 +153,7 @@ def test_a_wrong_token_or_store_hash_reads_like_the_test_button_and_leaves_no_re
     with pytest.raises(BigCommerceConfigError) as info:
         sync(field_map=FIELD_MAP, bigcommerce_conn_id="shop", report_path=str(report))
     message = str(info.value)
-    assert f"bigcommerce_conn_id='shop': {expected}" in message
+    assert f"Connection 'shop': {expected}" in message
     assert "not-the-token" not in message
     assert info.value.__cause__ is None and info.value.__context__ is None  # no chained internals
     assert not report.exists()

@@ -21,7 +21,7 @@ class _Hook:
     def __init__(self, **_: Any) -> None:
         pass
 
-    def check_access(self) -> None:
+    def check_access(self, *, quick: bool = True) -> None:
         pass
 
 
