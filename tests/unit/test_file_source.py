@@ -373,6 +373,55 @@ def test_parquet_without_pyarrow_names_the_extra_to_install(
     assert opened[0].closed
 
 
+class _Store:
+    """What Airflow's ``attach`` returns: the filesystem for a scheme and connection."""
+
+    def __init__(self, data: bytes, opened: list[str]) -> None:
+        self.fs = self
+        self._data = data
+        self._opened = opened
+
+    def open(self, url: str, mode: str) -> IO[bytes]:
+        self._opened.append(url)
+        return io.BytesIO(self._data)
+
+
+def test_a_url_is_read_with_the_connection_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import airflow.sdk.io
+
+    attached: list[tuple[str, str | None]] = []
+    opened: list[str] = []
+
+    def attach(protocol: str, conn_id: str | None) -> _Store:
+        attached.append((protocol, conn_id))
+        return _Store(_csv_bytes(ROWS[:2]), opened)
+
+    monkeypatch.setattr(airflow.sdk.io, "attach", attach)
+    source = open_file("s3://aws_crm@crm-exports/daily/contacts.csv")
+    assert source.name == "s3://aws_crm@crm-exports/daily/contacts.csv"
+    assert len(_all(source)) == 2
+    assert _all(open_file("gs://bucket/c.csv", conn_id="gcp_crm")) == EXPECTED["csv"][:2]
+    assert attached == [("s3", "aws_crm"), ("gs", "gcp_crm")]
+    assert opened == ["s3://crm-exports/daily/contacts.csv", "gs://bucket/c.csv"]
+
+
+def test_a_connection_for_a_scheme_airflow_cannot_read_names_the_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import airflow.sdk.io
+
+    class _NoFilesystem:
+        @property
+        def fs(self) -> Any:
+            raise ValueError("No filesystem registered for scheme s3")
+
+    monkeypatch.setattr(airflow.sdk.io, "attach", lambda protocol, conn_id: _NoFilesystem())
+    with pytest.raises(
+        SourceError, match=r"no filesystem for s3:// .*apache-airflow-providers-amazon\[s3fs\]"
+    ):
+        open_file("s3://aws_crm@bucket/c.csv")
+
+
 def test_a_password_in_a_url_is_not_in_the_source_name() -> None:
     assert files_module.display_name("s3://user:hunter2@bucket/c.csv") == "s3://user:***@bucket/c.csv"
     assert files_module.display_name("s3://aws_crm@bucket/c.csv") == "s3://aws_crm@bucket/c.csv"
