@@ -4,9 +4,9 @@ Rows of a CSV, JSON-lines or Parquet file, local or in object storage, read a ch
 :func:`open_file` finds the file and reads what can be known before the first row (a CSV header,
 a Parquet schema and row count, a JSON-lines file's first line), so a wrong path, format or file
 is reported before the store is touched. The rows are then streamed: CSV and JSON lines through a
-buffered stream a line at a time, Parquet ``chunk_rows`` rows at a time (``iter_batches``), so a file
-larger than memory works. Messages name the file and the line, never a cell's value (it may be
-personal data).
+buffered stream a line at a time, Parquet ``chunk_rows`` rows at a time (``iter_batches``, holding one
+row group's columns at most), so a file larger than memory works. Messages name the file and the
+line, never a cell's value (it may be personal data).
 
 Values: CSV cells are strings (an empty cell is ``""``, which the field rules read as missing, like
 SQL's NULL); JSON and Parquet values keep their types (numbers, booleans, ``None``; Parquet
@@ -146,6 +146,13 @@ def _open_binary(path: str, name: str, conn_id: str | None) -> IO[bytes]:
             f"{name}: not allowed to read it ({type(exc).__name__}); give the worker (or the "
             "connection's credentials) read access"
         ) from None
+    except SourceError:
+        raise
+    except Exception as exc:  # the object store's own errors: credentials, network, bucket
+        raise SourceError(
+            f"{name}: cannot open it ({type(exc).__name__}: {exc}); check contacts_path and the "
+            "connection's credentials and region"
+        ) from None
 
 
 def _open_url(path: str, name: str, conn_id: str | None) -> IO[bytes]:
@@ -227,17 +234,18 @@ def _check_header(name: str, columns: tuple[str, ...]) -> None:
 def _csv_rows(reader: Any, columns: tuple[str, ...], name: str) -> RowGenerator:
     width = len(columns)
     while True:
+        line = reader.line_num + 1  # where the record starts (a quoted cell may span lines)
         try:
             cells = next(reader, None)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable(name, "CSV", reader.line_num + 1, exc) from None
+            raise _unreadable(name, "CSV", line, exc) from None
         if cells is None:
             return
         if not cells:  # a blank line
             continue
         if len(cells) > width:
             raise SourceError(
-                f"{name}: line {reader.line_num} has {len(cells)} cells, the header names {width} columns; "
+                f"{name}: line {line} has {len(cells)} cells, the header names {width} columns; "
                 "quote cells that hold commas or line breaks"
             )
         row = dict(zip(columns, cells, strict=False))
@@ -310,7 +318,8 @@ def _parquet_rows(parquet: Any, chunk_rows: int) -> RowGenerator:
 def _unreadable(name: str, what: str, line: int, exc: Exception) -> SourceError:
     if isinstance(exc, UnicodeDecodeError):  # decoded a block at a time: the line is where it was noticed
         return SourceError(f"{name}: not UTF-8 text (near line {line}); save the file as UTF-8")
-    return SourceError(f"{name}: line {line} cannot be read as {what} ({type(exc).__name__}); check the file")
+    # csv.Error's text says what is wrong ("line contains NUL", "field larger than field limit"), not a value
+    return SourceError(f"{name}: line {line} cannot be read as {what} ({exc}); check the file")
 
 
 class _FileRows(Iterator[dict[str, Any]]):

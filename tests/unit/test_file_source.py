@@ -329,6 +329,15 @@ def test_a_csv_row_with_more_cells_than_the_header_names_the_line(tmp_path: Path
     )
 
 
+def test_line_numbers_count_the_lines_of_quoted_multi_line_cells(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('id,notes\n1,"two\nlines"\n2,x,extra\n')
+    source = open_file(str(path))
+    assert next(source.rows) == {"id": "1", "notes": "two\nlines"}
+    with pytest.raises(SourceError, match="line 4 has 3 cells"):
+        next(source.rows)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -342,6 +351,16 @@ def test_a_bad_csv_header(text: str, message: str, tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(SourceError, match=message):
         open_file(str(path))
+
+
+def test_a_csv_line_the_csv_reader_refuses_says_why_without_the_value(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(f"id,email,notes\n1,a@example.com,\n2,{PII},{'x' * 200_000}\n3,b@example.com,\n")
+    with pytest.raises(SourceError) as caught:
+        _all(open_file(str(path)))
+    assert str(caught.value) == (
+        f"{path}: line 3 cannot be read as CSV (field larger than field limit (131072)); check the file"
+    )
 
 
 def test_a_csv_that_is_not_utf8(tmp_path: Path) -> None:
@@ -420,6 +439,27 @@ def test_a_connection_for_a_scheme_airflow_cannot_read_names_the_provider(
         SourceError, match=r"no filesystem for s3:// .*apache-airflow-providers-amazon\[s3fs\]"
     ):
         open_file("s3://aws_crm@bucket/c.csv")
+
+
+def test_an_object_store_error_names_the_file_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import airflow.sdk.io
+
+    class _Denied:
+        fs = None
+
+        def __init__(self) -> None:
+            self.fs = self
+
+        def open(self, url: str, mode: str) -> IO[bytes]:
+            raise RuntimeError("Unable to locate credentials")
+
+    monkeypatch.setattr(airflow.sdk.io, "attach", lambda protocol, conn_id: _Denied())
+    with pytest.raises(SourceError) as caught:
+        open_file("s3://aws_crm@bucket/c.csv")
+    assert str(caught.value) == (
+        "s3://aws_crm@bucket/c.csv: cannot open it (RuntimeError: Unable to locate credentials); check"
+        " contacts_path and the connection's credentials and region"
+    )
 
 
 def test_a_password_in_a_url_is_not_in_the_source_name() -> None:
