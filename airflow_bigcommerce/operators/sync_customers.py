@@ -166,13 +166,12 @@ class SyncCustomersOperator(BaseOperator):
             )
         if contacts_format is not None and contacts_path is None:
             raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
-        if contacts_format is not None and not is_template(contacts_format):
-            from airflow_bigcommerce.sources.files import FILE_FORMATS
+        if contacts_path is not None and not is_template(contacts_format):
+            from airflow_bigcommerce.sources.files import file_format_of
 
-            if str(contacts_format).strip().lower() not in FILE_FORMATS:
-                raise ValueError(
-                    f"contacts_format={contacts_format!r}: use one of {', '.join(map(repr, FILE_FORMATS))}"
-                )
+            # the format, or the extension when it is already known, is checked at parse (a SourceError)
+            if contacts_format is not None or not is_template(contacts_path):
+                file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
         if sql is not None and not sql_conn_id:
             raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
         if not is_template(mode):

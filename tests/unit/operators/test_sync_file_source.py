@@ -26,13 +26,34 @@ def test_contacts_path_and_format_are_templated() -> None:
         ({"contacts": [], "contacts_format": "csv"}, "contacts_format= goes with contacts_path="),
         (
             {"contacts_path": "c.txt", "contacts_format": "xlsx"},
-            "contacts_format='xlsx': use one of 'csv', 'jsonl', 'parquet'",
+            "contacts_format='xlsx' is not a file format this provider reads; use one of 'csv', 'jsonl',",
+        ),
+        (
+            {"contacts_path": "{{ params.path }}", "contacts_format": "xlsx"},
+            "contacts_format='xlsx' is not a file format",
+        ),
+        (
+            {"contacts_path": "s3://crm/contacts.xlsx"},
+            "s3://crm/contacts.xlsx: cannot tell the file's format from its name; name it with one of .csv,",
         ),
     ],
 )
 def test_file_source_arguments_fail_at_parse(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace(".", r"\.").replace("(", r"\(")):
         SyncCustomersOperator(task_id="sync", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"contacts_path": "s3://crm/{{ ds }}.csv"},
+        {"contacts_path": "s3://crm/export.{{ params.ext }}"},
+        {"contacts_path": "s3://crm/export.dat", "contacts_format": "{{ params.fmt }}"},
+        {"contacts_path": "s3://crm/export.dat", "contacts_format": "Parquet"},
+    ],
+)
+def test_what_is_known_at_parse_passes(kwargs: dict[str, Any]) -> None:
+    assert SyncCustomersOperator(task_id="sync", **kwargs).contacts_path == kwargs["contacts_path"]
 
 
 def test_a_templated_format_is_checked_when_the_file_is_opened() -> None:
