@@ -15,12 +15,9 @@ timestamps and decimals become ``datetime`` and ``Decimal``).
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import io
 import json
-import lzma
 from collections.abc import Generator, Iterator, Mapping
 from typing import IO, Any, TypeAlias
 from urllib.parse import urlsplit
@@ -197,6 +194,10 @@ def _fsspec_filesystem(protocol: str, name: str) -> Any:
 
 
 def _decompressed(raw: IO[bytes], compression: str) -> IO[bytes]:
+    import bz2
+    import gzip
+    import lzma
+
     if compression == ".gz":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if compression == ".bz2":
