@@ -41,8 +41,9 @@ class SyncCustomersOperator(BaseOperator):
     """
     Sync CRM contacts into store customers with the V3 API, in batches of up to 10.
 
-    Contacts come from ``contacts`` (a list of dicts, or an XComArg) or are streamed from any
-    common.sql connection (``sql_conn_id`` + ``sql``), fetched in chunks so memory stays flat.
+    Contacts come from ``contacts`` (a list of dicts, or an XComArg), or are streamed from any
+    common.sql connection (``sql_conn_id`` + ``sql``) or from a CSV, JSON-lines or Parquet file
+    (``contacts_path``, local or in object storage), read in chunks so memory stays flat.
     Rows are mapped with ``field_map``, validated, de-duplicated on the lower-cased e-mail and
     looked up in the store; new ones are created, existing ones skipped (``mode="insert"``) or
     updated when a mapped field differs (``mode="upsert"``). A rejected row is reported, never
@@ -59,6 +60,12 @@ class SyncCustomersOperator(BaseOperator):
     :param sql: query returning one contact per row, or a ``.sql`` file (templated).
     :param parameters: query parameters (templated).
     :param sql_hook_params: extra arguments for the SQL hook.
+    :param contacts_path: a CSV, JSON-lines or Parquet file of contacts, one per row: a local path on
+        the worker or an ObjectStoragePath URL (``s3://bucket/crm/contacts.csv``, ``gs://...``,
+        ``file:///...``; ``s3://aws_crm@bucket/...`` reads with the connection ``aws_crm``) (templated).
+        CSV cells are strings (an empty cell is missing); Parquet needs the ``[parquet]`` extra.
+    :param contacts_format: ``"csv"``, ``"jsonl"`` or ``"parquet"``; default: from the file's
+        extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``/``.pq``; ``.gz`` for text) (templated).
     :param field_map: CRM column -> customer field (``email``, ``first_name``, ``last_name``,
         ``company``, ``phone``, ``notes``, ``tax_exempt_category``, ``customer_group_id``,
         ``password``, ``force_password_reset``, ``accepts_product_review_abandoned_cart_emails``) or
@@ -81,7 +88,7 @@ class SyncCustomersOperator(BaseOperator):
     :param quota_reserve: requests per rate-limit window the sync leaves unused for the store's other
         apps (ERP, shipping, reviews); default 0. 10-20 % of the quota is a good start on a store with
         other integrations.
-    :param fetch_size: rows fetched from the SQL cursor at a time.
+    :param fetch_size: rows fetched from the SQL cursor, or decoded from a Parquet file, at a time.
     :param retry_budget_s: how long the run keeps trying while the store's writes or reads fail (an
         outage), with backoff and one probe at a time, before it settles the rows as failed;
         overrides the connection's ``retry_budget_s`` extra (default 300).
@@ -108,6 +115,8 @@ class SyncCustomersOperator(BaseOperator):
         "dry_run",
         "report_path",
         "sql_conn_id",
+        "contacts_path",
+        "contacts_format",
         "bigcommerce_conn_id",
     )
     template_ext: Sequence[str] = (".sql",)
@@ -130,6 +139,8 @@ class SyncCustomersOperator(BaseOperator):
         sql: str | None = None,
         parameters: Mapping[str, Any] | Sequence[Any] | None = None,
         sql_hook_params: Mapping[str, Any] | None = None,
+        contacts_path: str | None = None,
+        contacts_format: str | None = None,
         field_map: Mapping[str, str] | None = None,
         key_field: str | None = "id",
         mode: SyncMode = "insert",
@@ -148,8 +159,18 @@ class SyncCustomersOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         check_channel_id(channel_id)
-        if (contacts is None) == (sql is None):
-            raise ValueError("Give exactly one source: contacts=... or sql_conn_id=... with sql=...")
+        if sum(source is not None for source in (contacts, sql, contacts_path)) != 1:
+            raise ValueError(
+                "Give exactly one source: contacts=..., sql_conn_id=... with sql=..., or contacts_path=..."
+            )
+        if contacts_format is not None and contacts_path is None:
+            raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
+        if contacts_path is not None and not is_template(contacts_format):
+            from airflow_bigcommerce.sources.files import file_format_of
+
+            # the format, or the extension when it is already known, is checked at parse (a SourceError)
+            if contacts_format is not None or not is_template(contacts_path):
+                file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
         if sql is not None and not sql_conn_id:
             raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
         if not is_template(mode):
@@ -168,6 +189,8 @@ class SyncCustomersOperator(BaseOperator):
         self.sql = sql
         self.parameters = parameters
         self.sql_hook_params = dict(sql_hook_params or {})
+        self.contacts_path = contacts_path
+        self.contacts_format = contacts_format
         self.field_map = field_map
         self.key_field = key_field
         self.mode = mode
@@ -277,7 +300,7 @@ class SyncCustomersOperator(BaseOperator):
             self.log.warning("... and %d more %s rows, %s", more, what.lower(), where)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
-        """Report the SQL source's tables as inputs (none for XCom contacts) and the store's customers out."""
+        """Report the source (the query's tables, the file; none for XCom contacts) in, the customers out."""
         from airflow_bigcommerce.lineage import customers_lineage
 
         return customers_lineage(
@@ -286,12 +309,19 @@ class SyncCustomersOperator(BaseOperator):
             sql_conn_id=self.sql_conn_id if self.sql is not None else None,
             sql=self.sql,
             sql_hook_params=self.sql_hook_params,
+            file_path=str(self.contacts_path) if self.contacts_path is not None else None,
         )
 
     def _open_source(self) -> Source:
         """Open the contacts' source: a query runs, a file is found, before the store is touched."""
-        from airflow_bigcommerce.sources import open_contacts, open_sql
+        from airflow_bigcommerce.sources import open_contacts, open_file, open_sql
 
+        if self.contacts_path is not None:
+            return open_file(
+                str(self.contacts_path),
+                file_format=str(self.contacts_format) if self.contacts_format else None,
+                chunk_rows=self.fetch_size,
+            )
         if self.sql is None:
             return open_contacts(self.contacts)
         return open_sql(

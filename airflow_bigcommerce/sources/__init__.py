@@ -11,7 +11,8 @@ closed on every path.
 from __future__ import annotations
 
 from airflow_bigcommerce.sources.base import Source, SourceError
+from airflow_bigcommerce.sources.files import open_file
 from airflow_bigcommerce.sources.rows import contact_rows, open_contacts
 from airflow_bigcommerce.sources.sql import open_sql, stream_sql
 
-__all__ = ["Source", "SourceError", "contact_rows", "open_contacts", "open_sql", "stream_sql"]
+__all__ = ["Source", "SourceError", "contact_rows", "open_contacts", "open_file", "open_sql", "stream_sql"]
