@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from airflow_bigcommerce.exceptions import BigCommerceConfigError
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
-from airflow_bigcommerce.sources import SourceError
 from airflow_bigcommerce.testing import SandboxHandle
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,8 @@ def test_a_missing_file_fails_before_any_store_write(
 ) -> None:
     bigcommerce_sandbox.store.configure(quota=0)
     op = SyncCustomersOperator(task_id="sync", contacts_path=str(tmp_path / "nope.csv"), field_map=FIELD_MAP)
-    with pytest.raises(SourceError, match="nope.csv: no such file; check contacts_path"):
+    # a pre-flight problem: named with its fix before any store write
+    with pytest.raises(BigCommerceConfigError, match="nope.csv: no such file; check contacts_path"):
         op.execute(context={})  # type: ignore[arg-type]
     writes = {
         request: n
