@@ -27,6 +27,8 @@ class Source:
         they are known only row by row.
     :param total: how many rows there are, when cheap to know (for progress and look-up planning).
     :param close: releases what the source holds (cursor, connection, file); safe to call twice.
+    :param sparse: rows may leave out a column (dicts from an API omit null keys): ``columns`` are
+        those some row has, and a mapped column none has may be merely empty in this run.
     """
 
     name: str
@@ -34,3 +36,4 @@ class Source:
     columns: tuple[str, ...] | None = None
     total: int | None = None
     close: Callable[[], None] = field(default=_nothing_to_close)
+    sparse: bool = False

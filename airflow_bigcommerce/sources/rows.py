@@ -33,7 +33,7 @@ def open_contacts(contacts: Any) -> Source:
             columns = columns if columns is not None else {}
             columns.update((str(key), None) for key in row)
     known = tuple(columns) if columns is not None else None
-    return Source("contacts", iter(rows), columns=known, total=len(rows))
+    return Source("contacts", iter(rows), columns=known, total=len(rows), sparse=True)
 
 
 def _as_list(contacts: Any) -> Sequence[Any]:

@@ -158,3 +158,23 @@ def test_a_wrong_token_or_store_hash_reads_like_the_test_button_and_leaves_no_re
     assert info.value.__cause__ is None and info.value.__context__ is None  # no chained internals
     assert not report.exists()
     assert writes(bigcommerce_sandbox) == {}
+
+
+def test_xcom_dicts_may_leave_out_an_empty_key_but_not_the_email(
+    bigcommerce_sandbox: SandboxHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [{"id": i, "mail": f"p{i}@example.com", "first_name": "P", "last_name": "Q"} for i in range(3)]
+    with pytest.raises(
+        BigCommerceConfigError, match="'email' is not a column of the source; closest: 'mail'"
+    ):
+        SyncCustomersOperator(task_id="sync", contacts=rows, field_map={"email": "email"}).execute(context={})  # type: ignore[arg-type]
+    assert writes(bigcommerce_sandbox) == {}
+    # an API's dicts omit null keys: a mapped column no row has this time is a warning, not a failure
+    rows = [{"id": i, "email": f"p{i}@example.com", "first_name": "P", "last_name": "Q"} for i in range(3)]
+    field_map = {"email": "email", "first_name": "first_name", "last_name": "last_name", "phone": "phone"}
+    with caplog.at_level("WARNING"):
+        summary = SyncCustomersOperator(task_id="sync", contacts=rows, field_map=field_map).execute(
+            context={}
+        )  # type: ignore[arg-type]
+    assert summary["created"] == 3
+    assert any("'phone' is not a column of the source" in m and "stays empty" in m for m in caplog.messages)
