@@ -153,44 +153,18 @@ def _open_binary(path: str, name: str, conn_id: str | None) -> IO[bytes]:
 
 
 def _open_url(path: str, name: str, conn_id: str | None) -> IO[bytes]:
-    """
-    Open a URL with the filesystem Airflow's object storage has for its scheme and connection.
+    """Open a URL with the filesystem Airflow's object storage has for its scheme and connection."""
+    from airflow_bigcommerce.storage import NoFilesystemError, filesystem_for
 
-    The filesystem comes from ``attach``, as ``ObjectStoragePath`` gets it (a ``conn_id@`` in the URL
-    names the connection, as there), without building the path itself: that needs the
-    universal-pathlib release the Airflow version was made with, which Airflow 3.0 does not pin.
-    """
-    from airflow.sdk.io import attach
-
-    parts = urlsplit(path)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    conn_id = conn_id or (userinfo.split(":", 1)[0] if at and userinfo else None)
-    protocol = parts.scheme.lower()
-    url = path.replace(parts.netloc, host, 1) if at else path  # fsspec takes the URL as written
     try:
-        fs = attach(protocol=protocol, conn_id=conn_id).fs
-    except ValueError as exc:  # Airflow has no filesystem for the scheme
-        if conn_id:
-            raise SourceError(
-                f"{name}: Airflow has no filesystem for {protocol}:// ({exc}); install the provider"
-                " that brings it (s3: apache-airflow-providers-amazon[s3fs], gs:"
-                " apache-airflow-providers-google)"
-            ) from None
-        fs = _fsspec_filesystem(protocol, name)
+        fs, url = filesystem_for(path, conn_id)
+    except NoFilesystemError as exc:
+        raise SourceError(
+            f"{name}: {exc}; install the Airflow provider that brings it (s3: apache-airflow-providers-"
+            "amazon[s3fs], gs: apache-airflow-providers-google), or use a local path"
+        ) from None
     opened: IO[bytes] = fs.open(url, "rb")
     return opened
-
-
-def _fsspec_filesystem(protocol: str, name: str) -> Any:
-    import fsspec
-
-    try:
-        return fsspec.filesystem(protocol)
-    except (ImportError, ValueError) as exc:
-        raise SourceError(
-            f"{name}: no filesystem for {protocol}:// ({type(exc).__name__}: {exc}); install the Airflow "
-            "provider that brings it, or use a local path"
-        ) from None
 
 
 def _decompressed(raw: IO[bytes], compression: str) -> IO[bytes]:
