@@ -29,6 +29,29 @@ class BigCommerceConfigError(BigCommerceError, ValueError):
     """The connection or an argument is unusable (bad store hash, plain http to a remote host, ...)."""
 
 
+class BigCommerceAuthError(BigCommerceConfigError):
+    """
+    The store refused the connection itself: a wrong token, a missing scope or an unknown store hash.
+
+    A 401, a 403 or a 404 for the whole store (:mod:`airflow_bigcommerce.hooks.access`): no later
+    request can succeed and retrying cannot help, so it stops a run; it is neither a row's refusal
+    nor a transient failure. The message is the fix, naming the connection.
+
+    :param problem: what is wrong and how to fix it (``access.access_problem``).
+    :param connection: the Airflow connection id.
+    :param status: the store's HTTP status.
+    :param request: the refused request, e.g. ``"GET v3/customers/attributes"`` (``""``: the access check).
+    """
+
+    def __init__(self, problem: str, *, connection: str, status: int, request: str = "") -> None:
+        self.problem = problem
+        self.connection = connection
+        self.status = status
+        self.request = request
+        refused = f" Refused request: {request}." if request else ""
+        super().__init__(f"{on_connection(connection)}{problem}{refused}")
+
+
 class BigCommerceTransientError(BigCommerceError, TransientFailureError):
     """
     The store could not be used for a while (outage, overload): nothing was applied by the last try.
@@ -55,12 +78,22 @@ class BigCommerceAPIError(BigCommerceError, RequestRejectedError):
     :param body: the parsed error body: a V2 list or a V3 object (``None`` when not JSON).
     """
 
-    def __init__(self, *, status: int, method: str, path: str, body: Any = None, detail: str = ""):
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        body: Any = None,
+        detail: str = "",
+        connection: str = "",
+    ):
         self.method = method
         self.path = path
         self.body = body
+        self.connection = connection
         title, errors = _summarise_body(body)
-        message = f"{method} {path} answered {status}"
+        message = f"{on_connection(connection)}{method} {path} answered {status}"
         if title or detail:
             message += f": {title or detail}"
         if errors:
@@ -94,7 +127,7 @@ class BigCommerceOutcomeUnknownError(BigCommerceError, OutcomeUnknownError):
 
 
 def refusal_error(
-    *, status: int, method: str, path: str, body: Any = None, detail: str = ""
+    *, status: int, method: str, path: str, body: Any = None, detail: str = "", connection: str = ""
 ) -> BigCommerceAPIError:
     """
     Return the error for a store's definite refusal (a 4xx other than 429).
@@ -105,7 +138,18 @@ def refusal_error(
     title, errors = _summarise_body(body)
     in_use = email_in_use_text(status, [title, *errors.values()])
     error_cls = BigCommerceDuplicateCustomerError if in_use else BigCommerceAPIError
-    return error_cls(status=status, method=method, path=path, body=body, detail=detail)
+    return error_cls(status=status, method=method, path=path, body=body, detail=detail, connection=connection)
+
+
+def on_connection(connection: str) -> str:
+    """Return the prefix that names the Airflow connection in a store error (``""`` without one)."""
+    return f"Connection {connection!r}: " if connection else ""
+
+
+def store_messages(body: Any) -> list[str]:
+    """Return the texts of a V2 (list) or V3 (object) error body: its title or messages, then its errors."""
+    title, errors = _summarise_body(body)
+    return [title, *errors.values()]
 
 
 def _summarise_body(body: Any) -> tuple[str, dict[str, str]]:

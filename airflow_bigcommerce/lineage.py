@@ -86,9 +86,10 @@ def customers_lineage(
     sql_conn_id: str | None = None,
     sql: Any = None,
     sql_hook_params: Mapping[str, Any] | None = None,
+    file_path: str | None = None,
 ) -> Lineage | None:
     """
-    Return the OpenLineage facets of a finished operator: the SQL source in, the store's customers out.
+    Return the OpenLineage facets of a finished operator: the SQL source or file in, the customers out.
 
     :param store_hash: the store the task wrote to; ``None`` if ``execute`` never reached the store
         (then there is no lineage to report).
@@ -96,6 +97,7 @@ def customers_lineage(
     :param sql_conn_id: the common.sql connection the contacts came from, if any.
     :param sql: the rendered query the contacts came from.
     :param sql_hook_params: the arguments the SQL hook was built with.
+    :param file_path: the file the contacts came from (a local path or an object storage URL).
     :return: the lineage, or ``None`` when there is nothing to report.
     """
     if store_hash is None:
@@ -111,6 +113,8 @@ def customers_lineage(
         name=CUSTOMERS,
         outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=rows_written)},
     )
+    if file_path:
+        return OperatorLineage(inputs=[file_dataset(file_path)], outputs=[output])
     if not sql_conn_id or not sql:
         return OperatorLineage(inputs=[], outputs=[output])
     source = sql_source_lineage(sql_conn_id, sql, sql_hook_params or {})
@@ -120,6 +124,35 @@ def customers_lineage(
         run_facets=dict(source.run_facets) if source else {},
         job_facets=dict(source.job_facets) if source else {},
     )
+
+
+def file_dataset_name(path: str) -> tuple[str, str]:
+    """
+    Return the OpenLineage ``(namespace, name)`` of a file, as OpenLineage's naming spec has them.
+
+    Object storage: the scheme and bucket, then the key (``s3://bucket``, ``crm/contacts.csv``); a local
+    file (a path or a ``file://`` URL): ``file`` and the absolute path. A connection id in the URL
+    (``s3://aws_crm@bucket/...``) names how it was read, not the dataset, so it is left out.
+    """
+    import os.path
+    from urllib.parse import urlsplit
+
+    if "://" not in path:
+        return "file", os.path.abspath(path)
+    parsed = urlsplit(path)
+    host = parsed.netloc.rpartition("@")[2]
+    scheme = parsed.scheme.lower()
+    if scheme in {"file", "local"}:
+        return (f"file://{host}" if host else "file"), parsed.path
+    return f"{scheme}://{host}", parsed.path.lstrip("/")
+
+
+def file_dataset(path: str) -> Dataset:
+    """Return the input dataset of a file source (:func:`file_dataset_name`)."""
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+
+    namespace, name = file_dataset_name(path)
+    return Dataset(namespace=namespace, name=name)
 
 
 def sql_source_lineage(sql_conn_id: str, sql: Any, sql_hook_params: Mapping[str, Any]) -> Lineage | None:

@@ -30,11 +30,13 @@ from airflow_bigcommerce.api import (
 from airflow_bigcommerce.clock import Clock, current_clock
 from airflow_bigcommerce.exceptions import (
     BigCommerceAPIError,
+    BigCommerceAuthError,
     BigCommerceConfigError,
-    BigCommerceConnectionError,
     BigCommerceError,
+    on_connection,
 )
-from airflow_bigcommerce.hooks.breaker import CircuitBreaker
+from airflow_bigcommerce.hooks.access import ACCESS_CHECK_PATH, INFORMATION_SCOPE
+from airflow_bigcommerce.hooks.breaker import ANNOUNCE_WAIT_S, CircuitBreaker
 from airflow_bigcommerce.hooks.concurrency import ConcurrencyController
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
 from airflow_bigcommerce.hooks.connection_form import ConnectionFormMixin, legacy_field_specs
@@ -56,6 +58,8 @@ __all__ = [
 ]
 
 USER_AGENT = f"airflow-provider-bigcommerce/{__version__}"
+#: Longest wait for the access check's answer (the Test button, a run's pre-flight), seconds.
+ACCESS_CHECK_TIMEOUT_S = 10.0
 
 
 class _TokenInHeaders(requests.auth.AuthBase):
@@ -76,8 +80,13 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
     Outages are ridden out by one :class:`~airflow_bigcommerce.hooks.breaker.CircuitBreaker` per hook
     (backoff with jitter, one probe at a time, a time budget); once reads or writes have failed for
     longer than the budget, :class:`~airflow_bigcommerce.exceptions.BigCommerceUnavailableError` is
-    raised at once. The hook is safe to share between threads (one HTTP session per thread, one
-    shared pacer and breaker).
+    raised at once. A store the hook has never reached (DNS failure, refused connection) gets
+    :data:`~airflow_bigcommerce.hooks.transport.UNREACHABLE_LIMIT_S` instead. A refusal of the
+    connection itself (401, 403, 404 for the store) raises
+    :class:`~airflow_bigcommerce.exceptions.BigCommerceAuthError` with the fix (:meth:`check_access`
+    tests it up front). Every error names the connection id, and every wait of at least
+    :data:`~airflow_bigcommerce.hooks.breaker.ANNOUNCE_WAIT_S` logs one line. The hook is safe to
+    share between threads (one HTTP session per thread, one shared pacer and breaker).
 
     :param bigcommerce_conn_id: connection of type ``bigcommerce``.
     :param timeout: seconds per request; overrides the connection's ``timeout`` extra (default 30).
@@ -117,7 +126,9 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         self._max_retries = max_retries
         self._retry_budget_s = retry_budget_s
         self.clock = clock or current_clock()
-        self.pacer = pacer or RateLimitPacer(reserve=quota_reserve, clock=self.clock)
+        self.pacer = pacer or RateLimitPacer(
+            reserve=quota_reserve, clock=self.clock, on_wait=self._announce_quota_wait
+        )
         self.concurrency = ConcurrencyController(max_concurrency, clock=self.clock)
         self._local = threading.local()
         self._transport = Transport(self)
@@ -209,9 +220,12 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
         :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
         :param options: ``params``, ``json``, ``timeout``, ``max_retries``
             (:class:`~airflow_bigcommerce.hooks.transport.RequestOptions`), by keyword.
+        :raises BigCommerceAuthError: the store refused the connection itself (token, scope, store
+            hash: :mod:`.access`); no later request can succeed.
         :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
-        :raises BigCommerceConnectionError: the host could not be reached.
+        :raises BigCommerceConnectionError: the host could not be reached (a store this hook never
+            reached: within :data:`~.transport.UNREACHABLE_LIMIT_S`).
         """
         return self._transport.send(method, path, **options)[0]
 
@@ -230,6 +244,15 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
 
     def _sleep(self, seconds: float) -> None:
         self.clock.sleep(seconds)
+
+    def _announce_quota_wait(self, seconds: float) -> None:
+        """Log a long wait of the pacer for the store's next rate-limit window (one line per window)."""
+        if seconds >= ANNOUNCE_WAIT_S:
+            self.log.info(
+                "%sthe store's requests for this rate-limit window are spent; waiting %.1f s for the next",
+                on_connection(self.bigcommerce_conn_id),
+                seconds,
+            )
 
     # -- V2 ------------------------------------------------------------------------------------
 
@@ -333,23 +356,53 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
 
     # -- connection test -------------------------------------------------------------------
 
-    def test_connection(self) -> tuple[bool, str]:
+    def check_access(self, *, quick: bool = True) -> None:
         """
-        Check the connection; return ``(ok, message)`` with a message a store owner can act on.
+        Check that the connection can reach the store and read its customers; raise what to fix if not.
 
-        ``GET /v3/customers?limit=1`` decides (token, Customers scope, store hash, host); the store
-        profile ``GET /v2/store`` (Information scope, optional) then only adds the store's name.
-        One quick attempt each.
+        ``GET /v3/customers?limit=1``: the Test button's request, and a run's pre-flight check before
+        its first store write.
+
+        :param quick: one attempt with a short timeout (the Test button). ``False`` (a run's
+            pre-flight): the run's retry policy, so an outage at the start is ridden out as later
+            ones are, while a store never reached still fails within
+            :data:`~airflow_bigcommerce.hooks.transport.UNREACHABLE_LIMIT_S`.
+
+        :raises BigCommerceAuthError: a wrong token (401), a missing Customers scope (403) or an
+            unknown store hash (404); the message says which and how to fix it.
+        :raises BigCommerceConnectionError: the API host could not be reached.
+        :raises BigCommerceConfigError: the connection's fields are unusable.
+        :raises BigCommerceAPIError: any other answer (5xx, ...).
         """
         try:
             settings = self.settings
         except BigCommerceConfigError as exc:
-            return False, str(exc)
-        quick_timeout = min(settings.timeout, 10.0)
+            raise BigCommerceConfigError(f"{on_connection(self.bigcommerce_conn_id)}{exc}") from None
+        options: RequestOptions = {"params": {"limit": 1}}
+        if quick:
+            options["timeout"] = min(settings.timeout, ACCESS_CHECK_TIMEOUT_S)
+            options["max_retries"] = 0
         try:
-            self.request("GET", "v3/customers", params={"limit": 1}, timeout=quick_timeout, max_retries=0)
+            self.request("GET", ACCESS_CHECK_PATH, **options)
+        except BigCommerceAuthError as exc:  # the check's own request goes without saying
+            raise BigCommerceAuthError(exc.problem, connection=exc.connection, status=exc.status) from None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """
+        Check the connection; return ``(ok, message)`` with a message a store owner can act on.
+
+        :meth:`check_access` decides (token, Customers scope, store hash, host); the store profile
+        ``GET /v2/store`` (Information scope, optional) then only adds the store's name. One quick
+        attempt each.
+        """
+        try:
+            self.check_access()
+        except BigCommerceAPIError as exc:
+            return False, f"BigCommerce answered an error: {exc}"
         except BigCommerceError as exc:
-            return False, self._explain(exc, settings)
+            return False, str(exc)
+        settings = self.settings
+        quick_timeout = min(settings.timeout, ACCESS_CHECK_TIMEOUT_S)
         try:
             store = self._json("GET", "v2/store", timeout=quick_timeout, max_retries=0)
         except BigCommerceError:
@@ -362,28 +415,5 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
             )
         return True, (
             f"Connected to store hash {settings.store_hash}; customers readable. Grant the API account "
-            "'Information & settings: read-only' to see the store name here."
+            f"'{INFORMATION_SCOPE.grant}' to see the store name here."
         )
-
-    @staticmethod
-    def _explain(exc: BigCommerceError, settings: StoreSettings) -> str:
-        if isinstance(exc, BigCommerceAPIError):
-            if exc.status == 401:
-                return (
-                    "BigCommerce rejected the access token (401 Unauthorized): paste the API account's "
-                    "Access Token into the password field; it is shown once, when the account is created."
-                )
-            if exc.status == 403:
-                return (
-                    "The access token lacks the Customers scope (403 Forbidden): give the API account "
-                    "'Customers: modify' in the store's control panel (Settings > API accounts)."
-                )
-            if exc.status == 404:
-                return (
-                    f"Unknown store hash {settings.store_hash!r} (404 Not Found): use the letters and digits "
-                    "after /stores/ in the API path shown with the API account."
-                )
-            return f"BigCommerce answered an error: {exc}"
-        if isinstance(exc, BigCommerceConnectionError):
-            return f"{exc}. Check the API Host (default {DEFAULT_API_HOST}) and the network."
-        return str(exc)

@@ -43,9 +43,13 @@ BACKOFF_CAP_S = 15.0
 DEFAULT_RETRY_BUDGET_S = 300.0
 #: How often a sender waiting for another's probe looks again.
 PROBE_POLL_S = 0.05
+#: A wait at least this long is announced (one log line: what failed, the wait, the budget left).
+ANNOUNCE_WAIT_S = 5.0
 
 Kind = Literal["read", "write"]
 Action = Literal["go", "probe", "wait", "give_up"]
+#: Called once per long wait: ``(kind, wait_s, budget_left_s, last_reason)``.
+OnWait = Callable[[Kind, float, float, str], None]
 
 
 class BudgetExhaustedError(Exception):
@@ -85,6 +89,8 @@ class _Circuit:
     probing: bool = False
     exhausted: bool = False
     last_reason: str = ""
+    #: The end of the last wait announced, so several senders waiting for it log it once.
+    announced: float = -1.0
 
     def decide(self, now: float, budget_s: float, open_after: int) -> tuple[Action, float]:
         """Return what a sender may do now, and how long to wait when the answer is ``wait``."""
@@ -154,25 +160,41 @@ class CircuitBreaker:
         #: Counters for logs and tests: failures seen, probes sent, seconds spent waiting.
         self.stats: dict[str, float] = {"transient_failures": 0, "probes": 0, "outage_wait_s": 0.0}
 
-    def acquire(self, kind: Kind) -> None:
+    def acquire(self, kind: Kind, *, budget_s: float | None = None, on_wait: OnWait | None = None) -> None:
         """
         Wait until a request of ``kind`` may go out (backoff, or another sender's probe).
 
+        :param budget_s: a shorter budget for this request (a store never reached yet), else the
+            breaker's own; once spent, the circuit stays given up.
+        :param on_wait: told of each wait of at least :data:`ANNOUNCE_WAIT_S`, once per wait however
+            many senders wait for it.
         :raises BudgetExhaustedError: this kind has been failing for longer than the budget.
         """
+        budget = self.budget_s if budget_s is None else min(budget_s, self.budget_s)
         while True:
+            announce: tuple[float, float, str] | None = None
             with self._lock:
                 circuit = self._circuits.setdefault(kind, _Circuit())
                 now = self._clock()
-                action, wait = circuit.decide(now, self.budget_s, self.open_after)
+                action, wait = circuit.decide(now, budget, self.open_after)
                 if action == "give_up":
                     failing_for = now - (circuit.failing_since or now)
-                    raise BudgetExhaustedError(kind, failing_for, self.budget_s, circuit.last_reason)
+                    raise BudgetExhaustedError(kind, failing_for, budget, circuit.last_reason)
                 if action == "probe":
                     self.stats["probes"] += 1
                 if action != "wait":
                     return
                 self.stats["outage_wait_s"] += wait
+                if (
+                    on_wait is not None
+                    and wait >= ANNOUNCE_WAIT_S
+                    and circuit.announced != circuit.not_before
+                ):
+                    circuit.announced = circuit.not_before
+                    left = (circuit.failing_since or now) + budget - now
+                    announce = (wait, left, circuit.last_reason)
+            if announce is not None and on_wait is not None:
+                on_wait(kind, *announce)
             self.clock.sleep(max(wait, 0.001))
 
     def succeeded(self, kind: Kind) -> None:

@@ -130,6 +130,8 @@ class RateLimitPacer:
         out as soon as the window's held-back requests are ours again.
     :param sleep: with a time function: how a blocked sender waits instead (a fake clock's sleep,
         which no answer wakes).
+    :param on_wait: told of each wait for a window's reset, once per reset however many senders wait
+        for it, with the seconds to wait (the hook logs the long ones).
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class RateLimitPacer:
         reserve: int = 0,
         clock: Clock | Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         if reserve < 0:
             raise ValueError(f"the quota reserve must not be negative, got {reserve}")
@@ -172,6 +175,9 @@ class RateLimitPacer:
         #: Per answer of ours: how far requests-left fell beyond our own request (others' requests).
         self._others: deque[int] = deque(maxlen=OTHERS_SAMPLES)
         self._last_left: int | None = None
+        self.on_wait = on_wait
+        #: The last reset a wait was announced for (a 429's wait is announced by whoever saw it).
+        self._announced_reset = 0.0
 
     def acquire(self) -> None:
         """Wait until a request may be sent, then count it as in flight."""
@@ -196,6 +202,9 @@ class RateLimitPacer:
                 wait = max(self._reset_at - now, 0.001)
                 quiet = self._quiet_spell(now)
                 if quiet is None or quiet >= wait:
+                    if self.on_wait is not None and self._reset_at > self._announced_reset:
+                        self._announced_reset = self._reset_at
+                        self.on_wait(wait)
                     self._wait(wait)
                     continue
                 heard = self._answers
@@ -375,6 +384,7 @@ class RateLimitPacer:
             self._left = 0
             self._blocked_until = max(self._blocked_until, until)
             self._reset_at = max(self._reset_at, until)
+            self._announced_reset = self._reset_at
 
 
 def fair_share_zone(quota: int) -> int:

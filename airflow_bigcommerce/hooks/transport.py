@@ -11,6 +11,7 @@ says so instead, so the caller can look the write up first.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,16 +19,26 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import requests
 
-from airflow_bigcommerce.api import READ_METHODS, backoff_seconds
+from airflow_bigcommerce.api import DEFAULT_API_HOST, READ_METHODS, backoff_seconds
 from airflow_bigcommerce.exceptions import (
+    BigCommerceAuthError,
     BigCommerceConnectionError,
     BigCommerceOutcomeUnknownError,
     BigCommerceRateLimitError,
     BigCommerceServerError,
     BigCommerceUnavailableError,
+    on_connection,
     refusal_error,
+    store_messages,
 )
-from airflow_bigcommerce.hooks.breaker import BudgetExhaustedError, CircuitBreaker, Kind
+from airflow_bigcommerce.hooks.access import access_problem
+from airflow_bigcommerce.hooks.breaker import (
+    ANNOUNCE_WAIT_S,
+    BudgetExhaustedError,
+    CircuitBreaker,
+    Kind,
+    OnWait,
+)
 from airflow_bigcommerce.hooks.concurrency import ConcurrencyController, endpoint_of
 from airflow_bigcommerce.hooks.connection import StoreSettings
 from airflow_bigcommerce.hooks.pacing import (
@@ -47,6 +58,10 @@ MAX_RATE_LIMIT_WAITS = 50
 CONCURRENCY_BACKOFF_S = 0.05
 #: Longest such backoff, seconds.
 CONCURRENCY_BACKOFF_CAP_S = 2.0
+#: How long a hook keeps trying a store it has never reached (DNS failure, refused connection,
+#: connect timeout) before it gives up: a wrong host fails in seconds, not after the retry budget.
+#: Once the store has answered, outages get the full retry budget (:mod:`.breaker`).
+UNREACHABLE_LIMIT_S = 30.0
 
 
 class RequestOptions(TypedDict, total=False):
@@ -66,7 +81,7 @@ class RequestOptions(TypedDict, total=False):
 
 
 class _Log(Protocol):
-    """The two log calls the transport makes (a ``logging.Logger`` or Airflow's structured logger)."""
+    """The log calls the transport makes (a ``logging.Logger`` or Airflow's structured logger)."""
 
     def debug(self, event: Any, *args: Any, **kw: Any) -> Any:
         """Log at debug level."""
@@ -74,10 +89,14 @@ class _Log(Protocol):
     def info(self, event: Any, *args: Any, **kw: Any) -> Any:
         """Log at info level."""
 
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any:
+        """Log at warning level."""
+
 
 class StoreConnection(Protocol):
     """What the transport uses of its hook: the store's settings, the shared policies and a sleep."""
 
+    bigcommerce_conn_id: str
     pacer: RateLimitPacer
     concurrency: ConcurrencyController
     stats: dict[str, int]
@@ -142,6 +161,17 @@ class Transport:
     def __init__(self, store: StoreConnection) -> None:
         self._store = store
         self._stats_lock = threading.Lock()
+        self._wait_lock = threading.Lock()
+        #: Whether the store has answered (any HTTP status) since this hook was made.
+        self._answered = False
+        #: Why the store could not be reached, while it has never answered (then the short limit applies).
+        self._unreachable: str | None = None
+        #: The end of the last 429 wait logged, so senders blocked by one spent quota log it once.
+        self._announced_until = 0.0
+
+    @property
+    def _conn_id(self) -> str:
+        return self._store.bigcommerce_conn_id
 
     def count(self, key: str) -> None:
         """Add one to the hook's ``stats[key]``."""
@@ -155,6 +185,7 @@ class Transport:
         Send until the store answers for good; return the 2xx response and its parsed body.
 
         :param path: below ``/stores/{store_hash}/``, e.g. ``"v3/customers"``.
+        :raises BigCommerceAuthError: a 401, a 403 or a 404 for the whole store (:mod:`.access`).
         :raises BigCommerceAPIError: the store answered 4xx (or 5xx after the retries, for GETs).
         :raises BigCommerceOutcomeUnknownError: a non-idempotent request may have been applied.
         :raises BigCommerceConnectionError: the host could not be reached.
@@ -173,6 +204,10 @@ class Transport:
         while True:
             attempt = self._attempt(session, method, path, kind, endpoint, params, json, request_timeout)
             verdict = attempt.verdict
+            if attempt.response is not None:
+                self._answered = True
+            elif verdict is Verdict.NOT_SENT and not self._answered and attempt.error is not None:
+                self._unreachable = network_reason(attempt.error)
             if verdict.rate_limited:
                 rate_limit_waits += 1
                 self._after_429(attempt, rate_limit_waits, kind, method, path)
@@ -239,11 +274,52 @@ class Transport:
         return Attempt(verdict, response, headers, body)
 
     def _acquire(self, kind: Kind, method: str, path: str) -> None:
-        """Wait for the outage policy to let a request of ``kind`` out; give up once its budget is spent."""
+        """
+        Wait for the outage policy to let a request of ``kind`` out; give up once its budget is spent.
+
+        A store never reached gets :data:`UNREACHABLE_LIMIT_S` instead of the retry budget.
+        """
+        unreachable = self._unreachable if not self._answered else None
         try:
-            self._store.breaker.acquire(kind)
+            self._store.breaker.acquire(
+                kind,
+                budget_s=UNREACHABLE_LIMIT_S if unreachable is not None else None,
+                on_wait=self._announcer(method, path, unreachable),
+            )
         except BudgetExhaustedError as exc:
-            raise BigCommerceUnavailableError(f"{method} {path}: {exc}") from None
+            if unreachable is not None and not self._answered:
+                raise self._cannot_reach(unreachable, method, path) from None
+            raise BigCommerceUnavailableError(
+                f"{on_connection(self._conn_id)}{method} {path}: {exc}"
+            ) from None
+
+    def _announcer(self, method: str, path: str, unreachable: str | None) -> OnWait:
+        """Return how a long outage wait is logged: what failed, the wait, how long it keeps trying."""
+
+        def announce(kind: Kind, wait_s: float, left_s: float, reason: str) -> None:
+            if unreachable is not None:
+                what = f"cannot reach the store at {self._store.settings.api_root} ({unreachable})"
+            else:
+                what = f"store {'reads' if kind == 'read' else 'writes'} failing ({reason or 'no answer'})"
+            self._store.log.warning(
+                "Connection %r: %s; waiting %.1f s before trying %s %s again, giving up in %.0f s",
+                self._conn_id,
+                what,
+                wait_s,
+                method,
+                path,
+                max(left_s, 0.0),
+            )
+
+        return announce
+
+    def _cannot_reach(self, reason: str, method: str, path: str) -> BigCommerceConnectionError:
+        """Return the error for a store this hook could not reach: the connection, the host, the fix."""
+        return BigCommerceConnectionError(
+            f"Cannot reach the store of connection {self._conn_id!r} at {self._store.settings.api_root} "
+            f"({method} {path}): {reason}. Check the connection's API Host (default {DEFAULT_API_HOST}) "
+            "and the network."
+        )
 
     def _after_429(self, attempt: Attempt, waits: int, kind: Kind, method: str, path: str) -> None:
         """
@@ -262,6 +338,7 @@ class Transport:
                 method=method,
                 path=path,
                 body=_error_body(attempt.body),
+                connection=self._conn_id,
             )
         if attempt.verdict is Verdict.PLATFORM_429:
             store.breaker.failed(kind, attempt.reason)
@@ -274,29 +351,64 @@ class Transport:
             store._sleep(wait)
             return
         wait = wait_after_429(attempt.headers, waits)
-        store.log.info("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
+        if wait >= ANNOUNCE_WAIT_S and self._first_to_announce(wait):
+            store.log.info(
+                "Connection %r: rate limited (429) on %s %s, the store's quota is spent; waiting %.1f s, "
+                "then trying again (429 %d of at most %d for this request)",
+                self._conn_id,
+                method,
+                path,
+                wait,
+                waits,
+                MAX_RATE_LIMIT_WAITS,
+            )
+        else:
+            store.log.debug("Rate limited (429) on %s %s; waiting %.2f s", method, path, wait)
         store.pacer.block_for(wait)
 
-    @staticmethod
-    def _refusal(attempt: Attempt, method: str, path: str) -> Exception:
-        """Return the error for a definite refusal (a duplicate e-mail gets its own class)."""
+    def _first_to_announce(self, wait: float) -> bool:
+        """Whether this 429 wait ends later than the one last logged (senders blocked together log once)."""
+        until = self._store.pacer.clock.monotonic() + wait
+        with self._wait_lock:
+            if until <= self._announced_until + 1.0:
+                return False
+            self._announced_until = until
+            return True
+
+    def _refusal(self, attempt: Attempt, method: str, path: str) -> Exception:
+        """
+        Return the error for a definite refusal.
+
+        A refusal of the connection itself (token, scope, store hash: :mod:`.access`) is a
+        :class:`~airflow_bigcommerce.exceptions.BigCommerceAuthError`; a duplicate e-mail gets its own class.
+        """
         body = _error_body(attempt.body)
+        problem = access_problem(attempt.status, path, store_messages(body), self._store.settings.store_hash)
+        if problem is not None:
+            return BigCommerceAuthError(
+                problem, connection=self._conn_id, status=attempt.status, request=f"{method} {path}"
+            )
         detail = "" if body is not None else attempt.status_text
-        return refusal_error(status=attempt.status, method=method, path=path, body=body, detail=detail)
+        return refusal_error(
+            status=attempt.status,
+            method=method,
+            path=path,
+            body=body,
+            detail=detail,
+            connection=self._conn_id,
+        )
 
     def _gave_up(self, attempt: Attempt, method: str, path: str) -> Exception:
         """Return the error for a transient failure that is out of retries."""
         if attempt.error is not None:
-            return BigCommerceConnectionError(
-                f"Cannot reach {self._store.settings.api_root} ({method} {path}): "
-                f"{type(attempt.error).__name__}: {_short_reason(attempt.error)}"
-            )
+            return self._cannot_reach(network_reason(attempt.error), method, path)
         return BigCommerceServerError(
             status=attempt.status,
             method=method,
             path=path,
             body=_error_body(attempt.body),
             detail=attempt.status_text,
+            connection=self._conn_id,
         )
 
 
@@ -312,6 +424,20 @@ def _error_body(body: Any) -> Any:
     return None if body is NOT_JSON else body
 
 
-def _short_reason(exc: Exception) -> str:
-    text = str(exc)
+#: What urllib3 puts before a connection failure's reason: the connection object or its host and port.
+_CONNECTION_PREFIX = re.compile(r"^(?:<[^>]*>|\w*Connection\([^)]*\)|None):\s*")
+
+
+def network_reason(exc: Exception) -> str:
+    """
+    Return why a request got no answer, e.g. ``"ConnectionError: Failed to resolve 'x' (...)"``.
+
+    The innermost reason only: the outer texts repeat the URL, whose query may hold e-mail addresses.
+    """
+    reason: Any = exc
+    while reason is not None and reason.args and isinstance(reason.args[0], Exception):
+        reason = reason.args[0]
+    reason = getattr(reason, "reason", None) or reason
+    text = _CONNECTION_PREFIX.sub("", str(reason)) or type(reason).__name__
+    text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= 200 else text[:200] + "..."

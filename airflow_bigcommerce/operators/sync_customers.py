@@ -9,10 +9,10 @@ file naming the operator parses as fast as one with ``EmptyOperator``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from airflow.sdk import BaseOperator
 
@@ -30,11 +30,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_bigcommerce.lineage import Lineage
-    from airflow_bigcommerce.sync.result import SyncResult
+    from airflow_bigcommerce.sources import Source
 
 SyncMode = Literal["insert", "upsert"]
-#: Failed rows named in the message of the task's failure (the log and the report list them all).
-FAILURE_REASONS_IN_MESSAGE = 3
 #: Rejected (and failed) rows the task log lists one by one; it says how many more the report holds.
 ROWS_IN_LOG = 20
 
@@ -43,8 +41,9 @@ class SyncCustomersOperator(BaseOperator):
     """
     Sync CRM contacts into store customers with the V3 API, in batches of up to 10.
 
-    Contacts come from ``contacts`` (a list of dicts, or an XComArg) or are streamed from any
-    common.sql connection (``sql_conn_id`` + ``sql``), fetched in chunks so memory stays flat.
+    Contacts come from ``contacts`` (a list of dicts, or an XComArg), or are streamed from any
+    common.sql connection (``sql_conn_id`` + ``sql``) or from a CSV, JSON-lines or Parquet file
+    (``contacts_path``, local or in object storage), read in chunks so memory stays flat.
     Rows are mapped with ``field_map``, validated, de-duplicated on the lower-cased e-mail and
     looked up in the store; new ones are created, existing ones skipped (``mode="insert"``) or
     updated when a mapped field differs (``mode="upsert"``). A rejected row is reported, never
@@ -61,6 +60,12 @@ class SyncCustomersOperator(BaseOperator):
     :param sql: query returning one contact per row, or a ``.sql`` file (templated).
     :param parameters: query parameters (templated).
     :param sql_hook_params: extra arguments for the SQL hook.
+    :param contacts_path: a CSV, JSON-lines or Parquet file of contacts, one per row: a local path on
+        the worker or an ObjectStoragePath URL (``s3://bucket/crm/contacts.csv``, ``gs://...``,
+        ``file:///...``; ``s3://aws_crm@bucket/...`` reads with the connection ``aws_crm``) (templated).
+        CSV cells are strings (an empty cell is missing); Parquet needs the ``[parquet]`` extra.
+    :param contacts_format: ``"csv"``, ``"jsonl"`` or ``"parquet"``; default: from the file's
+        extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``/``.pq``; ``.gz`` for text) (templated).
     :param field_map: CRM column -> customer field (``email``, ``first_name``, ``last_name``,
         ``company``, ``phone``, ``notes``, ``tax_exempt_category``, ``customer_group_id``,
         ``password``, ``force_password_reset``, ``accepts_product_review_abandoned_cart_emails``) or
@@ -71,6 +76,8 @@ class SyncCustomersOperator(BaseOperator):
     :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
     :param dry_run: look up and report what would happen, write nothing (templated).
     :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected.
+        ``None`` (default): fail only when the run read rows and rejected every one of them (a mapping
+        or source mistake, most likely); a run without rows succeeds.
     :param report_path: local path or ObjectStoragePath URL for a JSON-lines report, one line per
         input row with its outcome (templated).
     :param batch_size: customers per V3 request, 1 to 10.
@@ -81,7 +88,7 @@ class SyncCustomersOperator(BaseOperator):
     :param quota_reserve: requests per rate-limit window the sync leaves unused for the store's other
         apps (ERP, shipping, reviews); default 0. 10-20 % of the quota is a good start on a store with
         other integrations.
-    :param fetch_size: rows fetched from the SQL cursor at a time.
+    :param fetch_size: rows fetched from the SQL cursor, or decoded from a Parquet file, at a time.
     :param retry_budget_s: how long the run keeps trying while the store's writes or reads fail (an
         outage), with backoff and one probe at a time, before it settles the rows as failed;
         overrides the connection's ``retry_budget_s`` extra (default 300).
@@ -108,6 +115,8 @@ class SyncCustomersOperator(BaseOperator):
         "dry_run",
         "report_path",
         "sql_conn_id",
+        "contacts_path",
+        "contacts_format",
         "bigcommerce_conn_id",
     )
     template_ext: Sequence[str] = (".sql",)
@@ -132,6 +141,8 @@ class SyncCustomersOperator(BaseOperator):
         sql: str | None = None,
         parameters: Mapping[str, Any] | Sequence[Any] | None = None,
         sql_hook_params: Mapping[str, Any] | None = None,
+        contacts_path: str | None = None,
+        contacts_format: str | None = None,
         field_map: Mapping[str, str] | None = None,
         key_field: str | None = "id",
         mode: SyncMode = "insert",
@@ -150,8 +161,18 @@ class SyncCustomersOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         check_channel_id(channel_id)
-        if (contacts is None) == (sql is None):
-            raise ValueError("Give exactly one source: contacts=... or sql_conn_id=... with sql=...")
+        if sum(source is not None for source in (contacts, sql, contacts_path)) != 1:
+            raise ValueError(
+                "Give exactly one source: contacts=..., sql_conn_id=... with sql=..., or contacts_path=..."
+            )
+        if contacts_format is not None and contacts_path is None:
+            raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
+        if contacts_path is not None and not is_template(contacts_format):
+            from airflow_bigcommerce.sources.files import file_format_of
+
+            # the format, or the extension when it is already known, is checked at parse (a SourceError)
+            if contacts_format is not None or not is_template(contacts_path):
+                file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
         if sql is not None and not sql_conn_id:
             raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
         if not is_template(mode):
@@ -170,6 +191,8 @@ class SyncCustomersOperator(BaseOperator):
         self.sql = sql
         self.parameters = parameters
         self.sql_hook_params = dict(sql_hook_params or {})
+        self.contacts_path = contacts_path
+        self.contacts_format = contacts_format
         self.field_map = field_map
         self.key_field = key_field
         self.mode = mode
@@ -188,9 +211,16 @@ class SyncCustomersOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the contacts, sync them, log and return the summary."""
-        from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
+        from airflow_bigcommerce.exceptions import (
+            BigCommerceAuthError,
+            BigCommerceConnectionError,
+            BigCommerceError,
+            BigCommerceTransientError,
+        )
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
-        from airflow_bigcommerce.storage import open_for_writing
+        from airflow_bigcommerce.operators.preflight import preflight
+        from airflow_bigcommerce.operators.run_messages import failed_message, rejected_message
+        from airflow_bigcommerce.storage import OpenedOnFirstWrite
         from airflow_bigcommerce.sync.engine import run_sync
         from airflow_bigcommerce.sync.options import SyncOptions
         from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -214,18 +244,28 @@ class SyncCustomersOperator(BaseOperator):
             max_concurrency=self.max_concurrency,
             quota_reserve=self.quota_reserve,
         )
-        hook.settings  # noqa: B018 - fail at task start on a bad connection, before reading any row
+        # Every check that needs no store write, all problems in one message, before store setup.
+        source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
         self.bigcommerce_store_hash = hook.store_hash
         self.bigcommerce_api_root = api_root_of(hook)
-        rows, total = self._rows()
+        rows, total = source.rows, source.total
         with ExitStack() as stack:
             # A streamed source is closed (cursor and connection) however the sync ends.
-            stack.callback(getattr(rows, "close", lambda: None))
+            stack.callback(source.close)
+            # The report is created at its first row: a run that fails before any leaves no empty file.
+            report_file = OpenedOnFirstWrite(str(self.report_path)) if self.report_path else None
             report = None
-            if self.report_path:
-                report = JsonlReportWriter(stack.enter_context(open_for_writing(str(self.report_path))))
+            if report_file is not None:
+                stack.callback(report_file.close)
+                report = JsonlReportWriter(cast("IO[str]", report_file))
             progress = ProgressReporter(self.log.info, total=total)
-            result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
+            try:
+                result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
+            except (BigCommerceAuthError, BigCommerceConnectionError) as exc:
+                # the message says what to fix: the log shows it without a traceback through the engine
+                raise exc.with_traceback(None) from None
+            if report_file is not None:
+                report_file.create()  # a finished run without rows: its report is there, empty
         summary = result.to_dict()
         summary["report_path"] = str(self.report_path) if self.report_path else None
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
@@ -246,12 +286,9 @@ class SyncCustomersOperator(BaseOperator):
         self._log_rows("Rejected", summary["rejections"], result.rejected)
         self._log_rows("Failed", summary["failures"], result.failed)
         if result.failed:
-            raise BigCommerceTransientError(_failed_message(result, self.report_path))
-        if self.max_rejected is not None and result.rejected > self.max_rejected:
-            raise BigCommerceError(
-                f"{result.rejected} rows were rejected, more than max_rejected={self.max_rejected}; "
-                "every valid row was sent. See the log or the report for the reasons."
-            )
+            raise BigCommerceTransientError(failed_message(result, self.report_path))
+        if rejected := rejected_message(result, self.max_rejected, self.report_path):
+            raise BigCommerceError(rejected)
         return summary
 
     def _log_rows(self, what: str, listed: list[dict[str, Any]], count: int) -> None:
@@ -266,7 +303,7 @@ class SyncCustomersOperator(BaseOperator):
             self.log.warning("... and %d more %s rows, %s", more, what.lower(), where)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Lineage | None:
-        """Report the SQL source's tables as inputs (none for XCom contacts) and the store's customers out."""
+        """Report the source (the query's tables, the file; none for XCom contacts) in, the customers out."""
         from airflow_bigcommerce.lineage import customers_lineage
 
         return customers_lineage(
@@ -275,35 +312,25 @@ class SyncCustomersOperator(BaseOperator):
             sql_conn_id=self.sql_conn_id if self.sql is not None else None,
             sql=self.sql,
             sql_hook_params=self.sql_hook_params,
+            file_path=str(self.contacts_path) if self.contacts_path is not None else None,
         )
 
-    def _rows(self) -> tuple[Iterator[Mapping[str, Any]], int | None]:
-        """Return the contact rows and, when cheap to know, how many there are."""
-        from airflow_bigcommerce.sources import contact_rows, stream_sql
+    def _open_source(self) -> Source:
+        """Open the contacts' source: a query runs, a file is found, before the store is touched."""
+        from airflow_bigcommerce.sources import open_contacts, open_file, open_sql
 
+        if self.contacts_path is not None:
+            return open_file(
+                str(self.contacts_path),
+                file_format=str(self.contacts_format) if self.contacts_format else None,
+                chunk_rows=self.fetch_size,
+            )
         if self.sql is None:
-            return contact_rows(self.contacts)
-        rows = stream_sql(
+            return open_contacts(self.contacts)
+        return open_sql(
             str(self.sql_conn_id),
             self.sql,
             parameters=self.parameters,
             sql_hook_params=self.sql_hook_params,
             fetch_size=self.fetch_size,
         )
-        return rows, None
-
-
-def _failed_message(result: SyncResult, report_path: str | None) -> str:
-    """Say how many rows failed, the first reasons, and that a retry of the task is safe."""
-    reasons = "; ".join(
-        f"row {f['row']}: {f['reason']}" for f in result.failures[:FAILURE_REASONS_IN_MESSAGE]
-    )
-    more = result.failed - min(result.failed, FAILURE_REASONS_IN_MESSAGE)
-    return (
-        f"{result.failed} of {result.total} rows failed for a transient reason (store unavailable or "
-        f"overloaded) and were not delivered: {reasons}{f'; and {more} more' if more else ''}. "
-        f"{result.created} created, {result.updated} updated, {result.skipped} skipped, "
-        f"{result.rejected} rejected"
-        + (f"; every row is in the report at {report_path}" if report_path else "")
-        + ". Retrying the task is safe: it re-sends only what is missing and creates nothing twice."
-    )

@@ -99,6 +99,7 @@ class _Run:
         }
         self.job = BatchJob(self.deliver, None, options.dry_run)  # immutable: called by workers
         self.looking: list[Item] = []  # rows whose look-up is under way (in input order)
+        self.duplicates: dict[int, list[Line]] = {}  # first row's pos -> its duplicates, until it settles
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
         self.max_held = max(MAX_HELD_LINES, options.chunk_size)
 
@@ -171,6 +172,8 @@ class _Run:
             if prefetch is not None:
                 prefetch.shutdown(wait=True, cancel_futures=True)
             pool.close()
+            for waiting in self.duplicates.values():  # a failed run: their first rows were not sent
+                self.settled.extend(line._replace(duplicate_of=None) for line in waiting)
             self._write_report(everything=True)
             if self.options.report is not None:
                 self.options.report.flush()
@@ -274,7 +277,13 @@ class _Run:
 
     def _emit(self, line: Line) -> None:
         self.tally.add(line)
+        if line.duplicate_of is not None:  # its report line waits for the first row's customer id
+            self.duplicates.setdefault(line.duplicate_of, []).append(line)
+            return
         self.settled.append(line)
+        self.prepare.settled(line)
+        for duplicate in self.duplicates.pop(line.pos, ()):
+            self.settled.append(duplicate._replace(customer_id=line.customer_id, duplicate_of=None))
         # Rows created by this run need no entry in the store index: the preparer settles every later
         # row with the same match key as a duplicate before any look-up, at no extra memory.
 

@@ -83,18 +83,19 @@ class Kind(Enum):
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a row or part ended as it did: the text users read, and its kind."""
+    """Why a row or part ended as it did: the text users read, its kind, and the field it is about."""
 
     text: str
     kind: Kind
+    field: str | None = None  # the target field (``email``, ``attribute.tier``) a data problem is about
 
     def __str__(self) -> str:
         return self.text
 
 
-def data(text: str) -> Reason:
+def data(text: str, field: str | None = None) -> Reason:
     """Return a reason about the row's data (a rejection the CRM must fix, what an update changed)."""
-    return Reason(text, Kind.DATA)
+    return Reason(text, Kind.DATA, field)
 
 
 def store(text: str) -> Reason:

@@ -20,6 +20,18 @@ from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreCont
 _GROUPS_LISTED = 10
 
 
+class _First:
+    """The first row of an e-mail in this run: what its later duplicates report."""
+
+    __slots__ = ("customer_id", "key", "pos", "settled")
+
+    def __init__(self, key: str, pos: int) -> None:
+        self.key = key
+        self.pos = pos
+        self.settled = False
+        self.customer_id: int | None = None
+
+
 class RowPreparer:
     """
     Map, validate and de-duplicate rows; called once per row, in input order, from one thread.
@@ -40,7 +52,7 @@ class RowPreparer:
         self.part_map = PartMap.from_field_map(field_map)
         self.context = context or StoreContext()
         self.email_column = next(col for col, target in field_map.items() if target == "email")
-        self.seen: dict[str, str] = {}  # match key -> row key of its first row in this run
+        self.seen: dict[str, _First] = {}  # match key -> the first row in this run with it
 
     def __call__(self, index: int, row: Mapping[str, Any]) -> Line | Item:
         """Map one row (1-based ``index``); return its settled line or the item to look up."""
@@ -59,17 +71,31 @@ class RowPreparer:
                 )
                 if parts.group is not None:
                     payload["customer_group_id"] = self._group_id(parts.group)
-        except (ContactRejected, PartRejected) as exc:
-            return Line(index, key, self._raw_email(row), Status.REJECTED, data(clip(str(exc), 1000)))
+        except ContactRejected as exc:
+            reason = data(clip(str(exc), 1000), exc.field)
+            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
+        except PartRejected as exc:
+            reason = data(clip(str(exc), 1000), exc.target)
+            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             reason = data(f"could not map row: {type(exc).__name__}")
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
         first = self.seen.get(mk)
         if first is not None:
-            ref = first if first.startswith("row ") else f"row {first}"
-            return Line(index, key, clip(email), Status.SKIPPED, data(f"duplicate of {ref} in this run"))
-        self.seen[mk] = key
+            ref = first.key if first.key.startswith("row ") else f"row {first.key}"
+            reason = data(f"duplicate of {ref} in this run")
+            waiting = None if first.settled else first.pos
+            return Line(
+                index, key, clip(email), Status.SKIPPED, reason, first.customer_id, duplicate_of=waiting
+            )
+        self.seen[mk] = _First(key, index)
         return Item(index, key, email, mk, payload, payload, parts=parts)
+
+    def settled(self, line: Line) -> None:
+        """Note that a first row settled, and its customer id, for the duplicates read after it."""
+        first = None if line.email is None else self.seen.get(match_key(line.email))
+        if first is not None and first.pos == line.pos:
+            first.settled, first.customer_id = True, line.customer_id
 
     def _group_id(self, name: str) -> int:
         try:

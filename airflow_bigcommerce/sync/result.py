@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_bigcommerce.sync.outcome import Status
+from airflow_bigcommerce.sync.outcome import Reason, Status
 
 #: What happened to one input row. A dry run reports ``created``/``updated`` for what it *would* do.
 #: ``rejected``: the row must change before it can succeed (its data, or the store's 4xx about it).
@@ -46,6 +46,8 @@ class SyncResult:
     :param failures_truncated: more rows failed than ``failures`` lists.
     :param duration_s: wall-clock seconds the run took.
     :param client_stats: the client's optional ``stats`` counters (e.g. ``429s``, ``retries``), if any.
+    :param common_rejection: the reason every rejected row has, when they all have one (a mapping
+        or source problem, most likely), else ``None``.
     :param parts: per mapped part (``address``, ``attributes``, ``group``, ``newsletter``), how many
         rows ended how (``created``, ``updated``, ``unchanged``, ``skipped``, ``failed``, ...).
     """
@@ -68,6 +70,7 @@ class SyncResult:
     duration_s: float = 0.0
     client_stats: dict[str, int | float] = field(default_factory=dict)
     parts: dict[str, dict[str, int]] = field(default_factory=dict)
+    common_rejection: Reason | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON types (what the operator pushes to XCom)."""
@@ -90,6 +93,7 @@ class SyncResult:
             "duration_s": self.duration_s,
             "client_stats": dict(self.client_stats),
             "parts": {name: dict(counts) for name, counts in self.parts.items()},
+            "common_rejection": None if self.common_rejection is None else self.common_rejection.text,
         }
 
 

@@ -50,6 +50,7 @@ class Line(NamedTuple):
     reason: Reason | None = None
     customer_id: int | None = None
     parts: Mapping[str, PartOutcome] | None = None  # part -> outcome, when field_map maps parts
+    duplicate_of: int | None = None  # a duplicate whose first row is not settled yet: that row's pos
 
 
 @dataclass(slots=True)

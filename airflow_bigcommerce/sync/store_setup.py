@@ -15,6 +15,7 @@ from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.create_once import create_once, in_use_text
 from airflow_bigcommerce.sync.rows import as_id
+from airflow_bigcommerce.sync.source_checks import closest
 from airflow_bigcommerce.sync.store_context import (
     AmbiguousNameError,
     StoreContext,
@@ -33,6 +34,11 @@ log = logging.getLogger("airflow_bigcommerce.sync")
 ADDRESS_ID_ATTRIBUTE = "crm_sync_address_id"
 
 
+#: How alike (0..1) a new attribute's name and one the store has must be to be taken for a typo:
+#: ``hubspt_id`` / ``hubspot_id`` (0.95) is; ``erp_id`` / ``crm_id`` (0.67), ``phone2`` / ``phone1`` not.
+TYPO = 0.85
+
+
 class StoreSetupError(ValueError):
     """The store cannot take what ``field_map`` asks for (unknown attribute, no customer groups, ...)."""
 
@@ -48,55 +54,73 @@ def resolve_store(
     """
     Resolve names to ids and read the channel's login rule (a handful of requests per run).
 
+    Everything is read and checked first (attributes, groups, channel); attributes are created only
+    after all of that passed, so a mistake found at start leaves the store as it was.
+
     :param client: the counting client (``sync.counting.CountingClient``).
     :param create_attributes: create attributes the store lacks (type ``string``) instead of failing;
-        a dry run creates nothing and reports the values as would-be writes.
-    :raises StoreSetupError: an unknown or ambiguous attribute (names follow
+        a dry run creates nothing and reports the values as would-be writes. A name one typo away
+        from an attribute the store has is never created: it fails, naming the store's attribute.
+    :raises StoreSetupError: an unknown, mistyped or ambiguous attribute (names follow
         ``store_context.name_key``), a store without customer groups, an unknown channel.
     """
-    attribute_ids, address_attribute_id = _attributes(client, part_map, create_attributes, dry_run)
+    known, missing = _attributes(client, part_map, create_attributes)
     groups = _groups(client) if part_map.group is not None else []
-    group_ids = ids_by_name(groups)
     global_logins = True if channel_id is None else _global_logins(client, channel_id)
-    names = tuple(sorted(str(g.get("name")) for g in groups))
-    return StoreContext(attribute_ids, address_attribute_id, group_ids, channel_id, global_logins, names)
-
-
-def _attributes(
-    client: Any, part_map: PartMap, create_attributes: bool, dry_run: bool
-) -> tuple[dict[str, int], int | None]:
-    """Return the mapped attributes' ids and the id of :data:`ADDRESS_ID_ATTRIBUTE` (created if needed)."""
-    attribute_ids: dict[str, int] = {}
-    address_attribute_id: int | None = None
-    wanted = list(dict.fromkeys(part_map.attributes.values()))
-    if wanted or part_map.address:
-        listed = client.part("setup", "list_customer_attributes")
-        index = ids_by_name(listed)
-        known: dict[str, int] = {}
-        for name in {*wanted, ADDRESS_ID_ATTRIBUTE}:
-            try:
-                aid = id_for("customer attribute", name, index)
-            except AmbiguousNameError as exc:
-                raise StoreSetupError(f"field_map: {exc}; rename one of them in the store") from None
-            if aid is not None:
-                known[name] = aid
-        missing = [name for name in wanted if name not in known]
-        if missing and not create_attributes:
-            have = ", ".join(sorted(str(a.get("name")) for a in listed if as_id(a.get("id")) is not None))
-            have = have or "none"
-            raise StoreSetupError(
-                f"field_map maps attribute(s) {', '.join(map(repr, missing))} that the store does not have"
-                f" (it has: {have}); create them in the control panel, or pass create_attributes=True"
-            )
-        for placeholder, name in enumerate(missing, 1):
+    for placeholder, name in enumerate(missing, 1):
+        if name != ADDRESS_ID_ATTRIBUTE or not dry_run:
             known[name] = -placeholder if dry_run else _create(client, name)
-        attribute_ids = {name: known[name] for name in wanted}
-        if part_map.address:
-            if ADDRESS_ID_ATTRIBUTE in known:
-                address_attribute_id = known[ADDRESS_ID_ATTRIBUTE]
-            elif not dry_run:
-                address_attribute_id = _create(client, ADDRESS_ID_ATTRIBUTE)
-    return attribute_ids, address_attribute_id
+    attribute_ids = {name: known[name] for name in dict.fromkeys(part_map.attributes.values())}
+    address_attribute_id = known.get(ADDRESS_ID_ATTRIBUTE) if part_map.address else None
+    names = tuple(sorted(str(g.get("name")) for g in groups))
+    return StoreContext(
+        attribute_ids, address_attribute_id, ids_by_name(groups), channel_id, global_logins, names
+    )
+
+
+def _attributes(client: Any, part_map: PartMap, create_attributes: bool) -> tuple[dict[str, int], list[str]]:
+    """
+    Return the ids of the attributes the store has, and the names to create (after every check).
+
+    The mapped attributes may be created only with ``create_attributes``; :data:`ADDRESS_ID_ATTRIBUTE`
+    (the sync's own, when ``field_map`` maps an address) always is.
+    """
+    wanted = list(dict.fromkeys(part_map.attributes.values()))
+    if not wanted and not part_map.address:
+        return {}, []
+    listed = client.part("setup", "list_customer_attributes")
+    index = ids_by_name(listed)
+    known: dict[str, int] = {}
+    for name in {*wanted, ADDRESS_ID_ATTRIBUTE}:
+        try:
+            aid = id_for("customer attribute", name, index)
+        except AmbiguousNameError as exc:
+            raise StoreSetupError(f"field_map: {exc}; rename one of them in the store") from None
+        if aid is not None:
+            known[name] = aid
+    missing = [name for name in wanted if name not in known]
+    have = sorted(str(a.get("name")) for a in listed if as_id(a.get("id")) is not None)
+    if missing and not create_attributes:
+        raise StoreSetupError(
+            f"field_map maps attribute(s) {', '.join(map(repr, missing))} that the store does not have"
+            f" (it has: {', '.join(have) or 'none'}); create them in the control panel, or pass"
+            " create_attributes=True"
+        )
+    theirs = [name for name in have if name != ADDRESS_ID_ATTRIBUTE]
+    typos = [(name, match) for name in missing if (match := closest(name, theirs, TYPO)) is not None]
+    if typos:
+        raise StoreSetupError(
+            "field_map maps "
+            + ", ".join(
+                f"attribute {name!r}, which the store lacks but has {match!r}" for name, match in typos
+            )
+            + "; an attribute cannot be deleted once it holds values, so create_attributes creates no"
+            " name this close to one the store has: fix the name in field_map (or create it in the"
+            " control panel if it is meant)"
+        )
+    if part_map.address and ADDRESS_ID_ATTRIBUTE not in known:
+        missing.append(ADDRESS_ID_ATTRIBUTE)
+    return known, missing
 
 
 def _groups(client: Any) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from airflow_bigcommerce.sync.outcome import ROW_STATUSES, Status
+from airflow_bigcommerce.sync.outcome import ROW_STATUSES, Reason, Status
 from airflow_bigcommerce.sync.result import part_counts
 from airflow_bigcommerce.sync.rows import Line
 
@@ -32,6 +32,8 @@ class Tally:
         self.rejections_truncated = False
         self.failures: list[Listed] = []
         self.failures_truncated = False
+        self.common: Reason | None = None  # the reason every rejected row has, while they agree
+        self.rejections_differ = False
 
     def add(self, line: Line) -> None:
         """Count one settled row (and its parts, by their status)."""
@@ -41,8 +43,15 @@ class Tally:
                 self.parts.setdefault(name, Counter())[outcome.status] += 1
         if line.outcome is Status.REJECTED:
             self.rejections_truncated |= not self._list(self.rejections, line)
+            self._agree(line.reason)
         elif line.outcome is Status.FAILED:
             self.failures_truncated |= not self._list(self.failures, line)
+
+    def _agree(self, reason: Reason | None) -> None:
+        if self.rows[Status.REJECTED] == 1:
+            self.common = reason
+        elif reason != self.common:
+            self.common, self.rejections_differ = None, True
 
     def _list(self, listed: list[Listed], line: Line) -> bool:
         if len(listed) >= self.max_listed:
@@ -76,5 +85,6 @@ class Tally:
             "rejections_truncated": self.rejections_truncated,
             "failures": tuple(self.failures),
             "failures_truncated": self.failures_truncated,
+            "common_rejection": self.common if not self.rejections_differ else None,
             "parts": part_counts(self.parts),
         }

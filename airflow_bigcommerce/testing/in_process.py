@@ -78,6 +78,12 @@ class InProcessStore(PartCalls):
         for customer in customers:
             self.add(customer)
 
+    #: What error messages name; a hook's connection id.
+    bigcommerce_conn_id = "in_process"
+
+    def check_access(self, *, quick: bool = True) -> None:
+        """Pass, as a hook's access check does on a store that takes its token (there is none here)."""
+
     # ----------------------------------------------------------------- test helpers
 
     def _rule(self, customer: Mapping[str, Any]) -> Mapping[str, str] | None:

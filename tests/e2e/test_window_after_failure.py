@@ -31,11 +31,15 @@ RUNS = ("2026-03-04T09:00:00+00:00", "2026-03-04T10:00:00+00:00", "2026-03-04T11
 def _crm(path: Path) -> Path:
     with sqlite3.connect(path) as conn:
         conn.execute(
+            # every column the example DAG maps (its pre-flight check names any that is missing)
             "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT,"
-            " phone TEXT, company TEXT, lifecycle_stage TEXT, created_at TEXT, updated_at TEXT)"
+            " phone TEXT, company TEXT, lifecycle_stage TEXT, created_at TEXT, updated_at TEXT,"
+            " street TEXT, city TEXT, state TEXT, postal_code TEXT, country TEXT, crm_id TEXT,"
+            " newsletter_opt_in INTEGER)"
         )
         conn.executemany(
-            "INSERT INTO contacts VALUES (?, ?, 'Pat', ?, NULL, NULL, 'Retail', ?, ?)",
+            "INSERT INTO contacts VALUES (?, ?, 'Pat', ?, NULL, NULL, 'Retail', ?, ?,"
+            " NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
             [(cid, email, f"Hour{cid}", ts, ts) for cid, (email, ts) in CONTACTS.items()],
         )
     return path

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_bigcommerce.sources import contact_rows, stream_sql
+from airflow_bigcommerce.sources import SourceError, contact_rows, open_contacts, open_sql, stream_sql
 
 
 class _Cursor:
@@ -74,7 +74,7 @@ def test_stream_sql_closes_cursor_and_connection_when_exhausted(monkeypatch: pyt
 def test_stream_sql_closes_cursor_when_the_query_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     log: list[str] = []
     _patch_source(monkeypatch, _Cursor(log, list(ROWS), fail_on_execute=True))
-    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+    with pytest.raises(SourceError, match="no such table: contactz.*fix sql="):
         list(stream_sql("crm", "SELECT * FROM contactz"))
     assert log == ["cursor closed", "connection closed"]
 
@@ -105,3 +105,32 @@ def test_contact_rows_takes_a_list_or_one_dict_and_counts() -> None:
     assert total == 1 and list(rows) == [{"email": "a@example.com"}]
     with pytest.raises(ValueError, match="contacts must be a list of dicts, got str"):
         contact_rows("a@example.com")
+
+
+def test_open_sql_runs_the_query_at_once_and_knows_its_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    log: list[str] = []
+    _patch_source(monkeypatch, _Cursor(log, list(ROWS), fail_on_execute=False))
+    source = open_sql("crm", "SELECT id, email FROM contacts")
+    assert source.columns == ("id", "email") and source.name == "sql on connection 'crm'"
+    source.close()  # never iterated (a pre-flight check failed): still closed, once
+    source.close()
+    assert log == ["cursor closed", "connection closed"]
+
+
+def test_open_sql_names_a_missing_connection_and_its_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_NO_SUCH_CRM", raising=False)
+    with pytest.raises(
+        SourceError, match="sql_conn_id='no_such_crm': no such connection.*AIRFLOW_CONN_NO_SUCH_CRM"
+    ):
+        open_sql("no_such_crm", "SELECT 1")
+
+
+def test_open_contacts_knows_every_key_as_a_column() -> None:
+    source = open_contacts([{"id": 1, "email": "a@example.com"}, {"id": 2, "phone": "1"}, "not a row"])
+    assert source.columns == ("id", "email", "phone") and source.total == 3
+    assert len(list(source.rows)) == 3
+
+
+def test_open_contacts_without_rows_has_unknown_columns_not_missing_ones() -> None:
+    assert open_contacts([]).columns is None  # an empty window: nothing to check, nothing missing
+    assert open_contacts([{}]).columns == ()  # a row without keys: every mapped column is missing

@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
-from airflow_bigcommerce.exceptions import BigCommerceAPIError, BigCommerceDuplicateCustomerError
+from airflow_bigcommerce.exceptions import (
+    BigCommerceAuthError,
+    BigCommerceConnectionError,
+    BigCommerceDuplicateCustomerError,
+)
 from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator
 from airflow_bigcommerce.testing import SandboxHandle
@@ -69,15 +73,80 @@ def test_bad_token_and_unknown_store(
     bigcommerce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_conn(monkeypatch, bigcommerce_sandbox, password="wrong-token")
-    with pytest.raises(BigCommerceAPIError) as info:
+    with pytest.raises(BigCommerceAuthError) as info:
         create()
     assert info.value.status == 401
     assert "wrong-token" not in str(info.value)
+    assert str(info.value).startswith(
+        "Connection 'bigcommerce_default': BigCommerce rejected the access token"
+    )
+    assert "Refused request: POST v2/customers." in str(info.value)
     set_conn(monkeypatch, bigcommerce_sandbox, store_hash="nosuchstore")
-    with pytest.raises(BigCommerceAPIError) as info:
+    with pytest.raises(BigCommerceAuthError) as info:
         create()
     assert info.value.status == 404
+    assert "Unknown store hash 'nosuchstore' (404 Not Found)" in str(info.value)
     assert bigcommerce_sandbox.store.all_customers() == []
+
+
+def test_check_access_names_the_connection_and_the_fix(
+    bigcommerce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    BigCommerceHook().check_access()  # the sandbox's own connection is fine
+
+    set_conn(monkeypatch, bigcommerce_sandbox, password="wrong-token")
+    with pytest.raises(BigCommerceAuthError) as info:
+        BigCommerceHook().check_access()
+    assert str(info.value) == (
+        "Connection 'bigcommerce_default': BigCommerce rejected the access token (401 Unauthorized): "
+        "paste the API account's Access Token into the password field; it is shown once, when the "
+        "account is created."
+    )
+    ok, message = BigCommerceHook().test_connection()  # the Test button says the same
+    assert (ok, message) == (False, str(info.value))
+
+    set_conn(monkeypatch, bigcommerce_sandbox, store_hash="nosuchstore")
+    with pytest.raises(BigCommerceAuthError) as info:
+        BigCommerceHook().check_access()
+    assert str(info.value) == (
+        "Connection 'bigcommerce_default': Unknown store hash 'nosuchstore' (404 Not Found): use the "
+        "letters and digits after /stores/ in the API path shown with the API account."
+    )
+
+
+def test_check_access_fails_fast_on_a_port_nothing_listens_on(
+    bigcommerce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    set_conn(monkeypatch, bigcommerce_sandbox, host=f"http://127.0.0.1:{port}")
+    with pytest.raises(BigCommerceConnectionError) as info:
+        BigCommerceHook().check_access()
+    message = str(info.value)
+    assert message.startswith(
+        f"Cannot reach the store of connection 'bigcommerce_default' at http://127.0.0.1:{port}"
+    )
+    assert "Connection refused" in message
+    assert message.endswith(
+        "Check the connection's API Host (default https://api.bigcommerce.com) and the network."
+    )
+    assert bigcommerce_sandbox.token not in message
+
+
+def test_token_revoked_mid_run_stops_with_the_fix(
+    bigcommerce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = BigCommerceHook()
+    hook.check_access()
+    hook.get_conn().headers["X-Auth-Token"] = "revoked-token"  # the store no longer takes the token
+    with pytest.raises(BigCommerceAuthError) as info:
+        hook.list_customer_attributes()
+    assert info.value.status == 401
+    assert "rejected the access token" in str(info.value)
+    assert "Refused request: GET v3/customers/attributes." in str(info.value)
+    assert "revoked-token" not in str(info.value)
+    assert "Traceback" not in str(info.value)
 
 
 def test_429_then_success_after_the_window(bigcommerce_sandbox: SandboxHandle) -> None:
@@ -133,3 +202,25 @@ def test_connection_success_and_each_failure(
     ok, message = BigCommerceHook().test_connection()
     assert not ok
     assert "plain http" in message
+
+
+def test_a_run_on_a_port_nothing_listens_on_fails_within_the_unreachable_limit(
+    bigcommerce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_bigcommerce.clock import VirtualClock
+    from airflow_bigcommerce.hooks.transport import UNREACHABLE_LIMIT_S
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    set_conn(monkeypatch, bigcommerce_sandbox, host=f"http://127.0.0.1:{port}")
+    clock = VirtualClock()
+    hook = BigCommerceHook(clock=clock)  # the default retry budget (300 s) and unlimited retries
+    started, real_started = clock.monotonic(), time.monotonic()
+    with pytest.raises(
+        BigCommerceConnectionError, match="Cannot reach the store of connection 'bigcommerce_default'"
+    ):
+        hook.list_customer_attributes()
+    assert clock.monotonic() - started <= UNREACHABLE_LIMIT_S + 1
+    assert hook.stats["requests"] >= 3  # it did try again, with backoff, within the limit
+    assert time.monotonic() - real_started < 20

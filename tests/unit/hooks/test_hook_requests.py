@@ -496,3 +496,325 @@ def test_each_answer_is_classified_once_and_feeds_every_policy(
     assert signals == ["error", "concurrency", "error", "ok"]
     assert hook.breaker.stats["transient_failures"] == 2  # the 503 and the bare 429
     assert (hook.stats["retries"], hook.stats["429s"], hook.stats["concurrency_429s"]) == (1, 2, 1)
+
+
+# -- store errors: the connection, the fix, the short limit for a store never reached, wait lines -----
+
+
+class RecordingLog:
+    """Stands in for the hook's logger: keeps ``(level, line)``."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def _add(self, level: str, event: Any, *args: Any) -> None:
+        self.lines.append((level, str(event) % args if args else str(event)))
+
+    def debug(self, event: Any, *args: Any, **kw: Any) -> None:
+        self._add("debug", event, *args)
+
+    def info(self, event: Any, *args: Any, **kw: Any) -> None:
+        self._add("info", event, *args)
+
+    def warning(self, event: Any, *args: Any, **kw: Any) -> None:
+        self._add("warning", event, *args)
+
+    def above_debug(self) -> list[str]:
+        return [line for level, line in self.lines if level != "debug"]
+
+
+def logged_hook(
+    script: list[Any], **kwargs: Any
+) -> tuple[BigCommerceHook, ScriptedSession, list[float], RecordingLog]:
+    hook, session, sleeps = scripted_hook(script, **kwargs)
+    log = RecordingLog()
+    hook._log = log  # type: ignore[assignment]
+    return hook, session, sleeps, log
+
+
+def test_check_access_raises_the_test_buttons_messages_with_the_connection(
+    conn_env: Callable[..., None],
+) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceAuthError
+
+    cases = [
+        (
+            response(401, {"status": 401, "title": "You are not authorized to access this resource."}),
+            "Connection 'bigcommerce_default': BigCommerce rejected the access token (401 Unauthorized): "
+            "paste the API account's Access Token into the password field; it is shown once, when the "
+            "account is created.",
+        ),
+        (
+            response(403, {"status": 403, "title": "You don't have a required scope to access the endpoint"}),
+            "Connection 'bigcommerce_default': The access token lacks the Customers scope (403 Forbidden): "
+            "give the API account 'Customers: modify' in the store's control panel "
+            "(Settings > API accounts).",
+        ),
+        (
+            response(404, {"status": 404, "title": "Store not found."}),
+            "Connection 'bigcommerce_default': Unknown store hash 'abc123' (404 Not Found): use the letters "
+            "and digits after /stores/ in the API path shown with the API account.",
+        ),
+    ]
+    for answer, message in cases:
+        hook, session, _ = scripted_hook([answer])
+        with pytest.raises(BigCommerceAuthError) as info:
+            hook.check_access()
+        assert str(info.value) == message
+        assert TOKEN not in str(info.value)
+        assert session.calls[0][1].endswith("/v3/customers")
+        assert session.calls[0][2]["params"] == {"limit": 1}
+        assert session.calls[0][2]["timeout"] == 10.0
+        button, _, _ = scripted_hook([answer])
+        assert button.test_connection() == (False, message)  # one rule: the Test button says the same
+
+
+def test_check_access_on_an_unreachable_host_sends_once(conn_env: Callable[..., None]) -> None:
+    hook, session, sleeps = scripted_hook([refused()])
+    with pytest.raises(BigCommerceConnectionError) as info:
+        hook.check_access()
+    assert str(info.value) == (
+        "Cannot reach the store of connection 'bigcommerce_default' at https://api.bigcommerce.com "
+        "(GET v3/customers): ConnectionError: Connection refused. Check the connection's API Host "
+        "(default https://api.bigcommerce.com) and the network."
+    )
+    assert len(session.calls) == 1 and sleeps == []
+
+
+def test_check_access_names_the_connection_in_a_config_error(conn_env: Callable[..., None]) -> None:
+    conn_env(extra={})
+    with pytest.raises(BigCommerceConfigError, match="^Connection 'bigcommerce_default': .*store hash"):
+        BigCommerceHook().check_access()
+
+
+@pytest.mark.parametrize(
+    ("call", "answer", "words"),
+    [
+        (lambda h: h.list_customer_attributes(), response(401, {"status": 401}), "rejected the access token"),
+        (
+            lambda h: h.find_subscriber("a@example.com"),
+            response(403, {"status": 403, "title": "Missing scope"}),
+            "lacks the Customers scope (403 Forbidden): give the API account 'Customers: modify'",
+        ),
+        (lambda h: h.get_time(), response(403, [{"status": 403}]), "'Information & settings: read-only'"),
+        (
+            lambda h: h.upsert_attribute_values([{"attribute_id": 1, "value": "x", "customer_id": 2}]),
+            response(404, {"status": 404, "title": "Store not found."}),
+            "Unknown store hash 'abc123'",
+        ),
+    ],
+)
+def test_an_access_refusal_mid_run_is_the_typed_error(
+    conn_env: Callable[..., None], call: Callable[[BigCommerceHook], Any], answer: Any, words: str
+) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceAuthError
+
+    hook, session, _ = scripted_hook([response(200, {"data": []}), answer])
+    hook.check_access()
+    with pytest.raises(BigCommerceAuthError) as info:
+        call(hook)
+    message = str(info.value)
+    assert message.startswith("Connection 'bigcommerce_default': ")
+    assert words in message
+    method, url, _ = session.calls[1]
+    assert message.endswith(f"Refused request: {method} {url.split('/abc123/')[1]}.")
+    assert not isinstance(info.value, RequestRejectedError)  # the engine never takes it for a row's refusal
+    assert len(session.calls) == 2  # not retried
+
+
+@pytest.mark.parametrize(
+    ("call", "answer"),
+    [
+        (lambda h: h.list_customer_groups(), response(403, [{"status": 403, "message": "Forbidden"}])),
+        (lambda h: h.list_customer_groups(), response(404, [{"status": 404, "message": "Not found"}])),
+        (
+            lambda h: h._json("GET", "v2/customers/99"),
+            response(404, [{"status": 404, "message": "Not found"}]),
+        ),
+        (lambda h: h.get_channel_settings(9), response(404, {"status": 404, "title": "Channel not found"})),
+    ],
+)
+def test_plan_and_record_refusals_stay_ordinary(
+    conn_env: Callable[..., None], call: Callable[[BigCommerceHook], Any], answer: Any
+) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceAuthError
+    from airflow_bigcommerce.sync.store_context import plan_lacks_groups
+
+    hook, _, _ = scripted_hook([answer])
+    with pytest.raises(BigCommerceAPIError) as info:
+        call(hook)
+    assert not isinstance(info.value, BigCommerceAuthError)
+    assert str(info.value).startswith("Connection 'bigcommerce_default': GET v")
+    if "customer_groups" in info.value.path:
+        assert plan_lacks_groups(info.value)
+
+
+def test_api_errors_name_the_connection(conn_env: Callable[..., None]) -> None:
+    hook, _, _ = scripted_hook(
+        [response(422, {"status": 422, "title": "Invalid", "errors": {"email": "bad"}})]
+    )
+    with pytest.raises(BigCommerceAPIError) as info:
+        hook.create_customers([{"email": "x"}])
+    assert (
+        str(info.value)
+        == "Connection 'bigcommerce_default': POST v3/customers answered 422: Invalid (email: bad)"
+    )
+    assert info.value.title == "Invalid" and info.value.errors == {"email": "bad"}  # what reports use
+
+
+def test_a_store_never_reached_fails_within_the_unreachable_limit(conn_env: Callable[..., None]) -> None:
+    from airflow_bigcommerce.hooks.transport import UNREACHABLE_LIMIT_S
+
+    hook, session, sleeps, log = logged_hook([refused()] * 100)  # default budget 300 s, no retry cap
+    with pytest.raises(BigCommerceConnectionError) as info:
+        hook.list_customer_attributes()
+    assert str(info.value).startswith(
+        "Cannot reach the store of connection 'bigcommerce_default' at https://api.bigcommerce.com "
+        "(GET v3/customers/attributes): ConnectionError: Connection refused."
+    )
+    assert sum(sleeps) <= UNREACHABLE_LIMIT_S + 0.01
+    assert sum(sleeps) >= UNREACHABLE_LIMIT_S - 15  # it kept trying, with backoff, for most of it
+    assert 3 <= len(session.calls) < 15
+    waits = log.above_debug()
+    assert waits, "a long wait says so"
+    assert all(
+        "Connection 'bigcommerce_default': cannot reach the store at https://api.bigcommerce.com" in w
+        for w in waits
+    )
+    assert all("giving up in" in w for w in waits)
+
+
+def test_a_dns_failure_is_unreachable_too(conn_env: Callable[..., None]) -> None:
+    from urllib3.exceptions import NameResolutionError
+
+    failure = requests.ConnectionError(
+        NameResolutionError("api.bigcommerce.example", None, "[Errno -2] Name or service not known")  # type: ignore[arg-type]
+    )
+    hook, session, sleeps = scripted_hook([failure] * 100)
+    with pytest.raises(
+        BigCommerceConnectionError, match="Failed to resolve 'api.bigcommerce.example'"
+    ) as info:
+        hook.get_time()
+    assert "Check the connection's API Host" in str(info.value)
+    assert sum(sleeps) <= 30.01
+
+
+def test_once_the_store_answered_a_refused_connection_rides_the_retry_budget(
+    conn_env: Callable[..., None],
+) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceUnavailableError
+
+    hook, session, sleeps, log = logged_hook([response(200, {"time": 1})] + [refused()] * 200)
+    assert hook.get_time() == 1
+    with pytest.raises(BigCommerceUnavailableError) as info:
+        hook.get_time()
+    assert str(info.value).startswith(
+        "Connection 'bigcommerce_default': GET v2/time: store reads kept failing"
+    )
+    assert "retry budget of 300 s" in str(info.value)
+    assert 299 <= sum(sleeps) <= 300.01
+    waits = log.above_debug()
+    assert waits and all("store reads failing (ConnectionError)" in w for w in waits)
+    assert all(" before trying GET v2/time again, giving up in " in w for w in waits)
+
+
+def test_every_long_outage_wait_logs_one_line(conn_env: Callable[..., None]) -> None:
+    from airflow_bigcommerce.hooks.breaker import ANNOUNCE_WAIT_S
+
+    hook, _, sleeps, log = logged_hook([response(503)] * 12 + [response(200, {"time": 9})])
+    assert hook.get_time() == 9
+    lines = log.above_debug()
+    assert len(lines) == sum(1 for s in sleeps if s >= ANNOUNCE_WAIT_S) > 0
+    first = lines[0]
+    assert first.startswith("Connection 'bigcommerce_default': store reads failing (503); waiting ")
+    # the budget left goes down from one line to the next
+    left = [float(line.rsplit("giving up in ", 1)[1].split()[0]) for line in lines]
+    assert left == sorted(left, reverse=True) and left[0] < 300
+
+
+def test_a_long_429_wait_logs_one_line_short_ones_none(conn_env: Callable[..., None]) -> None:
+    spent = {
+        "X-Rate-Limit-Requests-Left": "0",
+        "X-Rate-Limit-Time-Reset-Ms": "12000",
+        "X-Rate-Limit-Requests-Quota": "150",
+        "X-Rate-Limit-Time-Window-Ms": "30000",
+    }
+    short = dict(spent, **{"X-Rate-Limit-Time-Reset-Ms": "800"})
+    hook, _, sleeps, log = logged_hook(
+        [
+            response(429, {"status": 429}, short),
+            response(429, {"status": 429}, spent),
+            response(200, {"time": 3}),
+        ]
+    )
+    assert hook.get_time() == 3
+    lines = log.above_debug()
+    assert len(lines) == 1
+    assert lines[0].startswith("Connection 'bigcommerce_default': rate limited (429) on GET v2/time")
+    assert "waiting 12." in lines[0] and "429 2 of at most 50" in lines[0]
+
+
+def test_waits_announced_once_however_many_senders_wait() -> None:
+    import threading
+
+    from airflow_bigcommerce.clock import VirtualClock
+
+    clock = VirtualClock()
+    breaker = CircuitBreaker(300, clock=clock)
+    for _ in range(6):  # the next read waits 7.5 to 15 s
+        breaker.failed("read", "503")
+    heard: list[tuple[Any, ...]] = []
+
+    def sender() -> None:
+        breaker.acquire("read", on_wait=lambda *told: heard.append(told))
+        breaker.succeeded("read")
+
+    senders = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join(timeout=30)
+    assert len(heard) == 1
+    kind, wait, left, reason = heard[0]
+    assert (kind, reason) == ("read", "503")
+    assert 7.5 <= wait <= 15 and 285 <= left <= 300
+
+
+def test_a_long_wait_for_the_next_window_logs_one_line(conn_env: Callable[..., None]) -> None:
+    spent = {
+        "X-Rate-Limit-Requests-Left": "0",
+        "X-Rate-Limit-Time-Reset-Ms": "9000",
+        "X-Rate-Limit-Requests-Quota": "150",
+        "X-Rate-Limit-Time-Window-Ms": "30000",
+    }
+    hook, _, sleeps, log = logged_hook([response(200, {"time": 1}, spent), response(200, {"time": 2})])
+    clock = FakeClock()
+    hook.pacer = RateLimitPacer(clock=clock, sleep=clock.sleep, on_wait=hook._announce_quota_wait)
+    assert (hook.get_time(), hook.get_time()) == (1, 2)
+    assert log.above_debug() == [
+        "Connection 'bigcommerce_default': the store's requests for this rate-limit window are spent; "
+        f"waiting {clock.sleeps[0]:.1f} s for the next"
+    ]
+
+
+def test_a_runs_access_check_rides_out_an_outage_but_not_an_unknown_host(
+    conn_env: Callable[..., None],
+) -> None:
+    from airflow_bigcommerce.hooks.transport import UNREACHABLE_LIMIT_S
+
+    hook, session, sleeps = scripted_hook([response(503), response(503), response(200, {"data": []})])
+    hook.check_access(quick=False)  # a pre-flight during a short outage: the retry policy applies
+    assert len(session.calls) == 3
+    assert session.calls[0][2]["timeout"] == 30.0
+
+    hook, session, sleeps = scripted_hook([refused()] * 100)
+    with pytest.raises(
+        BigCommerceConnectionError, match="^Cannot reach the store of connection 'bigcommerce_default'"
+    ):
+        hook.check_access(quick=False)
+    assert len(session.calls) >= 3 and sum(sleeps) <= UNREACHABLE_LIMIT_S + 0.01
+
+    hook, session, _ = scripted_hook([response(401, {"status": 401})])
+    with pytest.raises(BigCommerceConfigError, match="rejected the access token") as info:
+        hook.check_access(quick=False)
+    assert "Refused request" not in str(info.value) and len(session.calls) == 1

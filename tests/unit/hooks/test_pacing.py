@@ -415,3 +415,20 @@ def blocked_sender(pacer: RateLimitPacer) -> threading.Event:
             break
         sender.join(0.001)
     return sent
+
+
+def test_each_window_wait_is_announced_once_and_a_429s_wait_not_again() -> None:
+    clock = FakeClock()
+    heard: list[float] = []
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep, on_wait=heard.append)
+    pacer.acquire()
+    pacer.release(headers(left=0, reset_ms=20000, quota=3, window_ms=30000))
+    pacer.acquire()  # waits for the reset: announced
+    assert heard == [pytest.approx(20.0 + RESET_MARGIN_S)]
+    pacer.release(headers(left=0, reset_ms=30000, quota=3, window_ms=30000))
+    pacer.block_for(30.0)  # a 429: whoever saw it announced the wait
+    pacer.acquire()
+    assert len(heard) == 1
+    pacer.release(headers(left=0, reset_ms=25000, quota=3, window_ms=30000))
+    pacer.acquire()  # a new window spent: announced again
+    assert len(heard) == 2 and heard[1] == pytest.approx(25.0 + RESET_MARGIN_S)

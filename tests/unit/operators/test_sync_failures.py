@@ -24,6 +24,7 @@ class FakeSyncHook(InProcessStore):
 
     def __init__(self, bigcommerce_conn_id: str = "bigcommerce_default", **kwargs: Any) -> None:
         super().__init__()
+        self.bigcommerce_conn_id = bigcommerce_conn_id
         self.kwargs = kwargs
         self.settings = object()
         self.store_hash = "fake"
@@ -107,7 +108,8 @@ def test_the_summary_names_the_report_and_the_log_says_how_many_more_rows_it_hol
     caplog = task_log
     rows = [{**row, "email": "not-an-email"} for row in contacts(25)]
     report = tmp_path / "run.jsonl"
-    op = SyncCustomersOperator(task_id="sync", contacts=rows, report_path=str(report))
+    # every row rejected fails the task unless max_rejected says otherwise
+    op = SyncCustomersOperator(task_id="sync", contacts=rows, report_path=str(report), max_rejected=25)
     with caplog.at_level("WARNING"):
         summary = op.execute(context={})  # type: ignore[arg-type]
     assert summary["report_path"] == str(report)
@@ -122,6 +124,7 @@ def test_without_a_report_the_summary_says_so_and_the_log_says_where_the_rest_ar
     caplog = task_log
     rows = [{**row, "email": "not-an-email"} for row in contacts(21)]
     with caplog.at_level("WARNING"):
-        summary = SyncCustomersOperator(task_id="sync", contacts=rows).execute(context={})  # type: ignore[arg-type]
+        op = SyncCustomersOperator(task_id="sync", contacts=rows, max_rejected=21)
+        summary = op.execute(context={})  # type: ignore[arg-type]
     assert summary["report_path"] is None
     assert "... and 1 more rejected rows, not listed (set report_path)" in caplog.messages

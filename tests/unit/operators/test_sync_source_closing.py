@@ -10,13 +10,18 @@ import pytest
 import airflow_bigcommerce.hooks.bigcommerce as hook_module
 import airflow_bigcommerce.sync.engine as engine_module
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+from airflow_bigcommerce.sources import Source
 
 
 class _Hook:
     settings = object()
     store_hash = "abc123"
+    bigcommerce_conn_id = "bigcommerce_default"
 
     def __init__(self, **_: Any) -> None:
+        pass
+
+    def check_access(self, *, quick: bool = True) -> None:
         pass
 
 
@@ -37,7 +42,9 @@ def test_a_sync_that_fails_midway_closes_the_streamed_rows(monkeypatch: pytest.M
 
     monkeypatch.setattr(hook_module, "BigCommerceHook", _Hook)
     monkeypatch.setattr(engine_module, "run_sync", failing_sync)
-    monkeypatch.setattr(SyncCustomersOperator, "_rows", lambda self: (stream(), None))
+    rows = stream()
+    source = Source("stream", rows, columns=("id", "email"), close=rows.close)
+    monkeypatch.setattr(SyncCustomersOperator, "_open_source", lambda self: source)
     op = SyncCustomersOperator(task_id="sync", sql_conn_id="crm", sql="SELECT * FROM contacts")
     with pytest.raises(RuntimeError, match="401"):
         op.execute(context={})  # type: ignore[arg-type]

@@ -531,6 +531,26 @@ def test_duplicates_within_the_run_are_skipped(store: InProcessStore) -> None:
     assert lines[1]["reason"] == "duplicate of row c1 in this run"
     assert lines[3]["reason"] == "duplicate of row c3 in this run"
     assert len(store.customers) == 2
+    # a duplicate carries the customer id of the row it duplicates
+    assert lines[1]["customer_id"] == lines[0]["customer_id"] is not None
+    assert lines[3]["customer_id"] == lines[2]["customer_id"] is not None
+
+
+def test_a_duplicate_of_an_existing_customer_carries_its_id_and_of_a_rejected_row_none(
+    store: InProcessStore,
+) -> None:
+    existing = store.add({"email": "person1@example.com", "first_name": "x", "last_name": "y"})
+    rows = [
+        contact(1),
+        contact(2, email="person1@example.com"),
+        contact(3),
+        contact(4, email="person3@example.com"),
+    ]
+    store.reject_emails = {"person3@example.com"}
+    result, lines = run_with_report(rows, store, chunk_size=1, **PER_CHUNK)
+    assert [line["outcome"] for line in lines] == ["skipped", "skipped", "rejected", "skipped"]
+    assert lines[1]["customer_id"] == lines[0]["customer_id"] == existing["id"]
+    assert lines[3]["customer_id"] is None  # its first row was refused: no customer to point at
 
 
 def test_row_keys_fall_back_to_row_numbers(store: InProcessStore) -> None:

@@ -167,6 +167,10 @@ def test_waiting_rows_are_looked_up_once_and_duplicates_stay_skipped(store: InPr
         ("c13", "skipped"),
     ]
     assert lines[5]["reason"] == lines[12]["reason"] == "duplicate of row c1 in this run"
+    # c1 was sent after c6 and c13 were read: their lines waited for its id, and kept input order
+    assert lines[0]["customer_id"] is not None
+    assert lines[5]["customer_id"] == lines[12]["customer_id"] == lines[0]["customer_id"]
+    assert [line["row"] for line in lines] == [f"c{i}" for i in range(1, 26)]
     assert sorted(c["email"] for c in store.customers.values()).count("person1@example.com") == 1
 
 
