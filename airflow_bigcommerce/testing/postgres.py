@@ -29,6 +29,8 @@ DEBIAN_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 SERVER_USER = "postgres"
 #: Seconds ``pg_ctl`` waits for the server to start or stop.
 START_TIMEOUT_S = 60
+#: Free ports tried: another process may take the one picked before the server binds it.
+PORT_TRIES = 3
 
 
 class PostgresUnavailableError(RuntimeError):
@@ -105,14 +107,19 @@ def run_postgres(conn_id: str = "ledger_postgres", database: str = "ledger") -> 
     started = False
     try:
         _run([*as_server, str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8"])
-        port = free_port()
-        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
         server_log = root / "server.log"
-        try:
-            _run([*pg_ctl, "-o", options, "-l", str(server_log), "-w", "-t", str(START_TIMEOUT_S), "start"])
-        except PostgresUnavailableError as exc:
-            said = server_log.read_text(errors="replace")[-2000:] if server_log.exists() else ""
-            raise PostgresUnavailableError(f"{exc}\nserver log: {said}") from None
+        for attempt in range(1, PORT_TRIES + 1):
+            port = free_port()
+            options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+            try:
+                _run(
+                    [*pg_ctl, "-o", options, "-l", str(server_log), "-w", "-t", str(START_TIMEOUT_S), "start"]
+                )
+                break
+            except PostgresUnavailableError as exc:
+                said = server_log.read_text(errors="replace")[-2000:] if server_log.exists() else ""
+                if attempt == PORT_TRIES or "already in use" not in said:
+                    raise PostgresUnavailableError(f"{exc}\nserver log: {said}") from None
         started = True
         createdb = [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, database]
         _run([*as_server, *createdb])

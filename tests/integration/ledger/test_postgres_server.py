@@ -37,3 +37,18 @@ def test_the_server_is_stopped_and_its_files_removed_at_the_end() -> None:
         BaseHook.get_connection("short_lived")
     with socket.socket() as sock:
         assert sock.connect_ex((server.host, server.port)) != 0
+
+
+def test_a_port_taken_before_the_server_binds_it_is_replaced_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_bigcommerce.testing import postgres
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1], postgres.free_port()])
+        monkeypatch.setattr(postgres, "free_port", lambda: next(ports))
+        with run_postgres(conn_id="second_port") as server:
+            assert server.port != taken.getsockname()[1]
+            assert BaseHook.get_connection("second_port").get_hook().get_first("SELECT 1") == (1,)
