@@ -17,7 +17,7 @@ CHROMIUM := /usr/bin/chromium
 # The port `make ui` serves the web UI on (127.0.0.1 only): `make ui PORT=8081`.
 PORT ?= 8080
 
-.PHONY: venv check test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser
+.PHONY: venv check test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ browser:
 	    || echo "warning: could not install chromium; the browser test will fail (apt-get install chromium)"; \
 	fi
 
+# The ledger tests start a throwaway PostgreSQL server from Debian's postgresql package (never a mock,
+# never a downloaded build): install it if missing. The tests fail (never skip) without it.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the ledger tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null ) \
+	    || echo "warning: could not install postgresql; the ledger's PostgreSQL tests will fail (apt-get install postgresql)"; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,11 +56,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) postgres
 	$(BIN)/mypy
 
 # The fast loop: lint, types, unit and integration tests on $(WORKERS) workers, fewer hypothesis examples.
-check: $(STAMP)
+check: $(STAMP) postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -60,7 +70,7 @@ check: $(STAMP)
 # browser) and reliability (fault injection, the slow real-clock canary) on $(WORKERS) workers, one
 # module per worker at a time (--dist loadfile; tests/conftest.py keeps the example DAGs' modules together).
 # PYTEST_ARGS go to both pytest runs; a run they leave without tests says so instead of failing.
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

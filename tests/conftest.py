@@ -90,3 +90,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return "example-dags" if module in EXAMPLE_DAG_MODULES else module
 
     return ModuleScheduling(config, log)
+
+
+# --- a real PostgreSQL server for the ledger's tests (`make postgres` installs Debian's package) ---------
+@pytest.fixture(scope="session")
+def postgres_conn_id() -> Any:
+    """
+    Start a throwaway PostgreSQL server on loopback for the session; yield its Airflow connection id.
+
+    ``AIRFLOW_CONN_LEDGER_POSTGRES`` names it while the session runs. A server that cannot start fails
+    the tests that need it (``PostgresUnavailableError`` says why): they never skip.
+    """
+    from airflow_bigcommerce.testing.postgres import run_postgres
+
+    with run_postgres(conn_id="ledger_postgres") as server:
+        yield server.conn_id
