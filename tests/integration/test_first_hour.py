@@ -178,3 +178,27 @@ def test_xcom_dicts_may_leave_out_an_empty_key_but_not_the_email(
         )  # type: ignore[arg-type]
     assert summary["created"] == 3
     assert any("'phone' is not a column of the source" in m and "stays empty" in m for m in caplog.messages)
+
+
+def test_an_unreachable_store_fails_within_the_short_limit_naming_the_connection_and_host(
+    crm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from airflow_bigcommerce.hooks.transport import UNREACHABLE_LIMIT_S
+    from airflow_bigcommerce.testing import virtual_time
+
+    with socket.socket() as probe:  # a port nothing listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = {"conn_type": "bigcommerce", "host": f"http://127.0.0.1:{port}", "password": "t0ken"}
+    monkeypatch.setenv("AIRFLOW_CONN_NOWHERE", json.dumps({**conn, "extra": {"store_hash": "abc123"}}))
+    with virtual_time() as clock:
+        started = clock.monotonic()
+        with pytest.raises(BigCommerceConfigError) as info:
+            sync(field_map=FIELD_MAP, bigcommerce_conn_id="nowhere")
+        waited = clock.monotonic() - started
+    message = str(info.value)
+    assert f"Cannot reach the store of connection 'nowhere' at http://127.0.0.1:{port}" in message
+    assert "Check the connection's API Host" in message and "t0ken" not in message
+    assert UNREACHABLE_LIMIT_S - 5 <= waited <= UNREACHABLE_LIMIT_S + 5  # not the 300 s retry budget
