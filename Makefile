@@ -56,7 +56,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP) postgres
+typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The fast loop: lint, types, unit and integration tests on $(WORKERS) workers, fewer hypothesis examples.
