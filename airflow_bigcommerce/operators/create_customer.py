@@ -249,6 +249,7 @@ class CreateCustomerOperator(BaseOperator):
         _check_api_version(self.api_version, self._v3_arguments())
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
         from airflow_bigcommerce.operators import create_v3, single_create
+        from airflow_bigcommerce.operators.errors import ActionableErrors
 
         # Everything is checked before the connection is read or any request is sent.
         if self.api_version == "v3":
@@ -261,10 +262,11 @@ class CreateCustomerOperator(BaseOperator):
         self.bigcommerce_store_hash = hook.store_hash
         self.bigcommerce_api_root = api_root_of(hook)
         options: dict[str, Any] = {"if_exists": self.if_exists, "max_sends": self.max_unknown_outcomes}
-        if self.api_version == "v3":
-            created, customer = single_create.create_v3_customer(hook, prepared, **options)
-        else:
-            created, customer = single_create.create_v2(hook, customer_v2, **options)
+        with ActionableErrors():
+            if self.api_version == "v3":
+                created, customer = single_create.create_v3_customer(hook, prepared, **options)
+            else:
+                created, customer = single_create.create_v2(hook, customer_v2, **options)
         self.bigcommerce_customer_id = customer.get("id")
         self.bigcommerce_rows_written = int(created)
         verb = "Created" if created else "Found existing"

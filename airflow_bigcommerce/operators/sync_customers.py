@@ -211,13 +211,9 @@ class SyncCustomersOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the contacts, sync them, log and return the summary."""
-        from airflow_bigcommerce.exceptions import (
-            BigCommerceAuthError,
-            BigCommerceConnectionError,
-            BigCommerceError,
-            BigCommerceTransientError,
-        )
+        from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+        from airflow_bigcommerce.operators.errors import ActionableErrors
         from airflow_bigcommerce.operators.preflight import preflight
         from airflow_bigcommerce.operators.run_messages import failed_message, rejected_message
         from airflow_bigcommerce.storage import OpenedOnFirstWrite
@@ -259,11 +255,8 @@ class SyncCustomersOperator(BaseOperator):
                 stack.callback(report_file.close)
                 report = JsonlReportWriter(cast("IO[str]", report_file))
             progress = ProgressReporter(self.log.info, total=total)
-            try:
+            with ActionableErrors():
                 result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
-            except (BigCommerceAuthError, BigCommerceConnectionError) as exc:
-                # the message says what to fix: the log shows it without a traceback through the engine
-                raise exc.with_traceback(None) from None
             if report_file is not None:
                 report_file.create()  # a finished run without rows: its report is there, empty
         summary = result.to_dict()

@@ -202,3 +202,24 @@ def test_an_unreachable_store_fails_within_the_short_limit_naming_the_connection
     assert f"Cannot reach the store of connection 'nowhere' at http://127.0.0.1:{port}" in message
     assert "Check the connection's API Host" in message and "t0ken" not in message
     assert UNREACHABLE_LIMIT_S - 5 <= waited <= UNREACHABLE_LIMIT_S + 5  # not the 300 s retry budget
+
+
+def test_a_refused_token_reaches_the_task_log_without_the_frames_below_the_operator(
+    bigcommerce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import traceback
+
+    from airflow_bigcommerce.exceptions import BigCommerceAuthError
+    from airflow_bigcommerce.operators.customers import CreateCustomerOperator
+
+    conn = json.loads(bigcommerce_sandbox.conn_json())
+    monkeypatch.setenv("AIRFLOW_CONN_SHOP", json.dumps({**conn, "password": "revoked"}))
+    op = CreateCustomerOperator(
+        task_id="create", email="a@example.com", first_name="A", last_name="B", bigcommerce_conn_id="shop"
+    )
+    with pytest.raises(BigCommerceAuthError) as info:
+        op.execute(context={})  # type: ignore[arg-type]
+    assert str(info.value).startswith("Connection 'shop': BigCommerce rejected the access token (401")
+    frames = {Path(frame.filename).name for frame in traceback.extract_tb(info.value.__traceback__)}
+    assert not frames & {"transport.py", "single_create.py", "create_once.py", "sessions.py"}
+    assert info.value.__cause__ is None and info.value.__suppress_context__
