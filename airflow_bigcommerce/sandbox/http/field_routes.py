@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_bigcommerce.sandbox.http.dependencies import Store, read_json
+from airflow_bigcommerce.sandbox.store import SandboxStore
 
 
 def add_field_routes(router: APIRouter) -> None:
@@ -58,6 +59,12 @@ def _metafields(router: APIRouter) -> None:
         return Response(status_code=204)
 
 
+async def _segment_body(store: SandboxStore, request: Request) -> Any:
+    """Read a segmentation body after the plan check: below Enterprise every request answers 403."""
+    store.segments.check_plan()
+    return await read_json(request, "v3")
+
+
 def _segments(router: APIRouter) -> None:
     @router.get("/v3/segments")
     async def segments(store: Store, request: Request) -> dict[str, Any]:
@@ -65,11 +72,11 @@ def _segments(router: APIRouter) -> None:
 
     @router.post("/v3/segments", status_code=201)
     async def create_segments(store: Store, request: Request) -> dict[str, Any]:
-        return store.segments.create(await read_json(request, "v3"))
+        return store.segments.create(await _segment_body(store, request))
 
     @router.put("/v3/segments", status_code=201)
     async def update_segments(store: Store, request: Request) -> dict[str, Any]:
-        return store.segments.update(await read_json(request, "v3"))
+        return store.segments.update(await _segment_body(store, request))
 
     @router.delete("/v3/segments", status_code=204)
     async def delete_segments(store: Store, request: Request) -> Response:
@@ -82,7 +89,7 @@ def _segments(router: APIRouter) -> None:
 
     @router.post("/v3/segments/{segment_id}/shopper-profiles", status_code=201)
     async def add_profiles(store: Store, segment_id: str, request: Request) -> JSONResponse:
-        added = store.segments.add(segment_id, await read_json(request, "v3"))
+        added = store.segments.add(segment_id, await _segment_body(store, request))
         return JSONResponse(added, status_code=201)
 
     @router.delete("/v3/segments/{segment_id}/shopper-profiles", status_code=204)
@@ -96,7 +103,7 @@ def _segments(router: APIRouter) -> None:
 
     @router.post("/v3/shopper-profiles", status_code=201)
     async def create_profiles(store: Store, request: Request) -> dict[str, Any]:
-        return store.segments.create_profiles(await read_json(request, "v3"))
+        return store.segments.create_profiles(await _segment_body(store, request))
 
     @router.delete("/v3/shopper-profiles", status_code=204)
     async def delete_profiles(store: Store, request: Request) -> Response:

@@ -74,7 +74,8 @@ class Segments:
     def _changed(self) -> None:
         self._save([{"segments": self._segments, "profiles": self._profiles, "members": self._members}])
 
-    def _check_plan(self) -> None:
+    def check_plan(self) -> None:
+        """Refuse (403) on a plan below Enterprise: the first thing every route checks."""
         if not self._enabled():
             raise v3_error(403, NOT_ON_PLAN)
 
@@ -90,7 +91,7 @@ class Segments:
     # -- segments ----------------------------------------------------------------------------------
     def search(self, query: Mapping[str, str]) -> dict[str, Any]:
         """``GET /v3/segments``: by creation, ``id:in`` filter, paged."""
-        self._check_plan()
+        self.check_plan()
         page = v3_page(query)
         wanted = {p.strip() for p in query.get("id:in", "").split(",") if p.strip()}
         with self.book.lock:
@@ -99,7 +100,7 @@ class Segments:
 
     def create(self, body: Any) -> dict[str, Any]:
         """``POST /v3/segments``: all or nothing; 409 on a name in use, 422 beyond 1,000 segments."""
-        self._check_plan()
+        self.check_plan()
         items = parse_v3_batch(body, V3SegmentPost, SEGMENT_BATCH_SIZE)
         with self.book.lock:
             taken = {s["name"].lower() for s in self._segments.values()}
@@ -134,7 +135,7 @@ class Segments:
 
     def update(self, body: Any) -> dict[str, Any]:
         """``PUT /v3/segments``: all or nothing; 404 for an unknown id, 409 on a name in use."""
-        self._check_plan()
+        self.check_plan()
         items = parse_v3_batch(body, V3SegmentPut, SEGMENT_BATCH_SIZE)
         with self.book.lock:
             for item in items:
@@ -158,7 +159,7 @@ class Segments:
 
     def delete(self, query: Mapping[str, str]) -> None:
         """``DELETE /v3/segments?id:in=``: the segments go, their profiles stay."""
-        self._check_plan()
+        self.check_plan()
         with self.book.lock:
             for segment_id in _ids(query):
                 self._segments.pop(segment_id, None)
@@ -168,7 +169,7 @@ class Segments:
     # -- a segment's shopper profiles ----------------------------------------------------------------
     def profiles_of(self, segment_id: str, query: Mapping[str, str]) -> dict[str, Any]:
         """``GET /v3/segments/{id}/shopper-profiles``, paged in the order they were added."""
-        self._check_plan()
+        self.check_plan()
         page = v3_page(query)
         with self.book.lock:
             self._segment(segment_id)
@@ -177,7 +178,7 @@ class Segments:
 
     def add(self, segment_id: str, body: Any) -> dict[str, Any]:
         """``POST /v3/segments/{id}/shopper-profiles``: up to 50 ids; 409 per one already in it."""
-        self._check_plan()
+        self.check_plan()
         if not isinstance(body, list) or not body or not all(isinstance(p, str) for p in body):
             raise v3_error(422, "Send a non-empty array of shopper profile ids.", {"body": "invalid"})
         if len(body) > SEGMENT_PROFILES_BATCH_SIZE:
@@ -209,7 +210,7 @@ class Segments:
 
     def remove(self, segment_id: str, query: Mapping[str, str]) -> None:
         """``DELETE /v3/segments/{id}/shopper-profiles?id:in=``: the association only."""
-        self._check_plan()
+        self.check_plan()
         with self.book.lock:
             self._segment(segment_id)
             gone = set(_ids(query))
@@ -219,14 +220,14 @@ class Segments:
     # -- shopper profiles ------------------------------------------------------------------------------
     def profiles(self, query: Mapping[str, str]) -> dict[str, Any]:
         """``GET /v3/shopper-profiles``, paged by creation."""
-        self._check_plan()
+        self.check_plan()
         page = v3_page(query)
         with self.book.lock:
             return page.answer([dict(p) for p in self._profiles.values()])
 
     def create_profiles(self, body: Any) -> dict[str, Any]:
         """``POST /v3/shopper-profiles``: all or nothing; a registered customer with no profile yet each."""
-        self._check_plan()
+        self.check_plan()
         items = parse_v3_batch(body, V3ShopperProfilePost, SHOPPER_PROFILE_BATCH_SIZE)
         with self.book.lock:
             owners = {p["customer_id"] for p in self._profiles.values()}
@@ -257,7 +258,7 @@ class Segments:
 
     def delete_profiles(self, query: Mapping[str, str]) -> None:
         """``DELETE /v3/shopper-profiles?id:in=``: the profiles and their memberships."""
-        self._check_plan()
+        self.check_plan()
         with self.book.lock:
             gone = set(_ids(query))
             for profile_id in gone:
@@ -268,7 +269,7 @@ class Segments:
 
     def segments_of(self, profile_id: str, query: Mapping[str, str]) -> dict[str, Any]:
         """``GET /v3/shopper-profiles/{id}/segments``, paged."""
-        self._check_plan()
+        self.check_plan()
         page = v3_page(query)
         with self.book.lock:
             if profile_id not in self._profiles:
