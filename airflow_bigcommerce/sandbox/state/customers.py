@@ -247,6 +247,8 @@ class CustomerState:
                     self._by_email[key] = others[0]
         if self._db is not None and ids:
             self._db.delete(ids)
+        self.metafields.forget_customers(ids)
+        self.segments.forget_customers(ids)
 
     def count(self) -> int:
         """Return the number of customers."""

@@ -194,8 +194,11 @@ class Metafields:
         """Drop the metafields of deleted customers."""
         gone = set(customer_ids)
         with self.book.lock:
-            for metafield_id in [i for i, m in self._items.items() if m["resource_id"] in gone]:
+            doomed = [i for i, m in self._items.items() if m["resource_id"] in gone]
+            for metafield_id in doomed:
                 del self._items[metafield_id]
+            if doomed:
+                self._changed()
 
     # -- helpers -----------------------------------------------------------------------------------
     def _customer_id(self, text: str) -> int:

@@ -267,6 +267,19 @@ class Segments:
                 self._members[segment_id] = [p for p in members if p not in gone]
             self._changed()
 
+    def forget_customers(self, customer_ids: Iterable[int]) -> None:
+        """Drop the shopper profiles (and memberships) of deleted customers."""
+        gone = set(customer_ids)
+        with self.book.lock:
+            doomed = {p for p, record in self._profiles.items() if record["customer_id"] in gone}
+            if not doomed:
+                return
+            for profile_id in doomed:
+                del self._profiles[profile_id]
+            for segment_id, members in self._members.items():
+                self._members[segment_id] = [p for p in members if p not in doomed]
+            self._changed()
+
     def segments_of(self, profile_id: str, query: Mapping[str, str]) -> dict[str, Any]:
         """``GET /v3/shopper-profiles/{id}/segments``, paged."""
         self.check_plan()

@@ -8,6 +8,7 @@ import pytest
 
 from airflow_bigcommerce.api import CONCURRENCY_CAPS, SEGMENT_CONCURRENCY
 from airflow_bigcommerce.hooks.concurrency import DOCUMENTED_CAPS, endpoint_of
+from airflow_bigcommerce.sandbox.__main__ import build_parser, config_from_args
 from airflow_bigcommerce.sandbox.config import SandboxConfig
 from airflow_bigcommerce.sandbox.state.errors import ApiError, BatchError
 from airflow_bigcommerce.sandbox.store import SandboxStore
@@ -165,3 +166,29 @@ def test_in_process_calls_match_the_hook() -> None:
     with pytest.raises(RequestRejectedError) as taken:
         client.create_segments(["vip"])
     assert taken.value.status == 409
+
+
+def test_a_deleted_customer_takes_its_metafields_and_profile_along(store: SandboxStore) -> None:
+    one, two = (c["id"] for c in store.v3_create_customers([person(1), person(2)]))
+    item = {"namespace": "n", "key": "k", "value": "v", "permission_set": "app_only"}
+    store.metafields.create([{**item, "resource_id": one}, {**item, "resource_id": two}])
+    profiles = store.segments.create_profiles([{"customer_id": one}, {"customer_id": two}])["data"]
+    (segment,) = store.segments.create([{"name": "VIP"}])["data"]
+    store.segments.add(segment["id"], [p["id"] for p in profiles])
+    store.v2_delete_customer(str(one))
+    assert [m["resource_id"] for m in store.metafields.everything()] == [two]
+    assert [p["customer_id"] for p in store.segments.profiles_of(segment["id"], {})["data"]] == [two]
+
+
+def test_segment_writes_are_capped_at_ten_in_flight(store: SandboxStore) -> None:
+    key = "POST /v3/segments/{id}/shopper-profiles"
+    assert all(store.enter(key) is None for _ in range(SEGMENT_CONCURRENCY))
+    refused = store.enter(key)
+    assert refused is not None and refused.allowed  # a concurrency 429 with requests left
+    store.leave(key)
+    assert store.enter(key) is None
+
+
+def test_the_enterprise_flag_of_the_command_line() -> None:
+    assert config_from_args(build_parser().parse_args(["--enterprise"])).segments_enabled is True
+    assert config_from_args(build_parser().parse_args([])).segments_enabled is False
