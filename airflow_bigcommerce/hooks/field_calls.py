@@ -10,7 +10,6 @@ name their ids: no method here sends an unfiltered ``DELETE``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_bigcommerce.api import (
@@ -25,11 +24,15 @@ from airflow_bigcommerce.api import (
     SHOPPER_PROFILE_BATCH_SIZE,
 )
 from airflow_bigcommerce.exceptions import BigCommerceAPIError
+from airflow_bigcommerce.models.segment_membership import ProfilesAdded
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from airflow_bigcommerce.hooks.transport import RequestOptions
+
+
+__all__ = ["ProfilesAdded", "StoreFieldsMixin"]
 
 
 class _Requester(Protocol):
@@ -38,14 +41,6 @@ class _Requester(Protocol):
     def _json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any: ...
 
     def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]: ...
-
-
-@dataclass(frozen=True)
-class ProfilesAdded:
-    """What adding shopper profiles to a segment did: ids added, and ids that were in it already (409)."""
-
-    added: list[str] = field(default_factory=list)
-    already_members: list[str] = field(default_factory=list)
 
 
 def _data(body: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from airflow_bigcommerce.api import (
     SEGMENT_PROFILES_BATCH_SIZE,
     SHOPPER_PROFILE_BATCH_SIZE,
 )
-from airflow_bigcommerce.hooks.field_calls import ProfilesAdded
+from airflow_bigcommerce.models.segment_membership import ProfilesAdded
 from airflow_bigcommerce.sync.client import RequestRejectedError
 from airflow_bigcommerce.testing.sandbox_calls import SandboxCalls, data_of
 
