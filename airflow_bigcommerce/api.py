@@ -20,6 +20,10 @@ from urllib.parse import quote_plus
 DEFAULT_API_HOST = "https://api.bigcommerce.com"
 #: What a store hash looks like: the path segment after ``/stores/`` (letters and digits only).
 STORE_HASH_PATTERN = "^[A-Za-z0-9]+$"
+#: A path segment that is a resource id: numeric (customers, addresses) or a UUID (segments, shopper
+#: profiles, segments.v3.yml ``format: uuid``). Endpoint keys such as ``"PUT /v3/customers/{id}"`` put
+#: ``{id}`` in its place.
+PATH_ID_PATTERN = r"\d+|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
 #: The channel every store has; its ``allow_global_logins`` is true by default (SOURCE.md "Multi-Storefront").
 DEFAULT_CHANNEL_ID = 1
 
@@ -87,6 +91,48 @@ ATTRIBUTE_NAME_MAX_LENGTH = 255
 #: "A store cannot have more than 50 customer attributes" (customers.v3.yml ``/customers/attributes``).
 MAX_STORE_ATTRIBUTES = 50
 
+# -- form fields, store credit, metafields (customers.v3.yml, SOURCE.md "Form fields, store credit") --
+#: ``formFieldValue.name``: the sandbox holds names to 255 characters (the spec gives no limit).
+FORM_FIELD_NAME_MAX_LENGTH = 255
+#: A form field value as text: the spec gives no length; 255, as an attribute value, is what the
+#: sandbox enforces and the value rules check.
+FORM_FIELD_VALUE_MAX_LENGTH = 255
+#: ``CustomerStoredCreditAmounts.amount``: a non-negative number; the store keeps two decimal places.
+STORE_CREDIT_PLACES = 2
+#: ``MetafieldBase_Post.namespace`` and ``.key``: 1..64 characters (customers.v3.yml).
+METAFIELD_NAMESPACE_MAX_LENGTH = 64
+METAFIELD_KEY_MAX_LENGTH = 64
+#: ``MetafieldBase_Post.value``: 1..65535 characters (customers.v3.yml): an empty value cannot be
+#: written, so clearing a metafield deletes it.
+METAFIELD_VALUE_MAX_LENGTH = 65535
+#: ``MetafieldBase_Post.description``: at most 255 characters.
+METAFIELD_DESCRIPTION_MAX_LENGTH = 255
+#: ``MetafieldBase_Post.permission_set`` values; ``app_only`` keeps a metafield private to the API account.
+METAFIELD_PERMISSION_SETS = ("app_only", "read", "write", "read_and_sf_access", "write_and_sf_access")
+DEFAULT_METAFIELD_PERMISSION = "app_only"
+#: Metafields per batch ``POST``/``PUT``/``DELETE /v3/customers/metafields``. The spec names no
+#: per-call limit; 50 is what the sandbox enforces and the hook sends.
+METAFIELD_BATCH_SIZE = 50
+#: Customer ids per ``GET /v3/customers/metafields?resource_id:in=`` look-up.
+METAFIELD_LOOKUP_CUSTOMERS = 50
+
+# -- customer segmentation (segments.v3.yml; SOURCE.md: Enterprise plans only) -----------------------
+#: "Max total segments allowed per store is 1000" (segments.v3.yml ``POST /segments``).
+MAX_STORE_SEGMENTS = 1000
+#: "Limit of *Shopper Profiles* per request is 50" (``POST /segments/{id}/shopper-profiles``).
+SEGMENT_PROFILES_BATCH_SIZE = 50
+#: "Limit of 10 concurrent requests" on the segment writes.
+SEGMENT_CONCURRENCY = 10
+#: Segments per ``POST``/``PUT /v3/segments`` and profiles per ``POST /v3/shopper-profiles``, as the
+#: sandbox enforces and the hook sends (the spec names no per-call limit).
+SEGMENT_BATCH_SIZE = 50
+SHOPPER_PROFILE_BATCH_SIZE = 50
+#: Ids per ``id:in`` of the segmentation deletes (a URL of 50 UUIDs stays under 2 KB).
+SEGMENT_ID_BATCH_SIZE = 50
+#: What the Segmentation API answers on a plan below Enterprise (SOURCE.md: "other plans: the API is
+#: unavailable"): 403, as for any feature the plan lacks, or 404 where the routes are absent.
+NO_SEGMENTS_STATUSES = frozenset({403, 404})
+
 # -- requests in flight ------------------------------------------------------------------------------
 
 #: Requests in flight per store that BigCommerce documents for some endpoints, keyed ``"METHOD /path"``
@@ -99,6 +145,10 @@ CONCURRENCY_CAPS: Mapping[str, int] = MappingProxyType(
         "PUT /v3/customers/addresses": 3,
         "POST /v3/customers/addresses": 10,
         "PUT /v3/customers/attribute-values": 3,
+        # segments.v3.yml: "Limit of 10 concurrent requests" (SOURCE.md: "10 requests at once per endpoint").
+        "POST /v3/segments": SEGMENT_CONCURRENCY,
+        "PUT /v3/segments": SEGMENT_CONCURRENCY,
+        "POST /v3/segments/{id}/shopper-profiles": SEGMENT_CONCURRENCY,
     }
 )
 #: Most requests one run keeps in flight: the store's quota is shared (SOURCE.md "Rate limits"), so

@@ -166,5 +166,11 @@ def _summarise_body(body: Any) -> tuple[str, dict[str, str]]:
         title = str(body.get("title") or body.get("message") or "")
         raw = body.get("errors")
         errors = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+        if isinstance(raw, list):  # a batch that partly failed: {data, errors: [{title, errors}], meta}
+            for item in raw:
+                if isinstance(item, Mapping):
+                    title = title or str(item.get("title") or "")
+                    if isinstance(item.get("errors"), Mapping):
+                        errors.update({str(k): str(v) for k, v in item["errors"].items()})
         return title, errors
     return "", {}

@@ -52,8 +52,11 @@ INFORMATION_SCOPE = Scope("Information & settings", "read-only")
 #: needs :data:`CUSTOMERS_SCOPE`.
 _INFORMATION_PATHS = frozenset({"v2/time", "v2/store"})
 #: Paths whose 403 or 404 says the plan has no such feature (SOURCE.md: customer groups "only on
-#: Plus plans and above"), never the token: :func:`~airflow_bigcommerce.sync.store_context.plan_lacks_groups`.
-_PLAN_PATHS = ("v2/customer_groups",)
+#: Plus plans and above"; the Customer Segmentation API "Enterprise plans only"), never the token:
+#: :func:`~airflow_bigcommerce.sync.store_context.plan_lacks_groups`,
+#: :data:`~airflow_bigcommerce.api.NO_SEGMENTS_STATUSES`.
+#: (A token without the Customers scope is refused on ``v3/customers`` first.)
+_PLAN_PATHS = ("v2/customer_groups", "v3/segments", "v3/shopper-profiles")
 #: Paths that exist in every store: a 404 there can only mean the store hash is unknown.
 _STORE_WIDE_PATHS = frozenset({"v3/customers", "v2/customers", "v2/time", "v2/store"})
 #: What the store's 404 says when the whole ``/stores/{hash}/`` path is unknown.

@@ -40,6 +40,7 @@ from airflow_bigcommerce.hooks.breaker import ANNOUNCE_WAIT_S, CircuitBreaker
 from airflow_bigcommerce.hooks.concurrency import ConcurrencyController
 from airflow_bigcommerce.hooks.connection import StoreSettings, settings_from_connection
 from airflow_bigcommerce.hooks.connection_form import ConnectionFormMixin, legacy_field_specs
+from airflow_bigcommerce.hooks.field_calls import StoreFieldsMixin
 from airflow_bigcommerce.hooks.pacing import RateLimitPacer
 from airflow_bigcommerce.hooks.part_calls import StorePartsMixin
 from airflow_bigcommerce.hooks.transport import RequestOptions, Transport
@@ -69,7 +70,7 @@ class _TokenInHeaders(requests.auth.AuthBase):
         return request
 
 
-class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, HttpHook):
+class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, StoreFieldsMixin, HttpHook):
     """
     Talk to one BigCommerce store: auth headers, pacing from rate-limit headers, safe retries.
 

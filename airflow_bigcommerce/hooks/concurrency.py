@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from airflow_bigcommerce.api import CONCURRENCY_CAPS, MAX_IN_FLIGHT
+from airflow_bigcommerce.api import CONCURRENCY_CAPS, MAX_IN_FLIGHT, PATH_ID_PATTERN
 from airflow_bigcommerce.clock import Clock, as_clock
 
 __all__ = ["DOCUMENTED_CAPS", "MAX_IN_FLIGHT", "ConcurrencyController", "Signal", "endpoint_of"]
@@ -72,11 +72,11 @@ LOAD_SMOOTHING = 1 / 16
 DOCUMENTED_CAPS: Mapping[str, int] = {key.replace(" /", " ", 1): cap for key, cap in CONCURRENCY_CAPS.items()}
 
 Signal = Literal["ok", "busy", "concurrency", "slow", "error", "neutral"]
-_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+_ID_SEGMENT = re.compile(rf"/(?:{PATH_ID_PATTERN})(?=/|$)")
 
 
 def endpoint_of(method: str, path: str) -> str:
-    """Return ``"METHOD path"`` with numeric ids as ``{id}``: the key of per-endpoint limits."""
+    """Return ``"METHOD path"`` with ids (numbers, UUIDs) as ``{id}``: the key of per-endpoint limits."""
     clean = _ID_SEGMENT.sub("/{id}", path.strip("/").split("?", 1)[0])
     return f"{method.upper()} {clean}"
 

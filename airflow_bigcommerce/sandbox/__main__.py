@@ -5,8 +5,9 @@ Real-store conditions: ``--outage-s 20 [--outage-start-s 5] [--outage-kind write
 (repeatable, on top of BigCommerce's documented caps, ``=0`` lifts one) and ``--no-concurrency-limits``
 (start from none); ``--competitor-rps 6`` lets another app spend 6 requests per second of the quota.
 
-Store kinds: ``--msf`` (Multi-Storefront: e-mails unique per channel) and ``--no-customer-groups``
-(a plan below Plus: the V2 customer group endpoints answer 403).
+Store kinds: ``--msf`` (Multi-Storefront: e-mails unique per channel), ``--no-customer-groups``
+(a plan below Plus: the V2 customer group endpoints answer 403) and ``--enterprise`` (the Customer
+Segmentation API answers; without it, 403 as on a lower plan).
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="model a plan below Plus: the V2 customer group endpoints answer 403",
     )
+    parser.add_argument(
+        "--enterprise",
+        action="store_true",
+        help="model an Enterprise plan: the Customer Segmentation API answers (else 403)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn's log level")
     return parser
 
@@ -114,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         competitor_rps=args.competitor_rps,
         msf=args.msf,
         customer_groups_enabled=not args.no_customer_groups,
+        segments_enabled=args.enterprise,
     )
 
 

@@ -51,6 +51,8 @@ class SandboxConfig:
     msf: bool = False
     #: False models a plan below Plus: the V2 customer group endpoints answer 403.
     customer_groups_enabled: bool = True
+    #: True models an Enterprise plan: the Customer Segmentation API answers (else 403, see segments.py).
+    segments_enabled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-safe data."""
@@ -69,7 +71,9 @@ _NUMBERS: dict[str, type[int] | type[float]] = {
 }
 #: Upper bounds that keep the clock arithmetic finite (an outage of ~4 months, a busy app).
 _MAXIMA: dict[str, float] = {"outage_s": 1e7, "outage_start_s": 1e7, "competitor_rps": 1e5}
-_FLAGS = frozenset({"non_atomic_batches", "outage_headers", "msf", "customer_groups_enabled"})
+_FLAGS = frozenset(
+    {"non_atomic_batches", "outage_headers", "msf", "customer_groups_enabled", "segments_enabled"}
+)
 
 
 def checked_changes(changes: dict[str, Any]) -> dict[str, Any]:

@@ -166,4 +166,5 @@ class SandboxStore(V2Customers, V3Customers, Seeding):
                 "customers": len(self._customers),
                 "emails_with_duplicates": {email: n for email, n in emails.items() if n > 1},
                 "refused_batch_commits": list(self.refused_batch_commits),
+                "account_created_emails": self.account_created_emails,
             }

@@ -1,5 +1,7 @@
 """The part calls of the in-process store client: addresses, attributes, groups, subscribers, channels.
 
+Metafields, segments and shopper profiles are in ``in_process_fields.py`` (inherited).
+
 The same methods as the hook's (``hooks/part_calls.py``), each one operation of the sandbox's state.
 """
 
@@ -9,7 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_bigcommerce.api import MAX_PAGE_SIZE
-from airflow_bigcommerce.testing.sandbox_calls import SandboxCalls, data_of
+from airflow_bigcommerce.testing.in_process_fields import FieldCalls
+from airflow_bigcommerce.testing.sandbox_calls import data_of
 
 __all__ = ["PartCalls"]
 
@@ -17,7 +20,7 @@ __all__ = ["PartCalls"]
 _PAGE = str(MAX_PAGE_SIZE)
 
 
-class PartCalls(SandboxCalls):
+class PartCalls(FieldCalls):
     """What the sync's part deliveries and store set-up call, answered by the sandbox in process."""
 
     def create_addresses(self, addresses: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

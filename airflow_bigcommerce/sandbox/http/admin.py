@@ -53,6 +53,26 @@ def admin_router() -> APIRouter:
     async def list_groups(request: Request) -> dict[str, Any]:
         return {"data": store_of(request).groups.everything()}
 
+    @router.post("/form-fields")
+    async def define_form_fields(request: Request, payload: Annotated[Any, Body()]) -> dict[str, Any]:
+        fields = _listed(payload, "form_fields")
+        if not all(isinstance(f.get("name"), str) and f["name"] for f in fields):
+            raise ApiError(400, "Each form field needs a non-empty 'name'.", version="v3")
+        names = store_of(request).define_form_fields(f["name"] for f in fields)
+        return {"data": [{"name": name} for name in names]}
+
+    @router.get("/form-fields")
+    async def list_form_fields(request: Request) -> dict[str, Any]:
+        return {"data": [{"name": name} for name in store_of(request).form_field_names]}
+
+    @router.get("/metafields")
+    async def list_metafields(request: Request) -> dict[str, Any]:
+        return {"data": store_of(request).metafields.everything()}
+
+    @router.get("/segments")
+    async def list_segments(request: Request) -> dict[str, Any]:
+        return {"data": store_of(request).segments.everything()}
+
     @router.get("/subscribers")
     async def list_subscribers(request: Request) -> dict[str, Any]:
         return {"data": store_of(request).subscribers.everything()}

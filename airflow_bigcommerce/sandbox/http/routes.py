@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from airflow_bigcommerce.sandbox.http.dependencies import Store, read_json
+from airflow_bigcommerce.sandbox.http.field_routes import add_field_routes
 from airflow_bigcommerce.sandbox.http.nested_routes import add_nested_routes
 
 
@@ -59,6 +60,7 @@ def api_router() -> APIRouter:
         return Response(status_code=204)
 
     add_nested_routes(router)
+    add_field_routes(router)
 
     @router.get("/v3/customers")
     async def v3_list(store: Store, request: Request) -> dict[str, Any]:

@@ -22,10 +22,13 @@ from airflow_bigcommerce.sandbox.state.customer import (
     utcnow,
 )
 from airflow_bigcommerce.sandbox.state.groups import Groups
+from airflow_bigcommerce.sandbox.state.metafields import Metafields
 from airflow_bigcommerce.sandbox.state.persistence import SqliteState
 from airflow_bigcommerce.sandbox.state.schemas import (
     V3CustomerPost,
+    V3CustomerPut,
 )
+from airflow_bigcommerce.sandbox.state.segments import Segments
 from airflow_bigcommerce.sandbox.state.subscribers import Subscribers
 
 #: An extra refusal rule (a test's, like a store app validating rows): a customer as it would be
@@ -33,7 +36,17 @@ from airflow_bigcommerce.sandbox.state.subscribers import Subscribers
 RowRule = Callable[[Mapping[str, Any]], Mapping[str, str] | None]
 
 #: The id sequences: customers, and the addresses and attributes created with them.
-_ID_KINDS = ("customer", "address", "attribute", "attribute_definition", "group", "subscriber")
+_ID_KINDS = (
+    "customer",
+    "address",
+    "attribute",
+    "attribute_definition",
+    "group",
+    "subscriber",
+    "metafield",
+    "segment",
+    "shopper_profile",
+)
 
 
 class CustomerState:
@@ -66,6 +79,12 @@ class CustomerState:
         )
         self.channels = Channels(self.lock, self._saver("channels"))
         self.subscribers = Subscribers(self.lock, self.next_id, self.now, self._saver("subscribers"))
+        self.metafields = Metafields(self, self._saver("metafields"))
+        self.segments = Segments(self, lambda: self.config.segments_enabled, self._saver("segments"))
+        #: The sign-up form fields the store defines (the control panel's, set through the admin route).
+        self.form_field_names: list[str] = []
+        #: Account-created e-mails sent (``trigger_account_created_notification`` on a create).
+        self.account_created_emails = 0
         if self._db is not None:
             customers, counters = self._db.load()
             self._counters.update(counters)
@@ -75,6 +94,9 @@ class CustomerState:
             self.groups.load(self._db.load_extra("groups"))
             self.channels.load(self._db.load_extra("channels"))
             self.subscribers.load(self._db.load_extra("subscribers"))
+            self.metafields.load(self._db.load_extra("metafields"))
+            self.segments.load(self._db.load_extra("segments"))
+            self.form_field_names = [r["name"] for r in self._db.load_extra("form_fields")]
 
     def clear(self) -> None:
         """Forget every customer, id and registry entry (and the SQLite file's content)."""
@@ -83,8 +105,17 @@ class CustomerState:
             self._by_email.clear()
             self._counters = dict.fromkeys(_ID_KINDS, 0)
             self.refused_batch_commits.clear()
-            for registry in (self.attributes, self.groups, self.channels, self.subscribers):
+            for registry in (
+                self.attributes,
+                self.groups,
+                self.channels,
+                self.subscribers,
+                self.metafields,
+                self.segments,
+            ):
                 registry.clear()
+            self.form_field_names = []
+            self.account_created_emails = 0
             if self._db is not None:
                 self._db.clear()
 
@@ -177,6 +208,23 @@ class CustomerState:
                 errors[f"{index}.addresses.{number}.state_or_province"] = problem
         return errors
 
+    def define_form_fields(self, names: Iterable[str]) -> list[str]:
+        """Add sign-up form fields by name (the store owner's control panel; the API cannot)."""
+        with self.lock:
+            for name in names:
+                if name not in self.form_field_names:
+                    self.form_field_names.append(name)
+            self._saver("form_fields")([{"name": n} for n in self.form_field_names])
+            return list(self.form_field_names)
+
+    def _form_field_problems(self, index: int, item: V3CustomerPost | V3CustomerPut) -> dict[str, str]:
+        """Errors of form fields the store does not define (422, as BigCommerce refuses them)."""
+        return {
+            f"{index}.form_fields.{number}.name": f"The form field '{field.name}' does not exist."
+            for number, field in enumerate(item.form_fields or [])
+            if field.name not in self.form_field_names
+        }
+
     def _rule_problems(self, index: int, customer: Mapping[str, Any]) -> dict[str, str]:
         """Errors the extra :attr:`rules` find in a customer, keyed ``index.field``."""
         return {
@@ -199,6 +247,8 @@ class CustomerState:
                     self._by_email[key] = others[0]
         if self._db is not None and ids:
             self._db.delete(ids)
+        self.metafields.forget_customers(ids)
+        self.segments.forget_customers(ids)
 
     def count(self) -> int:
         """Return the number of customers."""

@@ -90,6 +90,7 @@ class V3Customers(CustomerState):
 
             def vet(index: int, item: V3CustomerPost, errors: dict[str, str]) -> bool:
                 problems = self._inline_problems(index, item)
+                problems.update(self._form_field_problems(index, item))
                 problems.update(self._rule_problems(index, item.model_dump(exclude_unset=True)))
                 errors.update(problems)
                 free = not self._email_taken(item.email, item.channel_ids)
@@ -105,6 +106,9 @@ class V3Customers(CustomerState):
             )
             if first_bad is None:
                 self._commit(built)
+                self.account_created_emails += sum(
+                    1 for item in parsed if getattr(item[0], "trigger_account_created_notification", None)
+                )
                 return [c.to_v3() for c in built]
             if not non_atomic:
                 self._counters = saved_counters
@@ -130,6 +134,7 @@ class V3Customers(CustomerState):
                 problems = self._rule_problems(
                     index, {**current.to_v3(), **item.model_dump(exclude_unset=True)}
                 )
+                problems.update(self._form_field_problems(index, item))
                 errors.update(problems)
                 if problems:
                     return False
@@ -162,8 +167,22 @@ class V3Customers(CustomerState):
         wanted = v3_list_query(query)
         with self.lock:
             found = self._sorted(wanted.keep)
-            data = [c.to_v3(include=wanted.include) for c in wanted.window(found)]
+            data = [
+                self._with_segments(c.to_v3(include=wanted.include), wanted.include)
+                for c in wanted.window(found)
+            ]
         return {"data": data, "meta": {"pagination": wanted.pagination(len(found), len(data))}}
+
+    def _with_segments(self, customer: dict[str, Any], include: frozenset[str]) -> dict[str, Any]:
+        """Add ``shopper_profile_id``/``segment_ids`` when included (beta; Enterprise stores only)."""
+        if not self.config.segments_enabled or not include & {"shopper_profile_id", "segment_ids"}:
+            return customer
+        profile, segment_ids = self.segments.membership(customer["id"])
+        if "shopper_profile_id" in include:
+            customer["shopper_profile_id"] = profile
+        if "segment_ids" in include:
+            customer["segment_ids"] = segment_ids
+        return customer
 
 
 def _refuse_subresources(body: Any) -> None:

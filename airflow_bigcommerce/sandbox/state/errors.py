@@ -58,3 +58,33 @@ def v3_error(status: int, title: str, errors: dict[str, str] | None = None) -> A
 def version_of_path(path: str) -> str:
     """Return ``"v2"`` for a V2 API path, else ``"v3"`` (the shape used for everything else)."""
     return "v2" if "/v2/" in path or path.endswith("/v2") else "v3"
+
+
+class BatchError(ApiError):
+    """A batch answer with failed items (metafields, segment profiles): ``{data, errors, meta}``.
+
+    The Metafields batch endpoints answer 422 with the items they did write in ``data`` and one error
+    per failed item; ``POST /v3/segments/{id}/shopper-profiles`` answers 409 the same way.
+    """
+
+    def __init__(
+        self, status: int, title: str, data: list[Any], item_errors: dict[str, str], total: int, failed: int
+    ) -> None:
+        super().__init__(status, title, version="v3", errors=item_errors)
+        self.data = data
+        self.total = total
+        self.failed = failed
+
+    def body(self) -> Any:
+        """Return ``{data, errors: [{status, title, type, errors}], meta: {total, success, failed}}``."""
+        error = {
+            "status": self.status,
+            "title": self.message,
+            "type": STATUS_DOCS,
+            "errors": self.errors or {},
+        }
+        return {
+            "data": self.data,
+            "errors": [error],
+            "meta": {"total": self.total, "success": self.total - self.failed, "failed": self.failed},
+        }

@@ -20,6 +20,10 @@ from airflow_bigcommerce.api import (
     CUSTOMER_BATCH_SIZE,
     INLINE_ADDRESSES_MAX,
     INLINE_ATTRIBUTES_MAX,
+    METAFIELD_DESCRIPTION_MAX_LENGTH,
+    METAFIELD_KEY_MAX_LENGTH,
+    METAFIELD_NAMESPACE_MAX_LENGTH,
+    METAFIELD_VALUE_MAX_LENGTH,
 )
 from airflow_bigcommerce.sandbox.state.errors import ApiError, v2_error, v3_error
 
@@ -476,3 +480,61 @@ def _v3_errors(exc: ValidationError, prefix: tuple[int, ...]) -> dict[str, str]:
             message = error["msg"]
         errors.setdefault(key, message)
     return errors
+
+
+# -- metafields (customers.v3.yml MetafieldBase_Post / MetafieldBase_Put) --------------------------------
+class _MetafieldCommon(_Strict):
+    permission_set: Literal["app_only", "read", "write", "read_and_sf_access", "write_and_sf_access"]
+    namespace: str = Field(min_length=1, max_length=METAFIELD_NAMESPACE_MAX_LENGTH)
+    key: str = Field(min_length=1, max_length=METAFIELD_KEY_MAX_LENGTH)
+    value: str = Field(min_length=1, max_length=METAFIELD_VALUE_MAX_LENGTH)
+    description: str | None = Field(None, max_length=METAFIELD_DESCRIPTION_MAX_LENGTH)
+
+
+class V3MetafieldPost(_MetafieldCommon):
+    """``MetafieldBase_Post`` (``resource_id`` comes from the path on ``/customers/{id}/metafields``)."""
+
+    resource_id: Int32 | None = None
+
+
+class V3MetafieldPut(_Strict):
+    """``MetafieldBase_Put`` with the ``id`` of the metafield to change (every other field optional)."""
+
+    id: Int32
+    permission_set: (
+        Literal["app_only", "read", "write", "read_and_sf_access", "write_and_sf_access"] | None
+    ) = None
+    namespace: str | None = Field(None, min_length=1, max_length=METAFIELD_NAMESPACE_MAX_LENGTH)
+    key: str | None = Field(None, min_length=1, max_length=METAFIELD_KEY_MAX_LENGTH)
+    value: str | None = Field(None, min_length=1, max_length=METAFIELD_VALUE_MAX_LENGTH)
+    description: str | None = Field(None, max_length=METAFIELD_DESCRIPTION_MAX_LENGTH)
+
+
+# -- segments (segments.v3.yml SegmentPost / SegmentPut / ShopperProfilePost) -----------------------------
+class V3SegmentPost(_Strict):
+    """``SegmentPost``: a name (required) and a description."""
+
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+
+
+class V3SegmentPut(_Strict):
+    """``SegmentPut``: the segment's ``id`` and the fields to change."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+
+
+class V3ShopperProfilePost(_Strict):
+    """``ShopperProfilePost``: the registered customer the profile belongs to."""
+
+    customer_id: Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def item_errors(model: type[M2], raw: Any, index: int) -> tuple[M2 | None, dict[str, str]]:
+    """Validate one item of a batch that may partly succeed: the item, or its errors keyed by index."""
+    try:
+        return model.model_validate(raw), {}
+    except ValidationError as exc:
+        return None, _v3_errors(exc, (index,))

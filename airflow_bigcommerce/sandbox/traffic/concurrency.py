@@ -13,10 +13,13 @@ Limits are keyed ``"METHOD /path"`` with ``{id}`` for numeric path segments, e.g
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 
-from airflow_bigcommerce.api import CONCURRENCY_CAPS
+from airflow_bigcommerce.api import CONCURRENCY_CAPS, PATH_ID_PATTERN
+
+_ID = re.compile(rf"(?:{PATH_ID_PATTERN})")
 
 #: BigCommerce's documented caps; every other endpoint is unlimited unless configured.
 DEFAULT_CONCURRENCY_LIMITS: Mapping[str, int] = CONCURRENCY_CAPS
@@ -26,7 +29,7 @@ METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}
 def endpoint_key(method: str, path: str) -> str:
     """Return the key of an API request, e.g. ``PUT /v3/customers`` for ``/stores/{hash}/v3/customers``."""
     parts = [part for part in path.split("/")[3:] if part]
-    return f"{method.upper()} /" + "/".join("{id}" if part.isdigit() else part for part in parts)
+    return f"{method.upper()} /" + "/".join("{id}" if _ID.fullmatch(part) else part for part in parts)
 
 
 def normalize_key(key: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_bigcommerce.api import NO_GROUPS_STATUSES
-from airflow_bigcommerce.exceptions import BigCommerceAuthError, BigCommerceConfigError
+from airflow_bigcommerce.api import NO_GROUPS_STATUSES, NO_SEGMENTS_STATUSES
+from airflow_bigcommerce.exceptions import BigCommerceAPIError, BigCommerceAuthError, BigCommerceConfigError
 from airflow_bigcommerce.hooks.access import CUSTOMERS_SCOPE, INFORMATION_SCOPE, access_problem, scope_for
 from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
 
@@ -80,3 +80,22 @@ def test_the_auth_error_stops_a_run_and_is_not_retried() -> None:
     assert not isinstance(error, TransientFailureError)  # retrying cannot help
     assert str(error) == "Connection 'shop': Fix it. Refused request: GET v3/customers/attributes."
     assert str(BigCommerceAuthError("Fix it.", connection="shop", status=401)) == "Connection 'shop': Fix it."
+
+
+@pytest.mark.parametrize("status", sorted(NO_SEGMENTS_STATUSES))
+@pytest.mark.parametrize("path", ["v3/segments", "v3/segments/abc/shopper-profiles", "v3/shopper-profiles"])
+def test_a_plan_without_segmentation_is_not_an_access_problem(status: int, path: str) -> None:
+    assert access_problem(status, path, ["available on Enterprise plans only"], "abc") is None
+
+
+def test_a_batch_refusal_names_its_failed_items() -> None:
+    body = {
+        "data": [{"id": 1}],
+        "errors": [
+            {"status": 409, "title": "Unable to add shopper profiles.", "errors": {"0": "already exists"}}
+        ],
+        "meta": {"total": 2, "success": 1, "failed": 1},
+    }
+    error = BigCommerceAPIError(status=409, method="POST", path="v3/segments/x/shopper-profiles", body=body)
+    assert error.errors == {"0": "already exists"}
+    assert "Unable to add shopper profiles." in str(error)

@@ -78,6 +78,9 @@ def test_cli_flags_build_the_conditions() -> None:
         "PUT /v3/customers": 1,
         "PUT /v3/customers/addresses": 3,
         "PUT /v3/customers/attribute-values": 3,
+        "POST /v3/segments": 10,
+        "PUT /v3/segments": 10,
+        "POST /v3/segments/{id}/shopper-profiles": 10,
         "GET /v3/customers": 4,
     }
     none = config_from_args(build_parser().parse_args(["--no-concurrency-limits"]))

@@ -87,6 +87,7 @@ def test_put_refuses_subresource_updates(store: SandboxStore) -> None:
 
 
 def test_form_fields_carry_customer_id(store: SandboxStore) -> None:
+    store.define_form_fields(["crm"])
     (created,) = store.v3_create_customers([person(1, form_fields=[{"name": "crm", "value": "7"}])])
     listed = store.v3_list_customers({"include": "formfields"})["data"][0]
     assert listed["form_fields"] == [{"name": "crm", "value": "7", "customer_id": created["id"]}]
