@@ -20,9 +20,8 @@ class ActionableErrors:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         from airflow_bigcommerce.exceptions import BigCommerceAuthError, BigCommerceConnectionError
 
         if isinstance(exc, BigCommerceAuthError | BigCommerceConnectionError):
             raise exc.with_traceback(None) from None
-        return False
