@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
-from airflow_bigcommerce.links import BigCommerceCustomersLink, api_root_of
+from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
@@ -126,7 +126,7 @@ class SyncCustomersOperator(BaseOperator):
         "field_map": "json",
     }
     ui_color = "#34313f"
-    operator_extra_links = (BigCommerceCustomersLink(),)
+    operator_extra_links = (BigCommerceCustomersLink(), BigCommerceSyncViewLink())
     #: Set by ``execute`` for the extra link and lineage: the store written to, customers created + updated.
     bigcommerce_store_hash: str | None = None
     #: The connection's API host (where the extra links go for a sandbox store, see links.py).

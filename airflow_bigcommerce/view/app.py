@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from airflow_bigcommerce.view.model import LISTED_OUTCOMES, build_view
+from airflow_bigcommerce.view.model import LISTED_OUTCOMES, as_sync_summary, build_view
 from airflow_bigcommerce.view.page import render_page
 
 #: The path the plugin mounts the app under (not one of Airflow's reserved prefixes).
@@ -129,8 +129,7 @@ def render_task_instance(
     found: Mapping[str, Any], *, dag_id: str, run_id: str, task_id: str, map_index: int
 ) -> str:
     """Return the page for a task instance read by :func:`read_task_instance`."""
-    summary = found.get("summary")
-    summary = summary if isinstance(summary, Mapping) else None
+    summary, about = as_sync_summary(found.get("summary"))
     report_path = summary.get("report_path") if summary else None
     lines: list[dict[str, Any]] | None = None
     note: str | None = None
@@ -147,7 +146,7 @@ def render_task_instance(
         summary,
         task_state=found.get("state"),
         report_lines=lines,
-        report_note=note,
+        report_note=note or about,
         report_complete=complete,
         customers_url=link if isinstance(link, str) else None,
     )

@@ -94,6 +94,23 @@ def rows_from_summary(summary: Mapping[str, Any]) -> tuple[Row, ...]:
     return (*rejected, *failed)
 
 
+def as_sync_summary(value: object) -> tuple[Mapping[str, Any] | None, str | None]:
+    """
+    Return a task's XCom value as a sync summary, and a note when it is something else.
+
+    ``SyncCustomersOperator`` returns a summary (counts by outcome); ``CreateCustomerOperator``
+    returns the customer it created (or found, with ``if_exists="skip"``): one row, settled.
+    """
+    if not isinstance(value, Mapping):
+        return None, None
+    if "total" in value and "created" in value:
+        return value, None
+    if "id" in value and "email" in value:
+        summary = {"created": 1, "total": 1}
+        return summary, f"Customer {value['id']} ({value['email']}): created, or found with if_exists='skip'."
+    return None, "The task's return value is not a BigCommerce sync summary."
+
+
 def run_status(summary: Mapping[str, Any] | None, task_state: str | None) -> str:
     """Return the run's status word: the summary's own ``status`` when it has one, else derived."""
     if summary is None:

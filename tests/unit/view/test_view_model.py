@@ -90,3 +90,18 @@ def test_no_summary() -> None:
     assert view.total == 0
     assert view.rows == ()
     assert "no summary" in view.notes[-1]
+
+
+def test_a_created_customer_is_one_settled_row() -> None:
+    from airflow_bigcommerce.view.model import as_sync_summary
+
+    summary, note = as_sync_summary({"id": 42, "email": "ada@example.com", "first_name": "Ada"})
+    assert summary == {"created": 1, "total": 1}
+    assert note is not None
+    assert "42" in note
+    assert as_sync_summary(SUMMARY) == (SUMMARY, None)
+    assert as_sync_summary("text") == (None, None)
+    assert as_sync_summary({"other": 1})[0] is None
+    view = build_view(summary, task_state="success", report_lines=None, report_note=note)
+    assert view.status == COMPLETED
+    assert view.notes == (note,)
