@@ -16,6 +16,7 @@ from airflow_bigcommerce.view.model import (
     COMPLETED_WITH_REJECTIONS,
     DRY_RUN,
     FAILED,
+    LISTED_OUTCOMES,
     OUTCOMES,
     RunView,
 )
@@ -32,7 +33,7 @@ _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:16px;color:#1f2328;background:#fff}
 h1{font-size:18px;margin:0 0 8px}h2{font-size:15px;margin:18px 0 6px}
 .banner{padding:10px 14px;border-radius:6px;color:#fff;margin-bottom:12px}
-.banner b{font-size:17px;text-transform:capitalize}
+.banner b{font-size:17px}
 .cards{display:flex;flex-wrap:wrap;gap:8px}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:6px 12px;min-width:86px}
 .card .n{font-size:20px;font-weight:600}.card .l{color:#59636e;font-size:12px}
@@ -100,7 +101,9 @@ def _table(head: tuple[str, ...], body: list[tuple[object, ...]]) -> str:
 
 
 def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} s"
+    if value is None:
+        return "-"
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
 
 
 def _safe_link(url: str | None) -> str:
@@ -136,7 +139,7 @@ def _figures(view: RunView) -> str:
 
 def _rows(view: RunView) -> str:
     fields = sorted({row.field for row in view.rows if row.field})
-    outcomes = sorted({row.outcome for row in view.rows})
+    outcomes = [*LISTED_OUTCOMES, *sorted({row.outcome for row in view.rows} - set(LISTED_OUTCOMES))]
     where = "the run's report" if view.rows_source == "report" else "the task's summary (XCom)"
     trs = "".join(
         f'<tr data-outcome="{escape(r.outcome)}" data-field="{escape(r.field)}" '

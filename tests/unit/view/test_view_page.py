@@ -33,7 +33,7 @@ def test_page_shows_status_counts_figures_and_rows_escaped() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)" not in html
     assert 'data-key="&lt;k&gt;"' in html
-    assert "1.5 s" in html  # quota wait
+    assert "1.50 s" in html  # quota wait
     assert '<div class="n">2</div><div class="l">429 answers</div>' in html
     assert 'href="http://127.0.0.1:8123/manage/customers"' in html
     assert "<td>lookup</td>" in html
