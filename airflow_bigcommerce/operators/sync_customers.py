@@ -37,6 +37,10 @@ SyncMode = Literal["insert", "upsert"]
 ROWS_IN_LOG = 20
 
 
+#: XCom key of the summary of a run that fails its task (a run that succeeds returns it instead).
+FAILED_RUN_SUMMARY_KEY = "bigcommerce_summary"
+
+
 class SyncCustomersOperator(BaseOperator):
     """
     Sync CRM contacts into store customers with the V3 API, in batches of up to 10.
@@ -285,9 +289,13 @@ class SyncCustomersOperator(BaseOperator):
             self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
         self._log_rows("Rejected", summary["rejections"], result.rejected)
         self._log_rows("Failed", summary["failures"], result.failed)
+        rejected = rejected_message(result, self.max_rejected, self.report_path)
+        if (result.failed or rejected) and (ti := context.get("ti")) is not None:
+            # A failing task returns nothing: the sync view reads the summary from here instead.
+            ti.xcom_push(key=FAILED_RUN_SUMMARY_KEY, value=summary)
         if result.failed:
             raise BigCommerceTransientError(failed_message(result, self.report_path))
-        if rejected := rejected_message(result, self.max_rejected, self.report_path):
+        if rejected:
             raise BigCommerceError(rejected)
         return summary
 

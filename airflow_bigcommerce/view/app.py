@@ -6,8 +6,9 @@ declares Airflow's own ``requires_access_dag`` dependencies (read access to the 
 instances and XComs), which resolve the user from the API token or the UI's session cookie and ask
 the auth manager. Without a user the answer is 401, without the permission 403, with no data.
 
-What the page shows comes from the task instance's XCom (its summary, and its "BigCommerce
-customers" link) and from the report the *summary* names; no route reads a path from the request.
+What the page shows comes from the task instance's XCom (its summary: the return value, or for a
+run that failed its task ``bigcommerce_summary``; and its "BigCommerce customers" link) and from
+the report the *summary* names; no route reads a path from the request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
+from airflow_bigcommerce.operators.sync_customers import FAILED_RUN_SUMMARY_KEY
 from airflow_bigcommerce.view.model import LISTED_OUTCOMES, as_sync_summary, build_view
 from airflow_bigcommerce.view.page import render_page
 
@@ -86,13 +88,13 @@ def read_task_instance(dag_id: str, run_id: str, task_id: str, map_index: int) -
                 XComModel.run_id == run_id,
                 XComModel.task_id == task_id,
                 XComModel.map_index == map_index,
-                XComModel.key.in_(("return_value", CUSTOMERS_LINK_KEY)),
+                XComModel.key.in_(("return_value", FAILED_RUN_SUMMARY_KEY, CUSTOMERS_LINK_KEY)),
             )
         ).all()
         values = {row.key: XComModel.deserialize_value(row) for row in rows}
     return {
         "state": None if state is None else str(getattr(state, "value", state)),
-        "summary": values.get("return_value"),
+        "summary": values.get("return_value", values.get(FAILED_RUN_SUMMARY_KEY)),
         "customers_url": values.get(CUSTOMERS_LINK_KEY),
     }
 

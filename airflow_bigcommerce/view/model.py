@@ -13,6 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_bigcommerce.sync.result import COMPLETED, COMPLETED_WITH_REJECTIONS, DRY_RUN, FAILED
+
+__all__ = ["COMPLETED", "COMPLETED_WITH_REJECTIONS", "DRY_RUN", "FAILED", "NO_SUMMARY", "build_view"]
+
 #: The outcomes of a row, in the order the counts are shown.
 OUTCOMES = ("created", "updated", "skipped", "rejected", "failed")
 #: The outcomes whose rows the view lists.
@@ -22,10 +26,6 @@ FAILED_STATES = frozenset({"failed", "upstream_failed"})
 #: A reason naming the field it is about starts with the field: ``email: missing``.
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]-]{0,63}): ")
 
-COMPLETED = "completed"
-COMPLETED_WITH_REJECTIONS = "completed with rejections"
-FAILED = "failed"
-DRY_RUN = "dry run"
 NO_SUMMARY = "no summary"
 
 
@@ -112,13 +112,18 @@ def as_sync_summary(value: object) -> tuple[Mapping[str, Any] | None, str | None
 
 
 def run_status(summary: Mapping[str, Any] | None, task_state: str | None) -> str:
-    """Return the run's status word: the summary's own ``status`` when it has one, else derived."""
+    """Return the run's status: ``failed`` for a failed task, else the summary's own ``status``.
+
+    A summary written before the summary had a ``status`` gets one derived as ``SyncResult.status`` does.
+    """
+    if task_state in FAILED_STATES:
+        return FAILED
     if summary is None:
-        return FAILED if task_state in FAILED_STATES else NO_SUMMARY
+        return NO_SUMMARY
     given = summary.get("status")
     if isinstance(given, str) and given:
         return given
-    if task_state in FAILED_STATES or _int(summary.get("failed")):
+    if _int(summary.get("failed")):
         return FAILED
     if summary.get("dry_run"):
         return DRY_RUN

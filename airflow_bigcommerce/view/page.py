@@ -22,7 +22,7 @@ from airflow_bigcommerce.view.model import (
 )
 
 #: Status -> (colour, one-line meaning) of the banner.
-_BANNERS = {
+_BANNERS: dict[str, tuple[str, str]] = {
     COMPLETED: ("#1a7f37", "Every row was delivered or had nothing to change."),
     COMPLETED_WITH_REJECTIONS: ("#9a6700", "The run finished; some rows were refused and need fixing."),
     FAILED: ("#cf222e", "Some rows were not delivered (or the task failed): a later run can deliver them."),

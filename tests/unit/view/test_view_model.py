@@ -105,3 +105,16 @@ def test_a_created_customer_is_one_settled_row() -> None:
     view = build_view(summary, task_state="success", report_lines=None, report_note=note)
     assert view.status == COMPLETED
     assert view.notes == (note,)
+
+
+def test_the_summary_says_what_the_run_was() -> None:
+    from airflow_bigcommerce.sync.result import SyncResult
+
+    assert SyncResult(created=2, total=2).to_dict()["status"] == COMPLETED
+    assert SyncResult(created=1, rejected=1, total=2).to_dict()["status"] == COMPLETED_WITH_REJECTIONS
+    assert SyncResult(rejected=1, failed=1, total=2).status == FAILED
+    assert SyncResult(created=2, total=2, dry_run=True).status == DRY_RUN
+    assert SyncResult(failed=1, total=1, dry_run=True).status == FAILED
+    # a task failed by max_rejected: the summary says "completed with rejections", the view "failed"
+    summary = SyncResult(created=1, rejected=1, total=2).to_dict()
+    assert build_view(summary, task_state="failed", report_lines=None).status == FAILED
