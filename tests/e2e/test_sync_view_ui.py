@@ -205,7 +205,7 @@ def _check_refused(browser: Any, url: str, page_url: str, expect: Any) -> None:
     assert answer.status == 401
     expect(anonymous.locator("body")).to_contain_text("Log in to Airflow")
     assert "jane.at.example.com" not in anonymous.content()
-    anonymous.screenshot(path=str(ARTIFACTS / "refused-anonymous.png"))
+    anonymous.screenshot(path=str(ARTIFACTS / f"refused-anonymous-airflow-{airflow.__version__}.png"))
     anonymous.close()
     context = browser.new_context()
     nobody = context.new_page()
@@ -219,7 +219,7 @@ def _check_refused(browser: Any, url: str, page_url: str, expect: Any) -> None:
         assert answer.status == 403
         expect(nobody.locator("body")).to_contain_text("You may not read this DAG")
     assert "jane.at.example.com" not in nobody.content()
-    nobody.screenshot(path=str(ARTIFACTS / "refused-nobody.png"))
+    nobody.screenshot(path=str(ARTIFACTS / f"refused-nobody-airflow-{airflow.__version__}.png"))
     context.close()
 
 
@@ -246,7 +246,7 @@ def _check_viewer(browser: Any, url: str, tab_url: str, page_url: str, expect: A
         expect(frame.locator("#rows")).to_contain_text("jane.at.example.com")
         if not AIRFLOW_3_0:  # the screenshot once Airflow's own header has the task instance too
             expect(page.get_by_text("SyncCustomersOperator").first).to_be_visible(timeout=UI_TIMEOUT_MS)
-        version = "3.0" if AIRFLOW_3_0 else "tab"
+        version = f"airflow-{airflow.__version__}-" + ("extra-link-page" if AIRFLOW_3_0 else "tab")
         page.screenshot(path=str(ARTIFACTS / f"1-{version}.png"))
         if not AIRFLOW_3_0:
             page.screenshot(path=str(DOCS_IMAGE))
@@ -273,7 +273,7 @@ def _check_viewer(browser: Any, url: str, tab_url: str, page_url: str, expect: A
         full = context.new_page()
         full.goto(page_url)
         expect(full.locator("#status")).to_contain_text("completed with rejections")
-        full.screenshot(path=str(ARTIFACTS / "3-full-page.png"), full_page=True)
+        full.screenshot(path=str(ARTIFACTS / f"3-{version}-full-page.png"), full_page=True)
         full.close()
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
