@@ -50,6 +50,7 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_bigcommerce.links.BigCommerceCustomersLink",
             "airflow_bigcommerce.links.BigCommerceCustomerLink",
+            "airflow_bigcommerce.links.BigCommerceSyncViewLink",
         ],
         "connection-types": [
             {

@@ -16,7 +16,7 @@ proxy in front of it) is a real store, whose control panel is ``store-{hash}.myb
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 # BaseOperatorLink is in airflow.sdk from Airflow 3.0 on (unlike BaseHook, see compat.py).
 from airflow.sdk import BaseOperatorLink
@@ -26,6 +26,8 @@ from airflow_bigcommerce.hooks.connection import is_loopback
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
+#: The sync view's page of a task instance, served by the plugin (``airflow_bigcommerce.plugins``).
+SYNC_VIEW_PATH = "/bigcommerce/dags/{dag_id}/runs/{run_id}/tasks/{task_id}?map_index={map_index}"
 #: The store's control panel; ``{store_hash}`` is the connection's store hash.
 CONTROL_PANEL = "https://store-{store_hash}.mybigcommerce.com/manage"
 
@@ -77,3 +79,33 @@ class BigCommerceCustomerLink(BaseOperatorLink):
         if not store_hash or customer_id is None:
             return ""
         return customer_url(store_hash, customer_id, getattr(operator, "bigcommerce_api_root", None))
+
+
+def sync_view_url(dag_id: str, run_id: str, task_id: str, map_index: int = -1, base_url: str = "") -> str:
+    """Return the sync view's page of a task instance (``base_url``: Airflow's ``[api] base_url``)."""
+    path = SYNC_VIEW_PATH.format(
+        dag_id=quote(dag_id, safe=""),
+        run_id=quote(run_id, safe=""),
+        task_id=quote(task_id, safe=""),
+        map_index=map_index,
+    )
+    return base_url.rstrip("/") + path
+
+
+class BigCommerceSyncViewLink(BaseOperatorLink):
+    """
+    Link "BigCommerce sync": the task instance's sync view as a page of its own.
+
+    On Airflow 3.1+ the view is also a tab of the task instance; on 3.0, which has no plugin tabs,
+    this link is the way to it. The path starts at Airflow's ``[api] base_url``, when one is set.
+    """
+
+    name = "BigCommerce sync"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        """Return the view of the task instance ``ti_key``."""
+        from airflow.configuration import conf
+
+        base_url = conf.get("api", "base_url", fallback="") or ""
+        base_path = urlsplit(base_url).path if "://" in base_url else base_url
+        return sync_view_url(ti_key.dag_id, ti_key.run_id, ti_key.task_id, ti_key.map_index, base_path)

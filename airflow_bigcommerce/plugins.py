@@ -1,4 +1,10 @@
-"""API-server plugin: let the Airflow 3.3.0-3.3.2 Test button work for connections without a port.
+"""API-server plugin: the "BigCommerce sync" task-instance view, and a fix for the 3.3.0-3.3.2 Test button.
+
+The view (:mod:`airflow_bigcommerce.view`) is a FastAPI app mounted at ``/bigcommerce`` and, on
+Airflow 3.1+, an external view with destination ``task_instance`` (a tab of every task instance; the
+page says so when a task has no sync summary). The app is built on its first request, so loading
+the plugin imports no FastAPI. On Airflow 3.0, which has no such tab, the operators' "BigCommerce
+sync" extra link opens the same page.
 
 The connection list's Test button sends ``port: 0`` for an empty port (``Number(null)`` in the UI);
 the API then sees a port that differs from the stored ``NULL`` and answers 400 before the hook runs
@@ -90,10 +96,39 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
+class LazyViewApp:
+    """ASGI app building the view's FastAPI app (``view.app.create_app``) at its first call."""
+
+    def __init__(self) -> None:
+        self._app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request (or lifespan event) to the view's app, building it first if needed."""
+        if self._app is None:
+            from airflow_bigcommerce.view.app import create_app
+
+            self._app = create_app()
+        await self._app(scope, receive, send)
+
+
+#: Where the view's app is mounted, and its page of a task instance (``{...}``: filled in by the UI).
+VIEW_PREFIX = "/bigcommerce"
+VIEW_HREF = VIEW_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}?map_index={MAP_INDEX}"
+
+
 class BigCommerceApiServerPlugin(AirflowPlugin):
-    """Registers :class:`EmptyPortTestConnectionMiddleware` in the API server."""
+    """Serves the sync view and registers :class:`EmptyPortTestConnectionMiddleware` in the API server."""
 
     name = "bigcommerce"
     fastapi_root_middlewares = [
         {"middleware": EmptyPortTestConnectionMiddleware, "name": "BigCommerce: empty port on Test"}
+    ]
+    fastapi_apps = [{"app": LazyViewApp(), "url_prefix": VIEW_PREFIX, "name": "BigCommerce sync view"}]
+    external_views = [
+        {
+            "name": "BigCommerce sync",
+            "href": VIEW_HREF,
+            "destination": "task_instance",
+            "url_route": "bigcommerce-sync",
+        }
     ]

@@ -286,6 +286,8 @@ class Demo:
             test = env["AIRFLOW__CORE__TEST_CONNECTION"]
             self.say(f"connections: Admin > Connections: {BIGCOMMERCE_CONN_ID}, {CRM_CONN_ID} (Test: {test})")
             self.say(f"store:      {self.store_url}/__sandbox/customers")
+            self.say(f"sync view:  a run of {DAG_ID} > its sync task > tab 'BigCommerce sync'")
+            self.say("            (on Airflow 3.0: the task's 'BigCommerce sync' extra link)")
             self.say(f"log:        {log_path}")
             if unpause:
                 self.say(f"DAG:        {DAG_ID}: unpaused once the UI answers (runs the last hour;")

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseOperator
 
-from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink, api_root_of
+from airflow_bigcommerce.links import (
+    BigCommerceCustomerLink,
+    BigCommerceCustomersLink,
+    BigCommerceSyncViewLink,
+    api_root_of,
+)
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template
 
 if TYPE_CHECKING:
@@ -144,7 +149,7 @@ class CreateCustomerOperator(BaseOperator):
         "attributes": "json",
     }
     ui_color = "#34313f"
-    operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink())
+    operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink(), BigCommerceSyncViewLink())
     #: Set by ``execute`` for the extra links and lineage: the store, the customer's id, 1 if created.
     bigcommerce_store_hash: str | None = None
     #: The connection's API host (where the extra links go for a sandbox store, see links.py).

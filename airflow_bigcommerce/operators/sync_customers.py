@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
-from airflow_bigcommerce.links import BigCommerceCustomersLink, api_root_of
+from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 SyncMode = Literal["insert", "upsert"]
 #: Rejected (and failed) rows the task log lists one by one; it says how many more the report holds.
 ROWS_IN_LOG = 20
+
+
+#: XCom key of the summary of a run that fails its task (a run that succeeds returns it instead).
+FAILED_RUN_SUMMARY_KEY = "bigcommerce_summary"
 
 
 class SyncCustomersOperator(BaseOperator):
@@ -126,7 +130,7 @@ class SyncCustomersOperator(BaseOperator):
         "field_map": "json",
     }
     ui_color = "#34313f"
-    operator_extra_links = (BigCommerceCustomersLink(),)
+    operator_extra_links = (BigCommerceCustomersLink(), BigCommerceSyncViewLink())
     #: Set by ``execute`` for the extra link and lineage: the store written to, customers created + updated.
     bigcommerce_store_hash: str | None = None
     #: The connection's API host (where the extra links go for a sandbox store, see links.py).
@@ -278,9 +282,13 @@ class SyncCustomersOperator(BaseOperator):
             self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
         self._log_rows("Rejected", summary["rejections"], result.rejected)
         self._log_rows("Failed", summary["failures"], result.failed)
+        rejected = rejected_message(result, self.max_rejected, self.report_path)
+        if (result.failed or rejected) and (ti := context.get("ti")) is not None:
+            # A failing task returns nothing: the sync view reads the summary from here instead.
+            ti.xcom_push(key=FAILED_RUN_SUMMARY_KEY, value=summary)
         if result.failed:
             raise BigCommerceTransientError(failed_message(result, self.report_path))
-        if rejected := rejected_message(result, self.max_rejected, self.report_path):
+        if rejected:
             raise BigCommerceError(rejected)
         return summary
 

@@ -16,6 +16,14 @@ from airflow_bigcommerce.sync.outcome import Reason, Status
 #: ``rejected``: the row must change before it can succeed (its data, or the store's 4xx about it).
 #: ``failed``: not delivered for a transient reason (outage, overload); trying again later can succeed.
 Outcome = Literal["created", "updated", "skipped", "rejected", "failed"]
+#: What a run was, in the words users read (the summary's ``status``, the sync view's banner):
+#: ``failed``: some rows were not delivered; ``dry run``: nothing was written; ``completed with
+#: rejections``: every row was settled, some refused (fix their data); ``completed``: none refused.
+RunStatus = Literal["completed", "completed with rejections", "failed", "dry run"]
+COMPLETED: RunStatus = "completed"
+COMPLETED_WITH_REJECTIONS: RunStatus = "completed with rejections"
+FAILED: RunStatus = "failed"
+DRY_RUN: RunStatus = "dry run"
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,19 @@ class SyncResult:
     parts: dict[str, dict[str, int]] = field(default_factory=dict)
     common_rejection: Reason | None = None
 
+    @property
+    def status(self) -> RunStatus:
+        """Return what the run was: failed rows first, then a dry run, then whether rows were refused."""
+        if self.failed:
+            return FAILED
+        if self.dry_run:
+            return DRY_RUN
+        return COMPLETED_WITH_REJECTIONS if self.rejected else COMPLETED
+
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON types (what the operator pushes to XCom)."""
         return {
+            "status": self.status,
             "created": self.created,
             "updated": self.updated,
             "skipped": self.skipped,

@@ -16,7 +16,11 @@ from airflow_bigcommerce.lineage import (
     customers_lineage,
     sanitize_uri,
 )
-from airflow_bigcommerce.links import BigCommerceCustomerLink, BigCommerceCustomersLink
+from airflow_bigcommerce.links import (
+    BigCommerceCustomerLink,
+    BigCommerceCustomersLink,
+    BigCommerceSyncViewLink,
+)
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator, SyncCustomersOperator
 
 
@@ -33,9 +37,12 @@ def test_asset_uris_and_extra_links_name_importable_objects() -> None:
     assert import_string(entry["factory"]) is create_asset
     assert import_string(entry["to_openlineage_converter"]) is convert_asset_to_openlineage
     links = [import_string(path) for path in info["extra-links"]]
-    assert links == [BigCommerceCustomersLink, BigCommerceCustomerLink]
+    assert links == [BigCommerceCustomersLink, BigCommerceCustomerLink, BigCommerceSyncViewLink]
     assert [type(link) for link in CreateCustomerOperator.operator_extra_links] == links
-    assert [type(link) for link in SyncCustomersOperator.operator_extra_links] == [BigCommerceCustomersLink]
+    assert [type(link) for link in SyncCustomersOperator.operator_extra_links] == [
+        BigCommerceCustomersLink,
+        BigCommerceSyncViewLink,
+    ]
 
 
 def test_airflow_uses_the_provider_to_normalise_the_scheme() -> None:

@@ -56,3 +56,24 @@ def test_the_api_host_is_read_from_the_hook_without_ever_failing_the_task() -> N
     assert api_root_of(hook) == "http://127.0.0.1:8765"
     assert api_root_of(SimpleNamespace(store_hash="abc123")) is None  # a hook that cannot say
     assert api_root_of(SimpleNamespace(settings=object())) is None
+
+
+def test_the_sync_view_link_opens_the_plugin_page_of_the_task_instance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_bigcommerce.links import BigCommerceSyncViewLink, sync_view_url
+
+    key = SimpleNamespace(
+        dag_id="crm sync", run_id="manual__2026-01-02T09:30:00+00:00", task_id="sync", map_index=-1
+    )
+    monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
+    assert BigCommerceSyncViewLink().get_link(None, ti_key=key) == (  # type: ignore[arg-type]
+        "/bigcommerce/dags/crm%20sync/runs/manual__2026-01-02T09%3A30%3A00%2B00%3A00/tasks/sync?map_index=-1"
+    )
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/team-a/")
+    assert (
+        BigCommerceSyncViewLink()
+        .get_link(None, ti_key=key)
+        .startswith("/team-a/bigcommerce/dags/crm%20sync/")
+    )  # type: ignore[arg-type]
+    assert sync_view_url("d", "r", "t", 3).endswith("/tasks/t?map_index=3")

@@ -63,3 +63,44 @@ def test_middleware_rewrites_only_the_test_route() -> None:
     assert headers[b"content-length"] == str(len(fixed)).encode()
     untouched, _ = run_middleware("/api/v2/connections", body)
     assert untouched == body
+
+
+def test_the_sync_view_is_a_task_instance_tab_served_by_the_plugin() -> None:
+    from airflow_bigcommerce.plugins import VIEW_PREFIX, BigCommerceApiServerPlugin, LazyViewApp
+
+    (view,) = BigCommerceApiServerPlugin.external_views
+    assert view["destination"] == "task_instance"
+    assert view["href"].startswith(VIEW_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}")
+    assert "{MAP_INDEX}" in view["href"]
+    (app,) = BigCommerceApiServerPlugin.fastapi_apps
+    assert app["url_prefix"] == VIEW_PREFIX
+    assert isinstance(app["app"], LazyViewApp)
+
+
+def test_the_view_app_is_built_at_its_first_request_only() -> None:
+    from airflow_bigcommerce.plugins import LazyViewApp
+
+    lazy = LazyViewApp()
+    assert lazy._app is None
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/nowhere",
+        "raw_path": b"/nowhere",
+        "query_string": b"",
+        "headers": [],
+        "root_path": "",
+        "scheme": "http",
+        "server": ("testserver", 80),
+    }
+    asyncio.run(lazy(scope, receive, send))
+    assert lazy._app is not None
+    assert sent[0]["status"] == 404

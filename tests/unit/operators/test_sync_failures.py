@@ -128,3 +128,33 @@ def test_without_a_report_the_summary_says_so_and_the_log_says_where_the_rest_ar
         summary = op.execute(context={})  # type: ignore[arg-type]
     assert summary["report_path"] is None
     assert "... and 1 more rejected rows, not listed (set report_path)" in caplog.messages
+
+
+def test_a_run_that_fails_its_task_leaves_its_summary_for_the_sync_view(
+    fake_hook: type[FakeSyncHook], tmp_path: Path
+) -> None:
+    from airflow_bigcommerce.operators.sync_customers import FAILED_RUN_SUMMARY_KEY
+
+    class TI:
+        pushed: dict[str, Any] = {}
+
+        def xcom_push(self, key: str, value: Any) -> None:
+            self.pushed[key] = value
+
+    fake_hook.script = (("create", "unavailable", 2),)
+    ti = TI()
+    op = SyncCustomersOperator(task_id="sync", contacts=contacts(15), max_concurrency=1, retry_budget_s=60)
+    with pytest.raises(BigCommerceTransientError):
+        op.execute(context={"ti": ti})  # type: ignore[arg-type]
+    summary = ti.pushed[FAILED_RUN_SUMMARY_KEY]
+    assert summary["status"] == "failed"
+    assert summary["failed"] + summary["created"] == 15
+    ok = TI()
+    ok.pushed = {}
+    fake_hook.script = ()
+    assert SyncCustomersOperator(task_id="sync", contacts=contacts(2)).execute(context={"ti": ok})[
+        "status"
+    ] == (  # type: ignore[arg-type]
+        "completed"
+    )
+    assert ok.pushed == {}  # a run that succeeds returns its summary, and pushes nothing more
