@@ -141,6 +141,12 @@ class SqlLedger:
             parameters.append(after)
         return [_row(record) for record in self._query(sql, parameters)]
 
+    def rows(self) -> list[LedgerRow]:
+        """Return every row of this scope, in key order (for tests, the demo and a look at the table)."""
+        self.reads += 1
+        sql = stmt.select_scope(self.table, self.mark)
+        return [_row(record) for record in self._query(sql, [self.scope.store_hash, self.scope.channel_id])]
+
     def _query(self, sql: str, parameters: Sequence[Any]) -> list[Sequence[Any]]:
         def fetch(cursor: Any) -> list[Sequence[Any]]:
             cursor.execute(sql, parameters)
