@@ -3,7 +3,8 @@ What ``SyncCustomersOperator`` does for its ledger: check the arguments, name th
 
 Light at module level (the ledger's records and statements are pure): a DAG file naming a ledger
 parses without a database driver. The run id a ledger row records is
-``<dag_id>/<task_id>/<map_index>/<run_id>`` (``map_index`` -1 when the task is not mapped), and a task
+``<dag_id>/<task_id>/<map_index>/<run_id>`` (``map_index`` -1 when the task is not mapped; ``-`` and
+``manual`` for what a context called by hand lacks), and a task
 retries only the rows whose run id starts with its own ``<dag_id>/<task_id>/<map_index>/``: the
 partition tasks of one sync, sharing a ledger, never retry (and so never race for) each other's rows.
 """
@@ -32,10 +33,11 @@ def check_ledger_arguments(
 
 def run_ids(context: Any) -> tuple[str, str]:
     """Return ``(run_id, owner)``: what the task's ledger rows record, and the prefix of those it retries."""
-    ti = context["ti"]
-    map_index = getattr(ti, "map_index", -1)
-    owner = f"{ti.dag_id}/{ti.task_id}/{-1 if map_index is None else map_index}/"
-    return owner + str(context["run_id"]), owner
+    ti = context.get("ti")
+    dag_id, task_id = getattr(ti, "dag_id", None) or "-", getattr(ti, "task_id", None) or "-"
+    map_index = getattr(ti, "map_index", None)
+    owner = f"{dag_id}/{task_id}/{-1 if map_index is None else map_index}/"
+    return owner + str(context.get("run_id") or "manual"), owner
 
 
 def open_ledger(conn_id: str, table: str, store_hash: str, channel_id: int | None) -> SqlLedger:
