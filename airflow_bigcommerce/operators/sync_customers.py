@@ -266,12 +266,22 @@ class SyncCustomersOperator(BaseOperator):
             max_concurrency=self.max_concurrency,
             quota_reserve=self.quota_reserve,
         )
-        # Every check that needs no store write, all problems in one message, before store setup.
-        source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
-        self.bigcommerce_store_hash = hook.store_hash
-        self.bigcommerce_api_root = api_root_of(hook)
-        rows, total = source.rows, source.total
         with ExitStack() as stack:
+            if self.ledger_conn_id:
+                # Before the source is read: the ledger may live in the CRM's own SQLite file, which it
+                # switches to WAL first so that the streaming query and the ledger's writes coexist.
+                run_id, owner = run_ids(context)
+                ledger = stack.enter_context(
+                    open_ledger(
+                        str(self.ledger_conn_id), str(self.ledger_table), hook.store_hash, self.channel_id
+                    )
+                )
+                options = replace(options, ledger=ledger, run_id=run_id, ledger_owner=owner)
+            # Every check that needs no store write, all problems in one message, before store setup.
+            source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
+            self.bigcommerce_store_hash = hook.store_hash
+            self.bigcommerce_api_root = api_root_of(hook)
+            rows, total = source.rows, source.total
             # A streamed source is closed (cursor and connection) however the sync ends.
             stack.callback(source.close)
             # The report is created at its first row: a run that fails before any leaves no empty file.
@@ -281,14 +291,6 @@ class SyncCustomersOperator(BaseOperator):
                 stack.callback(report_file.close)
                 report = JsonlReportWriter(cast("IO[str]", report_file))
             progress = ProgressReporter(self.log.info, total=total)
-            if self.ledger_conn_id:  # opened (the table created) before the first store write
-                run_id, owner = run_ids(context)
-                ledger = stack.enter_context(
-                    open_ledger(
-                        str(self.ledger_conn_id), str(self.ledger_table), hook.store_hash, self.channel_id
-                    )
-                )
-                options = replace(options, ledger=ledger, run_id=run_id, ledger_owner=owner)
             try:
                 result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
             except (BigCommerceAuthError, BigCommerceConnectionError) as exc:

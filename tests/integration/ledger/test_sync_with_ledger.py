@@ -207,3 +207,37 @@ def test_two_partition_tasks_write_one_sqlite_ledger_at_once(
     assert Counter(row.run_id.split("/")[2] for row in ledger.values() if row.run_id) == {"0": 200, "1": 200}
     stored = {c["id"] for c in bigcommerce_sandbox.store.all_customers()}
     assert {row.customer_id for row in ledger.values()} == stored and len(stored) == 400
+
+
+def test_a_sqlite_ledger_in_the_crm_file_while_its_query_streams(
+    bigcommerce_sandbox: SandboxHandle, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import sqlite3
+
+    bigcommerce_sandbox.store.configure(quota=0)
+    crm = tmp_path / "crm.db"
+    with sqlite3.connect(crm) as conn:
+        conn.execute("CREATE TABLE contacts (id TEXT, email TEXT, first_name TEXT, last_name TEXT)")
+        conn.executemany(
+            "INSERT INTO contacts VALUES (?, ?, 'P', ?)",
+            [(f"crm-{i}", f"person{i}@example.com", f"L{i}") for i in range(1200)],
+        )
+    monkeypatch.setenv("AIRFLOW_CONN_CRM_FILE", json.dumps({"conn_type": "sqlite", "host": str(crm)}))
+    op = SyncCustomersOperator(
+        task_id="sync",
+        sql_conn_id="crm_file",
+        sql="SELECT * FROM contacts ORDER BY id",
+        fetch_size=50,  # the cursor stays open while the ledger writes chunk after chunk (of 500)
+        field_map=FIELD_MAP,
+        ledger_conn_id="crm_file",
+    )
+    summary = op.execute(context={"run_id": "r1"})  # type: ignore[arg-type]
+    assert summary["created"] == 1200
+    with sqlite3.connect(crm) as conn:
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        joined = conn.execute(
+            "SELECT COUNT(*) FROM contacts AS c JOIN bigcommerce_sync_ledger AS l ON l.crm_key = c.id"
+            " WHERE l.customer_id IS NOT NULL AND l.outcome = 'created'"
+        ).fetchone()
+    assert mode == "wal" and joined == (1200,)
