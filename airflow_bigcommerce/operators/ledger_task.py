@@ -21,6 +21,11 @@ from airflow_bigcommerce.sync.option_checks import check_ledger
 if TYPE_CHECKING:
     from airflow_bigcommerce.ledger.store import SqlLedger
 
+#: The ledger's ``run_id`` column is a ``VARCHAR(250)``; the owner prefix stays shorter, so a clipped
+#: run id still starts with its task's prefix.
+MAX_RUN_ID_LENGTH = 250
+MAX_OWNER_LENGTH = 200
+
 
 def check_ledger_arguments(
     ledger_conn_id: str | None, ledger_table: str, key_field: str | None, max_attempts: int
@@ -36,8 +41,8 @@ def run_ids(context: Any) -> tuple[str, str]:
     ti = context.get("ti")
     dag_id, task_id = getattr(ti, "dag_id", None) or "-", getattr(ti, "task_id", None) or "-"
     map_index = getattr(ti, "map_index", None)
-    owner = f"{dag_id}/{task_id}/{-1 if map_index is None else map_index}/"
-    return owner + str(context.get("run_id") or "manual"), owner
+    owner = f"{dag_id}/{task_id}/{-1 if map_index is None else map_index}/"[:MAX_OWNER_LENGTH]
+    return (owner + str(context.get("run_id") or "manual"))[:MAX_RUN_ID_LENGTH], owner
 
 
 def open_ledger(conn_id: str, table: str, store_hash: str, channel_id: int | None) -> SqlLedger:
