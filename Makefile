@@ -102,6 +102,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sync.py
 	$(BIN)/python benchmarks/bench_conditions.py
 	$(BIN)/python benchmarks/bench_parts.py
+	$(BIN)/python benchmarks/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) .venv-compat .demo .artifacts dist

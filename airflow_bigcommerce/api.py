@@ -77,6 +77,9 @@ LOOKUP_BATCH_SIZE = MAX_PAGE_SIZE
 #: (``@`` and ``,`` take 3 characters each): with the store's path and the other parameters the URL
 #: stays under 7.2 KB, clear of the 8 KB request-line limits of common servers and proxies.
 MAX_LOOKUP_CHARS = 7000
+#: Most ids one ``GET /v3/customers?id:in=...`` look-up carries (customers.v3.yml ``id:in``, a comma
+#: list): an id names one customer, so 250 answer in one page; 250 ids of 10 digits keep the URL short.
+ID_LOOKUP_BATCH_SIZE = MAX_PAGE_SIZE
 #: Customer ids per ``customer_id:in`` address look-up: each has at most 10 addresses, so the
 #: addresses of 25 customers always fit one page of 250.
 ADDRESS_LOOKUP_CUSTOMERS = MAX_PAGE_SIZE // INLINE_ADDRESSES_MAX
@@ -264,6 +267,12 @@ def lookup_groups(emails: Iterable[str]) -> list[list[str]]:
     given and lower-cased (trimmed): the store treats e-mails case-insensitively, but its filter may not.
     """
     return [lookup_values(group) for group in group_lookups(emails)]
+
+
+def group_ids(ids: Iterable[int], size: int = ID_LOOKUP_BATCH_SIZE) -> list[list[int]]:
+    """Split customer ids into ``id:in`` look-up groups of at most ``size`` (each id once, in order)."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 def _encoded(values: Iterable[str], known: set[str]) -> int:

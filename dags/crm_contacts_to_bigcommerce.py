@@ -35,6 +35,11 @@ rejected), its ``crm_id`` as the customer attribute ``crm_id`` (created, type st
 lacks it: ``create_attributes=True``) and its newsletter opt-in. The ``report`` task logs each
 part's outcomes too.
 
+Set the ``ledger_conn_id`` param (e.g. the CRM's own connection, ``crm_default``) to keep the sync's
+ledger there (table ``bigcommerce_sync_ledger``, created when missing): a contact then keeps its
+customer when its e-mail changes, rows a run could not deliver are retried by the next runs, and the
+CRM can join each contact's customer id, outcome and reason back (see the README's "The ledger").
+
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
 or ``sql`` and ``field_map`` if your columns differ. The default query uses ``:start`` / ``:end``
 parameters (SQLite, Oracle, Snowflake with ``paramstyle=named``); for Postgres or MySQL give
@@ -175,6 +180,11 @@ def _window(key: str) -> str:
             description="insert: create new, skip existing; upsert: also update changed customers.",
         ),
         "dry_run": Param(False, type="boolean", description="Look up and report, write nothing."),
+        "ledger_conn_id": Param(
+            None,
+            type=["null", "string"],
+            description="A common.sql connection for the sync's ledger (e.g. crm_default); none: no ledger.",
+        ),
         "window": Param(
             "auto",
             enum=["auto", "interval", "all"],
@@ -193,6 +203,7 @@ def crm_contacts_to_bigcommerce() -> None:
         mode="{{ params.mode }}",
         dry_run="{{ params.dry_run }}",
         report_path=REPORT_PATH,
+        ledger_conn_id="{{ params.ledger_conn_id }}",  # rendered None: no ledger
         create_attributes=True,  # a store without the attribute crm_id gets it (type string)
         outlets=[CUSTOMERS_ASSET],
         retries=SYNC_RETRIES,

@@ -43,6 +43,8 @@ class RunLedger:
 
     :param field_map: the sync's field map: the ledger keeps the mapped columns of each row.
     :param key_field: the column holding the CRM key.
+    :param owner: retry only the rows whose ``run_id`` starts with it (the task's own: partition tasks
+        sharing a ledger never retry each other's rows); ``None`` retries every due row of the scope.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class RunLedger:
         key_field: str,
         max_attempts: int = MAX_ATTEMPTS,
         now: Callable[[], datetime] = _utc_now,
+        owner: str | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts={max_attempts}: at least 1")
@@ -63,6 +66,7 @@ class RunLedger:
         self.key_field = key_field
         self.max_attempts = max_attempts
         self.now = now
+        self.owner = owner
         self.known: dict[str, LedgerRow] = {}  # ledger rows of the chunks not yet settled
         self.pending: list[LedgerRow] = []  # settled, not yet written
         self.seen: set[str] = set()  # keys of the run's input: never taken from the ledger
@@ -80,6 +84,8 @@ class RunLedger:
     def retry_rows(self) -> Iterator[dict[str, Any]]:
         """Yield the rows to try again from the ledger (its kept values), remembering their ledger rows."""
         for row in due_rows(self.ledger, seen=self.seen, run_id=self.run_id, max_attempts=self.max_attempts):
+            if self.owner is not None and not (row.run_id or "").startswith(self.owner):
+                continue  # another task's row (a partition of the same sync): that task retries it
             self.known[row.crm_key] = row
             self.from_ledger.add(row.crm_key)
             yield {self.key_field: row.crm_key, **row.values}

@@ -80,6 +80,14 @@ def select_keys(table: str, count: int, mark: str) -> str:
     )
 
 
+def select_scope(table: str, mark: str) -> str:
+    """Return the read of every row of one scope, in key order (parameters: store_hash, channel_id)."""
+    return (
+        f"SELECT {', '.join(COLUMNS)} FROM {table} "
+        f"WHERE store_hash = {mark} AND channel_id = {mark} ORDER BY crm_key"
+    )
+
+
 def select_candidates(table: str, mark: str, *, after: bool, limit: int) -> str:
     """
     Return the read of the rows a retry may start from, in key order, ``limit`` at most.

@@ -5,7 +5,8 @@ The ledger as a SQL table on any common.sql connection (SQLite, PostgreSQL, MySQ
 (``BaseHook.get_connection(conn_id).get_hook()``), creates the table when missing and keeps one
 database connection for the run, used by the calling thread only. Reads go one statement per chunk of
 keys; writes are idempotent batched upserts, one transaction per call, rows in key order (two writers
-lock rows in the same order). Several tasks may write one ledger at once: SQLite waits for the
+lock rows in the same order). SQLite is switched to WAL (a CRM query reading the same file does not
+block the ledger's writes). Several tasks may write one ledger at once: SQLite waits for the
 database lock (a busy timeout) and every dialect retries a write the database refused for a lock or a
 deadlock, a few times, with a pause from the injected ``sleep``.
 """
@@ -95,6 +96,7 @@ class SqlLedger:
         try:
             if dialect == "sqlite":
                 ledger._run(lambda cursor: cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}"))
+                ledger._write_ahead()
             ledger._create_table()
         except Exception as exc:
             ledger.close()
@@ -140,6 +142,12 @@ class SqlLedger:
         if after is not None:
             parameters.append(after)
         return [_row(record) for record in self._query(sql, parameters)]
+
+    def rows(self) -> list[LedgerRow]:
+        """Return every row of this scope, in key order (for tests, the demo and a look at the table)."""
+        self.reads += 1
+        sql = stmt.select_scope(self.table, self.mark)
+        return [_row(record) for record in self._query(sql, [self.scope.store_hash, self.scope.channel_id])]
 
     def _query(self, sql: str, parameters: Sequence[Any]) -> list[Sequence[Any]]:
         def fetch(cursor: Any) -> list[Sequence[Any]]:
@@ -192,6 +200,22 @@ class SqlLedger:
         ]
 
     # ------------------------------------------------------------------ plumbing
+
+    def _write_ahead(self) -> None:
+        """
+        Switch a SQLite database to WAL, so readers and the ledger's writer never block each other.
+
+        A CRM query streaming rows from the same file holds a read lock for the whole run: in SQLite's
+        default journal mode the ledger's writes would wait for it until the busy timeout. WAL is a
+        setting of the file (it stays); a database that cannot switch (in memory, read-only
+        directory) keeps its mode, and the ledger still works where nothing else reads it meanwhile.
+        """
+        try:
+            mode = self._run(lambda cursor: cursor.execute("PRAGMA journal_mode = WAL").fetchone(), tries=1)
+        except Exception as exc:
+            log.warning("Ledger %s: SQLite stays in its journal mode (%s)", self.table, exc)
+            return
+        log.debug("Ledger %s: SQLite journal mode %s", self.table, mode)
 
     def _create_table(self) -> None:
         try:

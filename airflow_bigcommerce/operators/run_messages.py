@@ -33,7 +33,8 @@ def rejected_message(result: SyncResult, max_rejected: int | None, report_path: 
     Return why the task fails for its rejected rows, or ``None`` when it does not.
 
     With ``max_rejected`` set, more rejections than that fail it. Without, a run that read rows and
-    rejected every one fails (a mapping or source mistake, most likely); a run without rows does not.
+    rejected every one fails (a mapping or source mistake, most likely); a run without rows does not,
+    nor one whose only rows came from its ledger (rows an earlier run could not deliver).
     """
     where = f"; every row is in the report at {report_path}" if report_path else ""
     if max_rejected is not None:
@@ -43,7 +44,7 @@ def rejected_message(result: SyncResult, max_rejected: int | None, report_path: 
             f"{result.rejected} rows were rejected, more than max_rejected={max_rejected}; "
             f"every valid row was sent. See the log or the report for the reasons{where}."
         )
-    if not result.total or result.rejected < result.total:
+    if result.total <= result.retried or result.rejected < result.total:
         return None
     common = result.common_rejection
     if common is None:

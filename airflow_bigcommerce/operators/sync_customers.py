@@ -17,8 +17,11 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
+from airflow_bigcommerce.ledger.records import DEFAULT_TABLE
+from airflow_bigcommerce.ledger.retries import MAX_ATTEMPTS
 from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
 from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
+from airflow_bigcommerce.operators.ledger_task import check_ledger_arguments
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
     check_channel_id,
@@ -76,7 +79,8 @@ class SyncCustomersOperator(BaseOperator):
         part of the contact: ``address.<field>`` (one sync-managed address), ``attribute.<name>``
         (a customer attribute's value), ``customer_group`` (a group name), ``newsletter`` (opt-in);
         default: columns named like the customer fields (templated).
-    :param key_field: column identifying a row in reports (default ``"id"``; row number if absent).
+    :param key_field: column identifying a row in reports (default ``"id"``; row number if absent);
+        with a ledger, the CRM id the ledger keys each contact by (required; a row without it is rejected).
     :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
     :param dry_run: look up and report what would happen, write nothing (templated).
     :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected.
@@ -103,6 +107,13 @@ class SyncCustomersOperator(BaseOperator):
         ``None`` (default): the store's own behaviour.
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         string) instead of failing at start.
+    :param ledger_conn_id: a common.sql connection (SQLite, PostgreSQL, MySQL, ...) to keep the sync's
+        ledger in (templated): one row per store, channel and CRM key with the customer id, the last
+        outcome and reason. With it, a contact keeps its customer through e-mail changes, and rows not
+        delivered (failed, or refused for the store's state) are tried again by later runs, up to
+        ``max_attempts``. ``None`` (default): the e-mail is the only identity, as before.
+    :param ledger_table: the ledger's table, created when missing (default ``bigcommerce_sync_ledger``).
+    :param max_attempts: runs a row not delivered is tried in before the ledger gives it up (default 5).
     :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
     :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``failed``, ``total``,
         ``rejections`` and ``failures``: capped lists of ``{row, email, reason}``, ...), pushed to XCom.
@@ -122,6 +133,8 @@ class SyncCustomersOperator(BaseOperator):
         "contacts_path",
         "contacts_format",
         "bigcommerce_conn_id",
+        "ledger_conn_id",
+        "ledger_table",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {
@@ -160,6 +173,9 @@ class SyncCustomersOperator(BaseOperator):
         retry_budget_s: float | None = None,
         channel_id: int | None = None,
         create_attributes: bool = False,
+        ledger_conn_id: str | None = None,
+        ledger_table: str = DEFAULT_TABLE,
+        max_attempts: int = MAX_ATTEMPTS,
         bigcommerce_conn_id: str = "bigcommerce_default",
         **kwargs: Any,
     ) -> None:
@@ -190,6 +206,7 @@ class SyncCustomersOperator(BaseOperator):
         if fetch_size < 1:
             raise ValueError(f"fetch_size must be at least 1, got {fetch_size}")
         check_retry_budget(retry_budget_s)
+        check_ledger_arguments(ledger_conn_id, ledger_table, key_field, max_attempts)
         self.contacts = contacts
         self.sql_conn_id = sql_conn_id
         self.sql = sql
@@ -211,6 +228,9 @@ class SyncCustomersOperator(BaseOperator):
         self.retry_budget_s = retry_budget_s
         self.channel_id = channel_id
         self.create_attributes = create_attributes
+        self.ledger_conn_id = ledger_conn_id
+        self.ledger_table = ledger_table
+        self.max_attempts = max_attempts
         self.bigcommerce_conn_id = bigcommerce_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -218,6 +238,7 @@ class SyncCustomersOperator(BaseOperator):
         from airflow_bigcommerce.exceptions import BigCommerceError, BigCommerceTransientError
         from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
         from airflow_bigcommerce.operators.errors import ActionableErrors
+        from airflow_bigcommerce.operators.ledger_task import open_ledger, run_ids
         from airflow_bigcommerce.operators.preflight import preflight
         from airflow_bigcommerce.operators.run_messages import failed_message, rejected_message
         from airflow_bigcommerce.storage import OpenedOnFirstWrite
@@ -237,6 +258,7 @@ class SyncCustomersOperator(BaseOperator):
             max_concurrency=self.max_concurrency,  # None: the hook adapts what is in flight
             channel_id=self.channel_id,
             create_attributes=self.create_attributes,
+            max_attempts=self.max_attempts,
         )
         hook = BigCommerceHook(
             bigcommerce_conn_id=self.bigcommerce_conn_id,
@@ -244,12 +266,22 @@ class SyncCustomersOperator(BaseOperator):
             max_concurrency=self.max_concurrency,
             quota_reserve=self.quota_reserve,
         )
-        # Every check that needs no store write, all problems in one message, before store setup.
-        source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
-        self.bigcommerce_store_hash = hook.store_hash
-        self.bigcommerce_api_root = api_root_of(hook)
-        rows, total = source.rows, source.total
         with ExitStack() as stack:
+            if self.ledger_conn_id:
+                # Before the source is read: the ledger may live in the CRM's own SQLite file, which it
+                # switches to WAL first so that the streaming query and the ledger's writes coexist.
+                run_id, owner = run_ids(context)
+                ledger = stack.enter_context(
+                    open_ledger(
+                        str(self.ledger_conn_id), str(self.ledger_table), hook.store_hash, self.channel_id
+                    )
+                )
+                options = replace(options, ledger=ledger, run_id=run_id, ledger_owner=owner)
+            # Every check that needs no store write, all problems in one message, before store setup.
+            source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
+            self.bigcommerce_store_hash = hook.store_hash
+            self.bigcommerce_api_root = api_root_of(hook)
+            rows, total = source.rows, source.total
             # A streamed source is closed (cursor and connection) however the sync ends.
             stack.callback(source.close)
             # The report is created at its first row: a run that fails before any leaves no empty file.
@@ -278,6 +310,13 @@ class SyncCustomersOperator(BaseOperator):
             result.duration_s,
             f"; report at {self.report_path}" if self.report_path else "",
         )
+        if self.ledger_conn_id:
+            self.log.info(
+                "Ledger %s: %s rows retried from it, %s e-mail changes",
+                self.ledger_table,
+                result.retried,
+                result.email_changes,
+            )
         for part, counts in result.parts.items():
             self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
         self._log_rows("Rejected", summary["rejections"], result.rejected)

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_BATCH_SIZE",
     "MAX_LOOKUP_CHARS",
     "CustomerClient",
+    "IdLookupClient",
     "OutcomeUnknownError",
     "RequestRejectedError",
     "TransientFailureError",
@@ -100,4 +101,17 @@ class CustomerClient(Protocol):
 
     def iter_customers(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Yield every customer of the store, page by page."""
+        ...
+
+
+@runtime_checkable
+class IdLookupClient(Protocol):
+    """
+    The look-up by id a sync with a ledger also needs (``BigCommerceHook`` and ``InProcessStore`` have it).
+
+    Apart from :class:`CustomerClient` so that clients written before the ledger keep working without it.
+    """
+
+    def find_customers_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Return the customers whose id is in ``ids`` (``GET /v3/customers?id:in=``, in groups of 250)."""
         ...

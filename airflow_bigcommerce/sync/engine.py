@@ -17,6 +17,7 @@ nor an HTTP library.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import time
@@ -27,18 +28,14 @@ from typing import Any, Literal
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
 from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
-from airflow_bigcommerce.sync.classify import classify
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
 from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
+from airflow_bigcommerce.sync.ledger_sync import Found, decide, open_ledger
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
 from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
-from airflow_bigcommerce.sync.outcome import (
-    Status,
-    data,
-    failure_reason,
-)
+from airflow_bigcommerce.sync.outcome import Status, data, failure_reason
 from airflow_bigcommerce.sync.pool import WorkerPool
 from airflow_bigcommerce.sync.prepare import RowPreparer
 from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -49,9 +46,6 @@ from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.store_setup import resolve_store
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
 from airflow_bigcommerce.sync.tally import Tally
-
-#: What a look-up returns: match key -> the stored customer.
-FoundCustomers = dict[str, Mapping[str, Any]]
 
 __all__ = ["MAX_CONCURRENCY", "MAX_HELD_LINES", "SyncOptions", "run_sync", "sync_customers"]
 
@@ -102,6 +96,7 @@ class _Run:
         self.duplicates: dict[int, list[Line]] = {}  # first row's pos -> its duplicates, until it settles
         self.base_lines: dict[int, Line] = {}  # parts-only rows: their customer's line, by row index
         self.max_held = max(MAX_HELD_LINES, options.chunk_size)
+        self.ledger = open_ledger(options, self.client)  # None: the e-mail is the only identity
 
     def _open_store(self) -> None:
         """Resolve names and the channel once, and tell the client what look-ups must include."""
@@ -143,8 +138,8 @@ class _Run:
                 total=self.options.total,
                 chunk_size=self.options.chunk_size,
             )
-            iterator = iter(rows)
-            pending: tuple[list[Item], Callable[[], FoundCustomers]] | None = None
+            iterator = iter(rows if self.ledger is None else self.ledger.rows(rows))
+            pending: tuple[list[Item], Callable[[], Found]] | None = None
             while True:
                 chunk = list(itertools.islice(iterator, self.options.chunk_size))
                 ahead = None
@@ -157,7 +152,7 @@ class _Run:
                     pending, ahead = ahead, None
                 if pending is not None:
                     self._settle(*pending, pool)
-                    self._write_report()
+                    self._write_out()
                     if len(self.settled) > self.max_held:
                         log.debug("%d report lines wait for a short batch: sending it now", len(self.settled))
                         self._send(pool, last=True)
@@ -173,8 +168,8 @@ class _Run:
                 prefetch.shutdown(wait=True, cancel_futures=True)
             pool.close()
             for waiting in self.duplicates.values():  # a failed run: their first rows were not sent
-                self.settled.extend(line._replace(duplicate_of=None) for line in waiting)
-            self._write_report(everything=True)
+                self._keep(*(line._replace(duplicate_of=None) for line in waiting))
+            self._write_out(everything=True)
             if self.options.report is not None:
                 self.options.report.flush()
         self._progress(final=True)
@@ -183,7 +178,7 @@ class _Run:
         """Map and validate a chunk; settle what needs no request; return the rows to look up."""
         fresh: list[Item] = []
         for index, row in rows:
-            prepared = self.prepare(index, row)
+            prepared = (self.ledger.check(index, row) if self.ledger else None) or self.prepare(index, row)
             if isinstance(prepared, Line):
                 self._emit(prepared)
             else:
@@ -192,16 +187,17 @@ class _Run:
         self._progress()
         return fresh
 
-    @staticmethod
     def _look_up(
-        lookup: StoreLookup, fresh: list[Item], prefetch: ThreadPoolExecutor | None
-    ) -> Callable[[], FoundCustomers]:
+        self, lookup: StoreLookup, fresh: list[Item], prefetch: ThreadPoolExecutor | None
+    ) -> Callable[[], Found]:
         """Start the chunk's look-up ahead (in ``prefetch``) or leave it for when it is settled."""
-        if prefetch is None:
-            return lambda: lookup.find(fresh)
-        return prefetch.submit(lookup.find, fresh).result
+        if self.ledger is None:
+            find: Callable[[], Found] = functools.partial(lookup.find, fresh)
+        else:  # the chunk's one ledger read (here, on the calling thread), then its identities
+            find = functools.partial(self.ledger.find, lookup, self.ledger.read(fresh))
+        return find if prefetch is None else prefetch.submit(find).result
 
-    def _settle(self, fresh: list[Item], found_of: Callable[[], FoundCustomers], pool: WorkerPool) -> None:
+    def _settle(self, fresh: list[Item], found_of: Callable[[], Found], pool: WorkerPool) -> None:
         """Classify a looked-up chunk against the store and queue (and send) its writes."""
         try:
             found = found_of()
@@ -217,7 +213,7 @@ class _Run:
         updates: list[Item] = []
         parts_only: list[Item] = []
         for item in fresh:
-            need, line = classify(item, found.get(item.mk), self.context, self.options.mode)
+            need, line = decide(found, item, self.context, self.options.mode)  # the ledger's identity first
             if need == "create":
                 creates.append(item)
             elif need == "update":
@@ -280,12 +276,24 @@ class _Run:
         if line.duplicate_of is not None:  # its report line waits for the first row's customer id
             self.duplicates.setdefault(line.duplicate_of, []).append(line)
             return
-        self.settled.append(line)
+        self._keep(line)
         self.prepare.settled(line)
         for duplicate in self.duplicates.pop(line.pos, ()):
-            self.settled.append(duplicate._replace(customer_id=line.customer_id, duplicate_of=None))
+            self._keep(duplicate._replace(customer_id=line.customer_id, duplicate_of=None))
         # Rows created by this run need no entry in the store index: the preparer settles every later
         # row with the same match key as a duplicate before any look-up, at no extra memory.
+
+    def _keep(self, *lines: Line) -> None:
+        """Hold settled lines for the report; the ledger records them (written at its next flush)."""
+        self.settled.extend(lines)
+        if self.ledger is not None:
+            self.ledger.record(*lines)
+
+    def _write_out(self, *, everything: bool = False) -> None:
+        """Write the report's settled lines, and the ledger's (one ledger write per chunk)."""
+        self._write_report(everything=everything)
+        if self.ledger is not None:
+            self.ledger.flush()
 
     def _write_report(self, *, everything: bool = False) -> None:
         """Write the settled lines in input order: those before the first row still waiting for a batch."""
@@ -421,6 +429,8 @@ def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options:
         retries_resolved=run.resolved,
         duration_s=round(time.monotonic() - started, 3),
         client_stats=_client_stats(client),
+        retried=run.ledger.retried if run.ledger else 0,
+        email_changes=run.ledger.email_changes if run.ledger else 0,
         **run.tally.summary(),
     )
     log.info(

@@ -52,3 +52,13 @@ def check_channel_id(channel_id: Any) -> None:
         isinstance(channel_id, bool) or not isinstance(channel_id, int) or channel_id < 1
     ):
         raise ValueError(f"channel_id must be a channel's id (1 or more) or None, got {channel_id!r}")
+
+
+def check_ledger(has_ledger: bool, key_field: Any, max_attempts: Any) -> None:
+    """Refuse a ledger without a ``key_field`` (its rows are keyed by it) and a ``max_attempts`` below 1."""
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise ValueError(f"max_attempts must be a whole number of at least 1, not {max_attempts!r}")
+    if has_ledger and (not isinstance(key_field, str) or not key_field.strip()):
+        raise ValueError(
+            "a sync with a ledger needs key_field: the column holding each row's CRM id (the ledger's key)"
+        )

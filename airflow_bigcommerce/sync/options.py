@@ -14,11 +14,14 @@ from types import MappingProxyType
 from typing import Literal
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+from airflow_bigcommerce.ledger.records import Ledger
+from airflow_bigcommerce.ledger.retries import MAX_ATTEMPTS
 from airflow_bigcommerce.models.contact import validate_field_map
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
     check_channel_id,
+    check_ledger,
     check_max_concurrency,
     check_mode,
 )
@@ -37,6 +40,9 @@ class SyncOptions:
     The options of one sync run (see ``sync_customers`` for each); invalid values raise ``ValueError``.
 
     ``field_map`` is validated and completed with the defaults (``models.contact.validate_field_map``).
+    ``ledger`` (``None``: the e-mail is the only identity, as before) keys rows by ``key_field``
+    (required then); ``run_id`` is what its rows record, ``max_attempts`` caps its retries and
+    ``ledger_owner`` (a prefix of ``run_id``) limits them to the rows of runs it starts (``None``: all).
     """
 
     field_map: Mapping[str, str] | None = None
@@ -53,12 +59,17 @@ class SyncOptions:
     index_limit: int = INDEX_LIMIT
     channel_id: int | None = None
     create_attributes: bool = False
+    ledger: Ledger | None = field(default=None, compare=False)
+    max_attempts: int = MAX_ATTEMPTS
+    run_id: str | None = None
+    ledger_owner: str | None = None
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
         check_batch_size(self.batch_size)
         check_max_concurrency(self.max_concurrency)
         check_channel_id(self.channel_id)
+        check_ledger(self.ledger is not None, self.key_field, self.max_attempts)
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {self.chunk_size}")
         if self.max_rejections_listed < 0:

@@ -56,6 +56,8 @@ class SyncResult:
     :param client_stats: the client's optional ``stats`` counters (e.g. ``429s``, ``retries``), if any.
     :param common_rejection: the reason every rejected row has, when they all have one (a mapping
         or source problem, most likely), else ``None``.
+    :param retried: rows the run took from its ledger (not delivered by an earlier run, not in its input).
+    :param email_changes: customers whose e-mail an update changed (a CRM key's e-mail changed; ledger only).
     :param parts: per mapped part (``address``, ``attributes``, ``group``, ``newsletter``), how many
         rows ended how (``created``, ``updated``, ``unchanged``, ``skipped``, ``failed``, ...).
     """
@@ -79,6 +81,8 @@ class SyncResult:
     client_stats: dict[str, int | float] = field(default_factory=dict)
     parts: dict[str, dict[str, int]] = field(default_factory=dict)
     common_rejection: Reason | None = None
+    retried: int = 0
+    email_changes: int = 0
 
     @property
     def status(self) -> RunStatus:
@@ -112,6 +116,8 @@ class SyncResult:
             "client_stats": dict(self.client_stats),
             "parts": {name: dict(counts) for name, counts in self.parts.items()},
             "common_rejection": None if self.common_rejection is None else self.common_rejection.text,
+            "retried": self.retried,
+            "email_changes": self.email_changes,
         }
 
 

@@ -32,7 +32,7 @@ Fault = Literal[
     "reject_before_write", "unknown_before_write", "commit_then_unknown", "non_atomic", "error", "unavailable"
 ]
 #: Call kinds as counted in :attr:`InProcessStore.calls`; ``customers.<kind>`` is the sandbox operation.
-CallKind = Literal["find", "create", "update", "count", "list"]
+CallKind = Literal["find", "find_ids", "create", "update", "count", "list"]
 
 #: The sandbox fault kind each scripted :data:`Fault` queues.
 SANDBOX_KIND: dict[str, str] = {
@@ -43,7 +43,7 @@ SANDBOX_KIND: dict[str, str] = {
     "error": "fatal",
     "unavailable": "outage",
 }
-_READ_KINDS = ("find", "count", "list")
+_READ_KINDS = ("find", "find_ids", "count", "list")
 
 
 class InProcessStore(PartCalls):
@@ -150,6 +150,15 @@ class InProcessStore(PartCalls):
         if include:
             query["include"] = ",".join(include)
         return self._read("find", "customers.find", lambda: self._pages(self.store.v3_list_customers, query))
+
+    def find_customers_by_id(self, ids: Sequence[int], include: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Return the customers whose id is in ``ids`` (ids the store lacks are left out)."""
+        query = {"id:in": ",".join(str(i) for i in ids), "limit": str(MAX_PAGE_SIZE)}
+        if include:
+            query["include"] = ",".join(include)
+        return self._read(
+            "find_ids", "customers.find_ids", lambda: self._pages(self.store.v3_list_customers, query)
+        )
 
     def create_customers(self, customers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Create up to 10 customers, or refuse the batch as the V3 API does."""

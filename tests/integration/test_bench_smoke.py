@@ -128,3 +128,25 @@ def test_bench_parts_runs_and_every_part_costs_only_its_writes(tmp_path: Path) -
     assert rows["unchanged re-sync"]["writes_per_contact"] == 0
     assert rows["one change: address city"]["requests"]["address_update"] == 6
     assert "FAIL" not in proc.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_bench_ledger_runs_and_the_ledger_adds_no_store_request(tmp_path: Path) -> None:
+    figures_path = tmp_path / "ledger.json"
+    args = ["--contacts", "120", "--strict", "--json", str(figures_path)]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_ledger.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    figures = json.loads(figures_path.read_text())
+    rows = {(row["case"], row["ledger"]): row for row in figures["rows"]}
+    assert rows[("first sync", True)]["created"] == rows[("first sync", False)]["created"] == 120
+    assert rows[("10 % e-mails changed", False)]["customers"] == 132  # a second customer each
+    assert rows[("10 % e-mails changed", True)]["customers"] == 120
+    assert all(figures["targets"].values()) and "FAIL" not in proc.stdout

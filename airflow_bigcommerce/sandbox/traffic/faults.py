@@ -144,9 +144,9 @@ _CUSTOMER_WRITES = {"POST": "customers.create", "PUT": "customers.update"}
 def operation_of(method: str, path: str, query: Mapping[str, str]) -> str:
     """Name the operation of a request as scripts target it (``customers.find`` for an e-mail look-up).
 
-    ``/v3/customers`` gets ``customers.find`` (``email:in``), ``customers.count`` (a 1-row page),
-    ``customers.list``, ``customers.create`` or ``customers.update``; any other request its endpoint
-    key, e.g. ``PUT /v3/customers/attribute-values``.
+    ``/v3/customers`` gets ``customers.find`` (``email:in``), ``customers.find_ids`` (``id:in``),
+    ``customers.count`` (a 1-row page), ``customers.list``, ``customers.create`` or
+    ``customers.update``; any other request its endpoint key, e.g. ``PUT /v3/customers/attribute-values``.
     """
     method = method.upper()
     trimmed = path.rstrip("/")
@@ -156,5 +156,7 @@ def operation_of(method: str, path: str, query: Mapping[str, str]) -> str:
         if method == "GET":
             if "email:in" in query:
                 return "customers.find"
+            if "id:in" in query:
+                return "customers.find_ids"
             return "customers.count" if query.get("limit") == "1" else "customers.list"
     return endpoint_key(method, path)

@@ -66,6 +66,7 @@ def test_hook_find_by_email_v2_and_v3(bigcommerce_sandbox: SandboxHandle) -> Non
     assert hook.find_customer_v2_by_email("ADA@example.com")["id"] == created["id"]  # type: ignore[index]
     assert hook.find_customer_v2_by_email("nobody@example.com") is None
     assert [c["id"] for c in hook.find_customers_by_email(["ada@EXAMPLE.com", "x@y.io"])] == [created["id"]]
+    assert [c["id"] for c in hook.find_customers_by_id([created["id"], 999_999])] == [created["id"]]
     assert hook.get_time() > 1_600_000_000
 
 

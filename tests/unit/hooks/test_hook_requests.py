@@ -818,3 +818,20 @@ def test_a_runs_access_check_rides_out_an_outage_but_not_an_unknown_host(
     with pytest.raises(BigCommerceConfigError, match="rejected the access token") as info:
         hook.check_access(quick=False)
     assert "Refused request" not in str(info.value) and len(session.calls) == 1
+
+
+def test_customers_are_looked_up_by_id_250_at_a_time(conn_env: Callable[..., None]) -> None:
+    ids = [*range(1, 601), 5, 7]  # 600 distinct ids: 3 requests; a repeated id is sent once
+    pages = [
+        response(
+            200, {"data": [{"id": i} for i in range(s, s + 2)], "meta": {"pagination": {"total_pages": 1}}}
+        )
+        for s in (1, 251, 501)
+    ]
+    hook, session, _ = scripted_hook(pages)
+    found = hook.find_customers_by_id(ids, include=("addresses",))
+    assert [c["id"] for c in found] == [1, 2, 251, 252, 501, 502]
+    sent = [call[2]["params"] for call in session.calls]
+    assert [len(p["id:in"].split(",")) for p in sent] == [250, 250, 100]
+    assert sent[0]["id:in"].startswith("1,2,3,") and sent[0]["include"] == "addresses"
+    assert all(p["limit"] == MAX_PAGE_SIZE for p in sent)

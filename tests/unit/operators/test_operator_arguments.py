@@ -61,11 +61,20 @@ def set_connection(
         ({"contacts": None}, "Give exactly one source"),
         ({"sql": "SELECT 1"}, "Give exactly one source"),
         ({"contacts": None, "sql": "SELECT 1"}, "sql= needs sql_conn_id="),
+        ({"ledger_conn_id": "crm", "key_field": None}, "a sync with a ledger needs key_field"),
+        ({"ledger_conn_id": "crm", "ledger_table": "x; DROP TABLE y"}, "ledger_table='x; DROP TABLE y'"),
+        ({"ledger_conn_id": "crm", "max_attempts": 0}, "max_attempts must be a whole number of at least 1"),
     ],
 )
 def test_sync_arguments_fail_at_parse(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match="^" + _escape(message)):
         sync_op(**kwargs)
+
+
+def test_a_templated_ledger_table_is_checked_when_the_task_starts() -> None:
+    op = sync_op(ledger_conn_id="{{ var.value.ledger }}", ledger_table="{{ params.table }}")
+    assert (op.ledger_table, op.max_attempts) == ("{{ params.table }}", 5)
+    assert "ledger_conn_id" in op.template_fields and "ledger_table" in op.template_fields
 
 
 def test_create_if_exists_fails_at_parse() -> None:

@@ -56,6 +56,15 @@ def test_no_rows_one_delivered_row_or_max_rejected_keep_the_run_green() -> None:
     assert too_many is not None and too_many.startswith("2 rows were rejected, more than max_rejected=1")
 
 
+def test_a_run_whose_rows_all_came_from_its_ledger_stays_green_when_they_are_rejected_again() -> None:
+    from dataclasses import replace
+
+    retried = replace(result_of([rejected(1), rejected(2)]), retried=2)
+    assert rejected_message(retried, None, None) is None
+    with_input = replace(result_of([rejected(1), rejected(2), rejected(3)]), retried=2)
+    assert rejected_message(with_input, None, None) is not None  # its own input row was rejected too
+
+
 @given(
     st.lists(st.sampled_from(["email: missing (required)", "last_name: too long", "phone: bad"]), min_size=1)
 )

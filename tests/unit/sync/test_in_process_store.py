@@ -7,6 +7,7 @@ import pytest
 
 from airflow_bigcommerce.sync.client import (
     CustomerClient,
+    IdLookupClient,
     OutcomeUnknownError,
     RequestRejectedError,
     TransientFailureError,
@@ -201,3 +202,13 @@ def test_groups_follow_the_plan() -> None:
     on = InProcessStore()
     on.store.seed_groups([{"name": "VIP"}])
     assert [g["name"] for g in on.list_customer_groups()] == ["VIP"]
+
+
+def test_find_by_id_answers_the_ids_the_store_has_and_takes_read_faults(store: InProcessStore) -> None:
+    assert isinstance(store, IdLookupClient)
+    store.create_customers([person(1), person(2), person(3)])
+    assert sorted(c["id"] for c in store.find_customers_by_id([3, 1, 42])) == [1, 3]
+    store.fail_next("find_ids", "unavailable")
+    with pytest.raises(TransientFailureError):
+        store.find_customers_by_id([1])
+    assert [c["id"] for c in store.find_customers_by_id([2])] == [2]

@@ -1,0 +1,158 @@
+"""
+The same sync with and without a ledger, in one run (``make bench``): time, store requests, ledger I/O.
+
+Against the sandbox on loopback (no quota), 2,000 contacts, upsert, a SQLite ledger in a temporary file,
+each variant on a fresh store:
+
+1. the first sync into an empty store;
+2. an unchanged re-sync;
+3. a re-sync with 10 % of the e-mails changed in the CRM: without a ledger those contacts get a
+   second customer; with one their customer's e-mail is updated.
+
+Targets (PASS/FAIL): the ledger adds no store request to the first sync or to an unchanged re-sync,
+costs at most one ledger read and one ledger write per chunk of rows (plus the one read that finds
+the retries, and the last write: rows that waited for a full batch settle at the end), and an
+e-mail change creates no customer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bigcommerce-bench-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook  # noqa: E402
+from airflow_bigcommerce.ledger import Scope, SqlLedger  # noqa: E402
+from airflow_bigcommerce.sync.engine import run_sync  # noqa: E402
+from airflow_bigcommerce.sync.options import SyncOptions  # noqa: E402
+from airflow_bigcommerce.testing import run_sandbox  # noqa: E402
+
+CHUNK = 500
+CASES = ("first sync", "unchanged re-sync", "10 % e-mails changed")
+
+
+def contacts(n: int, changed_every: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"crm-{i}",
+            "email": f"moved{i}@example.com"
+            if changed_every and i % changed_every == 0
+            else f"bench{i}@example.com",
+            "first_name": "Ben",
+            "last_name": f"Ch{i}",
+        }
+        for i in range(n)
+    ]
+
+
+def _variant(n: int, ledger_db: Path | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with run_sandbox(quota=0) as sandbox:
+        for name, value in sandbox.env().items():
+            os.environ[name] = value
+        ledger = None
+        if ledger_db is not None:
+            os.environ["AIRFLOW_CONN_BENCH_LEDGER"] = json.dumps(
+                {"conn_type": "sqlite", "host": str(ledger_db)}
+            )
+            ledger = SqlLedger.open(
+                "bench_ledger", "bigcommerce_sync_ledger", Scope(BigCommerceHook().store_hash)
+            )
+        try:
+            for run, case in enumerate(CASES, 1):
+                reads, writes = (ledger.reads, ledger.writes) if ledger is not None else (0, 0)
+                options = SyncOptions(mode="upsert", chunk_size=CHUNK, ledger=ledger, run_id=f"bench-{run}")
+                started = time.perf_counter()
+                result = run_sync(contacts(n, 10 if run == 3 else 0), BigCommerceHook(), options)
+                rows.append(
+                    {
+                        "case": case,
+                        "ledger": ledger is not None,
+                        "seconds": round(time.perf_counter() - started, 2),
+                        "requests": {k: v for k, v in result.requests.items() if v},
+                        "store_requests": sum(result.requests.values()),
+                        "ledger_reads": ledger.reads - reads if ledger is not None else 0,
+                        "ledger_writes": ledger.writes - writes if ledger is not None else 0,
+                        "created": result.created,
+                        "updated": result.updated,
+                        "customers": sandbox.store.count(),
+                    }
+                )
+        finally:
+            if ledger is not None:
+                ledger.close()
+    return rows
+
+
+def targets(rows: list[dict[str, Any]], n: int) -> list[tuple[str, bool]]:
+    """Return each target and whether the figures meet it."""
+    by = {(r["case"], r["ledger"]): r for r in rows}
+    chunks = math.ceil(n / CHUNK)
+    checks = [
+        (
+            f"the ledger adds no store request: {case}",
+            by[(case, True)]["store_requests"] <= by[(case, False)]["store_requests"],
+        )
+        for case in CASES[:2]
+    ]
+    checks += [
+        (
+            f"{case}: at most one ledger read and one write per chunk",
+            by[(case, True)]["ledger_reads"] <= chunks + 1
+            and by[(case, True)]["ledger_writes"] <= chunks + 1,
+        )
+        for case in CASES
+    ]
+    changed = by[(CASES[2], True)]
+    checks.append(
+        (
+            "an e-mail change creates no customer with a ledger",
+            changed["created"] == 0 and changed["customers"] == n,
+        )
+    )
+    return checks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    args = parser.parse_args()
+    n = args.contacts
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
+        rows = _variant(n, None) + _variant(n, Path(tmp) / "ledger.db")
+    print(
+        f"\nThe same sync with and without a ledger ({n} contacts, upsert, chunks of {CHUNK}, SQLite ledger)"
+    )
+    head = f"{'case':22} {'ledger':>6} {'seconds':>8} {'store req':>9} {'ledger r/w':>10}"
+    print(f"{head} {'created':>7} {'updated':>7} {'customers':>9}")
+    for row in rows:
+        io = f"{row['ledger_reads']}/{row['ledger_writes']}" if row["ledger"] else "-"
+        print(
+            f"{row['case']:22} {'yes' if row['ledger'] else 'no':>6} {row['seconds']:>8.2f} "
+            f"{row['store_requests']:>9} {io:>10} {row['created']:>7} {row['updated']:>7} "
+            f"{row['customers']:>9}"
+        )
+    checks = targets(rows, n)
+    for text, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "targets": dict(checks)}, indent=2) + "\n")
+    return 0 if all(ok for _, ok in checks) or not args.strict else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
