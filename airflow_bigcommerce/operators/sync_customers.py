@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from airflow_bigcommerce.lineage import Lineage
     from airflow_bigcommerce.sources import Source
+    from airflow_bigcommerce.sync.result import SyncResult
 
 SyncMode = Literal["insert", "upsert"]
 #: Rejected (and failed) rows the task log lists one by one; it says how many more the report holds.
@@ -298,6 +299,20 @@ class SyncCustomersOperator(BaseOperator):
         summary = result.to_dict()
         summary["report_path"] = str(self.report_path) if self.report_path else None
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
+        self._log_result(result, summary, dry_run)
+        rejected = rejected_message(result, self.max_rejected, self.report_path)
+        push = getattr(context.get("ti"), "xcom_push", None)
+        if (result.failed or rejected) and push is not None:
+            # A failing task returns nothing: the sync view reads the summary from here instead.
+            push(key=FAILED_RUN_SUMMARY_KEY, value=summary)
+        if result.failed:
+            raise BigCommerceTransientError(failed_message(result, self.report_path))
+        if rejected:
+            raise BigCommerceError(rejected)
+        return summary
+
+    def _log_result(self, result: SyncResult, summary: dict[str, Any], dry_run: bool) -> None:
+        """Log the counts, the ledger's work, each part, and the first rejected and failed rows."""
         self.log.info(
             "Sync %s: %s created, %s updated, %s skipped, %s rejected, %s failed of %s rows in %.1f s%s",
             "dry run" if dry_run else "done",
@@ -321,15 +336,6 @@ class SyncCustomersOperator(BaseOperator):
             self.log.info("Part %s: %s", part, ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
         self._log_rows("Rejected", summary["rejections"], result.rejected)
         self._log_rows("Failed", summary["failures"], result.failed)
-        rejected = rejected_message(result, self.max_rejected, self.report_path)
-        if (result.failed or rejected) and (ti := context.get("ti")) is not None:
-            # A failing task returns nothing: the sync view reads the summary from here instead.
-            ti.xcom_push(key=FAILED_RUN_SUMMARY_KEY, value=summary)
-        if result.failed:
-            raise BigCommerceTransientError(failed_message(result, self.report_path))
-        if rejected:
-            raise BigCommerceError(rejected)
-        return summary
 
     def _log_rows(self, what: str, listed: list[dict[str, Any]], count: int) -> None:
         """Log the first listed rows of an outcome, and how many more there are and where."""
