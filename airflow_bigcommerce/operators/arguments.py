@@ -24,6 +24,32 @@ def check_retry_budget(retry_budget_s: float | None) -> None:
         raise ValueError(f"retry_budget_s must be 0 or more seconds, got {retry_budget_s!r}")
 
 
+def rejected_limit(max_rejected: int | str | None) -> int | float | None:
+    """
+    Read ``max_rejected``: a count of rows, or a share of the run's rows as text.
+
+    An int (0 or more) is returned as it is; ``"2%"`` or ``"0.5 %"`` as a float percentage (2.0,
+    0.5); ``None`` means no limit was given.
+
+    :raises ValueError: naming the argument and the two forms it takes.
+    """
+    if max_rejected is None:
+        return None
+    if isinstance(max_rejected, int) and not isinstance(max_rejected, bool) and max_rejected >= 0:
+        return max_rejected
+    if isinstance(max_rejected, str) and max_rejected.strip().endswith("%"):
+        try:
+            share = float(max_rejected.strip()[:-1])
+        except ValueError:
+            share = -1.0
+        if 0 <= share <= 100:
+            return share
+    raise ValueError(
+        f"max_rejected must be a number of rows (0 or more) or a share of the run's rows such as '2%',"
+        f" got {max_rejected!r}"
+    )
+
+
 def rendered_flag(value: Any, name: str) -> bool:
     """
     Read a rendered true/false argument with the package's one flag parser; unset means false.

@@ -28,15 +28,28 @@ def failed_message(result: SyncResult, report_path: str | None) -> str:
     )
 
 
-def rejected_message(result: SyncResult, max_rejected: int | None, report_path: str | None) -> str | None:
+def rejected_message(
+    result: SyncResult, max_rejected: int | float | None, report_path: str | None
+) -> str | None:
     """
     Return why the task fails for its rejected rows, or ``None`` when it does not.
 
-    With ``max_rejected`` set, more rejections than that fail it. Without, a run that read rows and
-    rejected every one fails (a mapping or source mistake, most likely); a run without rows does not,
-    nor one whose only rows came from its ledger (rows an earlier run could not deliver).
+    With ``max_rejected`` set, more rejections than that fail it: an int counts rows, a float is a
+    percentage of the run's rows (``arguments.rejected_limit`` reads ``"2%"`` as 2.0). Without, a
+    run that read rows and rejected every one fails (a mapping or source mistake, most likely); a
+    run without rows does not, nor one whose only rows came from its ledger (rows an earlier run
+    could not deliver).
     """
     where = f"; every row is in the report at {report_path}" if report_path else ""
+    if isinstance(max_rejected, float):
+        share = 100 * result.rejected / result.total if result.total else 0.0
+        if share <= max_rejected:
+            return None
+        return (
+            f"{result.rejected} of {result.total} rows were rejected ({share:.1f} %), more than"
+            f" max_rejected='{max_rejected:g}%'; every valid row was sent. See the log or the report for"
+            f" the reasons{where}."
+        )
     if max_rejected is not None:
         if result.rejected <= max_rejected:
             return None

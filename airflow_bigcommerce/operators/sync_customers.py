@@ -20,7 +20,12 @@ from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
 from airflow_bigcommerce.ledger.records import DEFAULT_TABLE
 from airflow_bigcommerce.ledger.retries import MAX_ATTEMPTS
 from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
-from airflow_bigcommerce.operators.arguments import check_retry_budget, is_template, rendered_flag
+from airflow_bigcommerce.operators.arguments import (
+    check_retry_budget,
+    is_template,
+    rejected_limit,
+    rendered_flag,
+)
 from airflow_bigcommerce.operators.ledger_task import check_ledger_arguments
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
@@ -84,7 +89,8 @@ class SyncCustomersOperator(BaseOperator):
         with a ledger, the CRM id the ledger keys each contact by (required; a row without it is rejected).
     :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
     :param dry_run: look up and report what would happen, write nothing (templated).
-    :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected.
+    :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected:
+        a number of rows, or a share of the run's rows as text (``"2%"``).
         ``None`` (default): fail only when the run read rows and rejected every one of them (a mapping
         or source mistake, most likely); a run without rows succeeds.
     :param report_path: local path or ObjectStoragePath URL for a JSON-lines report, one line per
@@ -165,7 +171,7 @@ class SyncCustomersOperator(BaseOperator):
         key_field: str | None = "id",
         mode: SyncMode = "insert",
         dry_run: bool = False,
-        max_rejected: int | None = None,
+        max_rejected: int | str | None = None,
         report_path: str | None = None,
         batch_size: int = CUSTOMER_BATCH_SIZE,
         max_concurrency: int | None = None,
@@ -202,8 +208,7 @@ class SyncCustomersOperator(BaseOperator):
         check_max_concurrency(max_concurrency)
         if isinstance(quota_reserve, bool) or not isinstance(quota_reserve, int) or quota_reserve < 0:
             raise ValueError(f"quota_reserve must be a number of requests, 0 or more, got {quota_reserve!r}")
-        if max_rejected is not None and max_rejected < 0:
-            raise ValueError(f"max_rejected must be 0 or more, got {max_rejected}")
+        rejected_limit(max_rejected)  # a count or a share ("2%"), checked at parse
         if fetch_size < 1:
             raise ValueError(f"fetch_size must be at least 1, got {fetch_size}")
         check_retry_budget(retry_budget_s)
@@ -300,7 +305,7 @@ class SyncCustomersOperator(BaseOperator):
         summary["report_path"] = str(self.report_path) if self.report_path else None
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self._log_result(result, summary, dry_run)
-        rejected = rejected_message(result, self.max_rejected, self.report_path)
+        rejected = rejected_message(result, rejected_limit(self.max_rejected), self.report_path)
         push = getattr(context.get("ti"), "xcom_push", None)
         if (result.failed or rejected) and push is not None:
             # A failing task returns nothing: the sync view reads the summary from here instead.

@@ -56,7 +56,11 @@ def set_connection(
         ({"batch_size": 0}, "batch_size must be 1 to 10"),
         ({"max_concurrency": 9}, "max_concurrency must be 1 to 8, or None to adapt, got 9"),
         ({"quota_reserve": -1}, "quota_reserve must be a number of requests, 0 or more, got -1"),
-        ({"max_rejected": -1}, "max_rejected must be 0 or more"),
+        (
+            {"max_rejected": -1},
+            "max_rejected must be a number of rows (0 or more) or a share of the run's rows such as"
+            " '2%', got -1",
+        ),
         ({"fetch_size": 0}, "fetch_size must be at least 1"),
         ({"contacts": None}, "Give exactly one source"),
         ({"sql": "SELECT 1"}, "Give exactly one source"),

@@ -73,3 +73,35 @@ def test_the_common_reason_is_there_exactly_when_every_rejection_agrees(texts: l
     common = result.common_rejection
     assert (common is not None) == (len(set(texts)) == 1)
     assert common is None or common.text == texts[0]
+
+
+def test_max_rejected_as_a_share_of_the_run() -> None:
+    from airflow_bigcommerce.operators.arguments import rejected_limit
+
+    assert rejected_limit("2%") == 2.0 and rejected_limit(" 0.5 %") == 0.5 and rejected_limit(3) == 3
+    delivered = [Line(i, str(i), "a@example.com", Status.CREATED, customer_id=i) for i in range(3, 101)]
+    two_of_100 = result_of([rejected(1), rejected(2), *delivered])
+    assert rejected_message(two_of_100, rejected_limit("2%"), None) is None
+    message = rejected_message(two_of_100, rejected_limit("1.5%"), "/r.jsonl")
+    assert message == (
+        "2 of 100 rows were rejected (2.0 %), more than max_rejected='1.5%'; every valid row was sent."
+        " See the log or the report for the reasons; every row is in the report at /r.jsonl."
+    )
+    assert rejected_message(result_of([]), rejected_limit("0%"), None) is None  # an empty window
+
+
+@given(
+    st.one_of(
+        st.integers(max_value=-1), st.text().filter(lambda t: not t.strip().endswith("%")), st.booleans()
+    )
+)
+def test_max_rejected_refuses_anything_but_a_count_or_a_share(value: object) -> None:
+    import pytest
+
+    from airflow_bigcommerce.operators.arguments import rejected_limit
+
+    with pytest.raises(ValueError, match="max_rejected must be a number of rows"):
+        rejected_limit(value)  # type: ignore[arg-type]
+    for share in ("101%", "-1%", "abc%"):
+        with pytest.raises(ValueError, match="such as '2%'"):
+            rejected_limit(share)
