@@ -303,6 +303,9 @@ class SyncCustomersOperator(BaseOperator):
                 report_file.create()  # a finished run without rows: its report is there, empty
         summary = result.to_dict()
         summary["report_path"] = str(self.report_path) if self.report_path else None
+        pacer = getattr(hook, "pacer", None)  # the time this run's requests waited for the quota's window
+        if pacer is not None:
+            summary["client_stats"]["quota_wait_s"] = round(float(pacer.waited_s), 3)
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self._log_result(result, summary, dry_run)
         rejected = rejected_message(result, rejected_limit(self.max_rejected), self.report_path)

@@ -223,3 +223,13 @@ def test_a_refused_token_reaches_the_task_log_without_the_frames_below_the_opera
     frames = {Path(frame.filename).name for frame in traceback.extract_tb(info.value.__traceback__)}
     assert not frames & {"transport.py", "single_create.py", "create_once.py", "sessions.py"}
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_the_summary_says_how_long_the_run_waited_for_the_quota(bigcommerce_sandbox: SandboxHandle) -> None:
+    bigcommerce_sandbox.store.configure(quota=3, window_ms=1000)
+    rows = [
+        {"id": i, "email": f"q{i}@example.com", "first_name": "Q", "last_name": str(i)} for i in range(40)
+    ]
+    summary = SyncCustomersOperator(task_id="sync", contacts=rows, max_concurrency=1).execute(context={})  # type: ignore[arg-type]
+    assert summary["created"] == 40
+    assert summary["client_stats"]["quota_wait_s"] > 0  # 6+ requests through 3 per second
