@@ -17,7 +17,6 @@ Spec choices (customers.v3.yml, segments.v3.yml, SOURCE.md):
 
 from __future__ import annotations
 
-import datetime
 import numbers
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -27,8 +26,7 @@ from airflow_bigcommerce.api import (
     METAFIELD_VALUE_MAX_LENGTH,
     STORE_CREDIT_PLACES,
 )
-from airflow_bigcommerce.models.fields import normalize_text
-from airflow_bigcommerce.models.values import collapse_spaces, is_blank, number_text
+from airflow_bigcommerce.models.values import cell_text, collapse_spaces, is_blank
 from airflow_bigcommerce.sync.store_context import name_key
 
 __all__ = [
@@ -44,7 +42,6 @@ _CENT = Decimal(1).scaleb(-STORE_CREDIT_PLACES)
 #: Amounts beyond this are no CRM's credit; refusing them keeps the arithmetic exact.
 _MAX_CREDIT = Decimal(10) ** 12
 _CREDIT_REASON = "must be a non-negative amount with at most two decimal places"
-_TEXT_REASON = "must be text, a number or a date"
 
 
 def parse_store_credit(value: object) -> Decimal | None:
@@ -84,33 +81,13 @@ def store_credit_amounts(amount: Decimal) -> list[dict[str, float]]:
     return [{"amount": float(amount)}]
 
 
-def _as_text(value: object, max_length: int) -> str | None:
-    """Write a cell as single-line text (numbers as a CRM shows them), ``None`` when blank."""
-    if is_blank(value):
-        return None
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, datetime.date):
-        text = value.isoformat()
-    elif isinstance(value, numbers.Number):
-        try:
-            text = number_text(value)
-        except ValueError:
-            raise ValueError(_TEXT_REASON) from None
-    else:
-        raise ValueError(_TEXT_REASON)
-    return normalize_text(text, max_length=max_length) or None
-
-
 def metafield_value(value: object) -> str | None:
     """
     Turn a cell into a metafield value (text of 1..65535 characters), ``None`` when blank.
 
     :raises ValueError: another type, a control character, or too long.
     """
-    return _as_text(value, METAFIELD_VALUE_MAX_LENGTH)
+    return cell_text(value, METAFIELD_VALUE_MAX_LENGTH)
 
 
 def form_field_value(value: object) -> str | None:
@@ -119,7 +96,7 @@ def form_field_value(value: object) -> str | None:
 
     :raises ValueError: another type, a control character, or too long.
     """
-    return _as_text(value, FORM_FIELD_VALUE_MAX_LENGTH)
+    return cell_text(value, FORM_FIELD_VALUE_MAX_LENGTH)
 
 
 def segment_names(value: object) -> tuple[str, ...]:

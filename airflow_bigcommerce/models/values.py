@@ -27,7 +27,7 @@ __all__ = [
 
 #: Integers this large are written out by no CRM; refusing them keeps str() cheap and bounded.
 _HUGE = 10**30
-_ATTRIBUTE_TYPE_REASON = "must be text, a number or a date"
+_CELL_TYPE_REASON = "must be text, a number or a date"
 
 
 def is_blank(value: object) -> bool:
@@ -86,13 +86,13 @@ def _check_size(number: int | float | Decimal) -> None:
         raise ValueError("a number too large to write out")
 
 
-def normalize_attribute_value(value: object) -> str | None:
+def cell_text(value: object, max_length: int) -> str | None:
     """
-    Turn a CRM value into a customer attribute value (always a string, whatever the attribute's type).
+    Write a CRM cell as single-line text, the way the store's text values take it.
 
     :return: ``None`` for a blank value (leave the stored value alone); text trimmed; ``"true"`` /
         ``"false"``; numbers written out; a date as ``YYYY-MM-DD``, a datetime in ISO 8601.
-    :raises ValueError: another type, a control character, or longer than 255 characters.
+    :raises ValueError: another type, a control character, or longer than ``max_length``.
     """
     if is_blank(value):
         return None
@@ -106,10 +106,20 @@ def normalize_attribute_value(value: object) -> str | None:
         try:
             text = number_text(value)
         except ValueError:
-            raise ValueError(_ATTRIBUTE_TYPE_REASON) from None
+            raise ValueError(_CELL_TYPE_REASON) from None
     else:
-        raise ValueError(_ATTRIBUTE_TYPE_REASON)
-    return normalize_text(text, max_length=ATTRIBUTE_VALUE_MAX_LENGTH) or None
+        raise ValueError(_CELL_TYPE_REASON)
+    return normalize_text(text, max_length=max_length) or None
+
+
+def normalize_attribute_value(value: object) -> str | None:
+    """
+    Turn a CRM value into a customer attribute value (always a string, whatever the attribute's type).
+
+    :return: as :func:`cell_text`, at most 255 characters.
+    :raises ValueError: another type, a control character, or longer than 255 characters.
+    """
+    return cell_text(value, ATTRIBUTE_VALUE_MAX_LENGTH)
 
 
 def parse_newsletter(value: object) -> bool | None:
