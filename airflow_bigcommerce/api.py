@@ -10,9 +10,12 @@ in the project's ``bigcommerce-specs`` folder (``customers.v3.yml``, ``customers
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import TypeVar
 from urllib.parse import quote_plus
+
+T = TypeVar("T")
 
 # -- where -------------------------------------------------------------------------------------------
 
@@ -269,10 +272,14 @@ def lookup_groups(emails: Iterable[str]) -> list[list[str]]:
     return [lookup_values(group) for group in group_lookups(emails)]
 
 
+def batches(items: Sequence[T], size: int) -> list[list[T]]:
+    """Split ``items`` into the batches an endpoint takes: at most ``size`` each, in order."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
 def group_ids(ids: Iterable[int], size: int = ID_LOOKUP_BATCH_SIZE) -> list[list[int]]:
     """Split customer ids into ``id:in`` look-up groups of at most ``size`` (each id once, in order)."""
-    unique = list(dict.fromkeys(ids))
-    return [unique[i : i + size] for i in range(0, len(unique), size)]
+    return batches(list(dict.fromkeys(ids)), size)
 
 
 def _encoded(values: Iterable[str], known: set[str]) -> int:

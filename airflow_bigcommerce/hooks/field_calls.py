@@ -9,8 +9,8 @@ name their ids: no method here sends an unfiltered ``DELETE``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from airflow_bigcommerce.api import (
     CONFLICT_STATUS,
@@ -22,38 +22,13 @@ from airflow_bigcommerce.api import (
     SEGMENT_ID_BATCH_SIZE,
     SEGMENT_PROFILES_BATCH_SIZE,
     SHOPPER_PROFILE_BATCH_SIZE,
+    batches,
 )
 from airflow_bigcommerce.exceptions import BigCommerceAPIError
-from airflow_bigcommerce.models.segment_membership import ProfilesAdded
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from airflow_bigcommerce.hooks.transport import RequestOptions
-
+from airflow_bigcommerce.hooks.part_calls import _data, _Requester
+from airflow_bigcommerce.models.segment_membership import ProfilesAdded, split_conflicts
 
 __all__ = ["ProfilesAdded", "StoreFieldsMixin"]
-
-
-class _Requester(Protocol):
-    """What the mixin needs from the hook: its one request path and its pager."""
-
-    def _json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any: ...
-
-    def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]: ...
-
-
-def _data(body: Any) -> list[dict[str, Any]]:
-    """Return a V3 answer's ``data`` list (empty for anything else)."""
-    data = body.get("data") if isinstance(body, Mapping) else None
-    if isinstance(data, Mapping):
-        return [dict(data)]
-    return [dict(item) for item in data or () if isinstance(item, Mapping)]
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 class StoreFieldsMixin:
@@ -67,7 +42,7 @@ class StoreFieldsMixin:
         """Return these customers' metafields (``GET /v3/customers/metafields?resource_id:in=``), paged."""
         found: list[dict[str, Any]] = []
         ids = sorted({int(i) for i in customer_ids})
-        for group in _chunks(ids, METAFIELD_LOOKUP_CUSTOMERS):
+        for group in batches(ids, METAFIELD_LOOKUP_CUSTOMERS):
             params: dict[str, Any] = {"resource_id:in": ",".join(map(str, group)), "limit": MAX_PAGE_SIZE}
             if namespace is not None:
                 params["namespace"] = namespace
@@ -82,7 +57,7 @@ class StoreFieldsMixin:
         failed items, and the caller looks the customers' metafields up before sending any again.
         """
         created: list[dict[str, Any]] = []
-        for batch in _chunks(metafields, METAFIELD_BATCH_SIZE):
+        for batch in batches(metafields, METAFIELD_BATCH_SIZE):
             created.extend(
                 _data(self._json("POST", "v3/customers/metafields", json=[dict(m) for m in batch]))
             )
@@ -91,14 +66,14 @@ class StoreFieldsMixin:
     def update_metafields(self: _Requester, metafields: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Change metafields (each with ``id``), one ``PUT /v3/customers/metafields`` per 50."""
         updated: list[dict[str, Any]] = []
-        for batch in _chunks(metafields, METAFIELD_BATCH_SIZE):
+        for batch in batches(metafields, METAFIELD_BATCH_SIZE):
             updated.extend(_data(self._json("PUT", "v3/customers/metafields", json=[dict(m) for m in batch])))
         return updated
 
     def delete_metafields(self: _Requester, metafield_ids: Sequence[int]) -> list[int]:
         """Delete metafields by id (``DELETE /v3/customers/metafields`` with the ids), 50 per request."""
         deleted: list[int] = []
-        for batch in _chunks(sorted({int(i) for i in metafield_ids}), METAFIELD_BATCH_SIZE):
+        for batch in batches(sorted({int(i) for i in metafield_ids}), METAFIELD_BATCH_SIZE):
             body = self._json("DELETE", "v3/customers/metafields", json=batch)
             data = body.get("data") if isinstance(body, Mapping) else None
             deleted.extend(int(i) for i in data or () if isinstance(i, int))
@@ -121,7 +96,7 @@ class StoreFieldsMixin:
         :raises BigCommerceAPIError: 409 when a name is in use (the batch is refused).
         """
         created: list[dict[str, Any]] = []
-        for batch in _chunks(list(names), SEGMENT_BATCH_SIZE):
+        for batch in batches(list(names), SEGMENT_BATCH_SIZE):
             created.extend(_data(self._json("POST", "v3/segments", json=[{"name": n} for n in batch])))
         return created
 
@@ -138,18 +113,16 @@ class StoreFieldsMixin:
         """
         added: list[str] = []
         already: list[str] = []
-        for batch in _chunks(list(dict.fromkeys(profile_ids)), SEGMENT_PROFILES_BATCH_SIZE):
+        for batch in batches(list(dict.fromkeys(profile_ids)), SEGMENT_PROFILES_BATCH_SIZE):
             path = f"v3/segments/{segment_id}/shopper-profiles"
             try:
                 body = self._json("POST", path, json=batch)
             except BigCommerceAPIError as error:
-                if error.status != CONFLICT_STATUS:
+                split = split_conflicts(batch, error.errors) if error.status == CONFLICT_STATUS else None
+                if split is None:
                     raise
-                conflicted = {batch[int(k)] for k in error.errors if k.isdigit() and int(k) < len(batch)}
-                if not conflicted:
-                    raise
-                already.extend(p for p in batch if p in conflicted)
-                added.extend(p for p in batch if p not in conflicted)
+                added.extend(split.added)
+                already.extend(split.already_members)
                 continue
             answered = {str(p.get("id")) for p in _data(body)}
             added.extend(p for p in batch if p in answered or not answered)
@@ -157,7 +130,7 @@ class StoreFieldsMixin:
 
     def remove_segment_profiles(self: _Requester, segment_id: str, profile_ids: Sequence[str]) -> None:
         """Take profiles out of a segment (``DELETE .../shopper-profiles?id:in=``); the profiles remain."""
-        for batch in _chunks(sorted(set(profile_ids)), SEGMENT_ID_BATCH_SIZE):
+        for batch in batches(sorted(set(profile_ids)), SEGMENT_ID_BATCH_SIZE):
             self._json(
                 "DELETE", f"v3/segments/{segment_id}/shopper-profiles", params={"id:in": ",".join(batch)}
             )
@@ -173,7 +146,7 @@ class StoreFieldsMixin:
         """
         found: dict[int, str] = {}
         ids = sorted({int(i) for i in customer_ids})
-        for group in _chunks(ids, LOOKUP_BATCH_SIZE):
+        for group in batches(ids, LOOKUP_BATCH_SIZE):
             params = {
                 "id:in": ",".join(map(str, group)),
                 "include": "shopper_profile_id",
@@ -193,7 +166,7 @@ class StoreFieldsMixin:
         batch (422): look the profiles up first.
         """
         created: dict[int, str] = {}
-        for batch in _chunks(sorted({int(i) for i in customer_ids}), SHOPPER_PROFILE_BATCH_SIZE):
+        for batch in batches(sorted({int(i) for i in customer_ids}), SHOPPER_PROFILE_BATCH_SIZE):
             body = self._json("POST", "v3/shopper-profiles", json=[{"customer_id": i} for i in batch])
             for profile in _data(body):
                 created[int(profile["customer_id"])] = str(profile["id"])

@@ -18,8 +18,9 @@ from airflow_bigcommerce.api import (
     SEGMENT_ID_BATCH_SIZE,
     SEGMENT_PROFILES_BATCH_SIZE,
     SHOPPER_PROFILE_BATCH_SIZE,
+    batches,
 )
-from airflow_bigcommerce.models.segment_membership import ProfilesAdded
+from airflow_bigcommerce.models.segment_membership import ProfilesAdded, split_conflicts
 from airflow_bigcommerce.sync.client import RequestRejectedError
 from airflow_bigcommerce.testing.sandbox_calls import SandboxCalls, data_of
 
@@ -28,10 +29,6 @@ __all__ = ["FieldCalls", "ProfilesAdded"]
 _PAGE = str(MAX_PAGE_SIZE)
 B = TypeVar("B")
 T = TypeVar("T")
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
-    return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
 class FieldCalls(SandboxCalls):
@@ -46,7 +43,7 @@ class FieldCalls(SandboxCalls):
     ) -> list[dict[str, Any]]:
         """Return these customers' metafields."""
         found: list[dict[str, Any]] = []
-        for group in _chunks(sorted({int(i) for i in customer_ids}), METAFIELD_LOOKUP_CUSTOMERS):
+        for group in batches(sorted({int(i) for i in customer_ids}), METAFIELD_LOOKUP_CUSTOMERS):
             query = {"resource_id:in": ",".join(map(str, group)), "limit": _PAGE}
             if namespace is not None:
                 query["namespace"] = namespace
@@ -64,7 +61,7 @@ class FieldCalls(SandboxCalls):
     def create_metafields(self, metafields: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Create metafields, 50 per call (a batch may partly succeed: 422 naming the failed items)."""
         created: list[dict[str, Any]] = []
-        for batch in _chunks([dict(m) for m in metafields], METAFIELD_BATCH_SIZE):
+        for batch in batches([dict(m) for m in metafields], METAFIELD_BATCH_SIZE):
             created.extend(
                 self._each(
                     "metafield_create",
@@ -79,7 +76,7 @@ class FieldCalls(SandboxCalls):
     def update_metafields(self, metafields: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Change metafields by id, 50 per call."""
         updated: list[dict[str, Any]] = []
-        for batch in _chunks([dict(m) for m in metafields], METAFIELD_BATCH_SIZE):
+        for batch in batches([dict(m) for m in metafields], METAFIELD_BATCH_SIZE):
             updated.extend(
                 self._each(
                     "metafield_update",
@@ -94,7 +91,7 @@ class FieldCalls(SandboxCalls):
     def delete_metafields(self, metafield_ids: Sequence[int]) -> list[int]:
         """Delete metafields by id, 50 per call."""
         deleted: list[int] = []
-        for batch in _chunks(sorted({int(i) for i in metafield_ids}), METAFIELD_BATCH_SIZE):
+        for batch in batches(sorted({int(i) for i in metafield_ids}), METAFIELD_BATCH_SIZE):
             body = self._each(
                 "metafield_delete",
                 "DELETE /v3/customers/metafields",
@@ -116,7 +113,7 @@ class FieldCalls(SandboxCalls):
     def create_segments(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """Create segments by name, 50 per call (409 when a name is in use)."""
         created: list[dict[str, Any]] = []
-        for batch in _chunks(list(names), SEGMENT_BATCH_SIZE):
+        for batch in batches(list(names), SEGMENT_BATCH_SIZE):
             body = [{"name": name} for name in batch]
             created.extend(
                 self._each(
@@ -141,7 +138,7 @@ class FieldCalls(SandboxCalls):
         """Add profiles to a segment, 50 per call; those in it already (409 per index) are reported."""
         added: list[str] = []
         already: list[str] = []
-        for batch in _chunks(list(dict.fromkeys(profile_ids)), SEGMENT_PROFILES_BATCH_SIZE):
+        for batch in batches(list(dict.fromkeys(profile_ids)), SEGMENT_PROFILES_BATCH_SIZE):
             try:
                 self._each(
                     "segment_add",
@@ -151,20 +148,18 @@ class FieldCalls(SandboxCalls):
                     lambda b: self.store.segments.add(segment_id, b),
                 )
             except RequestRejectedError as error:
-                if error.status != CONFLICT_STATUS:
+                split = split_conflicts(batch, error.errors) if error.status == CONFLICT_STATUS else None
+                if split is None:
                     raise
-                conflicted = {batch[int(k)] for k in error.errors if k.isdigit() and int(k) < len(batch)}
-                if not conflicted:
-                    raise
-                already.extend(p for p in batch if p in conflicted)
-                added.extend(p for p in batch if p not in conflicted)
+                added.extend(split.added)
+                already.extend(split.already_members)
                 continue
             added.extend(batch)
         return ProfilesAdded(added, already)
 
     def remove_segment_profiles(self, segment_id: str, profile_ids: Sequence[str]) -> None:
         """Take profiles out of a segment (by id; the profiles remain)."""
-        for batch in _chunks(sorted(set(profile_ids)), SEGMENT_ID_BATCH_SIZE):
+        for batch in batches(sorted(set(profile_ids)), SEGMENT_ID_BATCH_SIZE):
             query = {"id:in": ",".join(batch)}
             self._each(
                 "segment_remove",
@@ -191,7 +186,7 @@ class FieldCalls(SandboxCalls):
     def create_shopper_profiles(self, customer_ids: Sequence[int]) -> dict[int, str]:
         """Create a shopper profile for each customer, 50 per call; return ``{customer_id: profile_id}``."""
         created: dict[int, str] = {}
-        for batch in _chunks(sorted({int(i) for i in customer_ids}), SHOPPER_PROFILE_BATCH_SIZE):
+        for batch in batches(sorted({int(i) for i in customer_ids}), SHOPPER_PROFILE_BATCH_SIZE):
             body = [{"customer_id": i} for i in batch]
             for profile in self._each(
                 "profile_create",
