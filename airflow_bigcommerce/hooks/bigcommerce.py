@@ -137,8 +137,13 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, StoreFieldsMixin, Ht
         self._init_lock = threading.RLock()
         self._settings: StoreSettings | None = None
         self._breaker: CircuitBreaker | None = None
-        #: Counters for progress logs and benchmarks: requests by kind, 429s, retries.
-        self.stats: dict[str, int] = {"requests": 0, "429s": 0, "retries": 0}
+        #: Counters the transport adds to: requests, 429s, retries (:attr:`stats` reads them).
+        self.counts: dict[str, int] = {"requests": 0, "429s": 0, "retries": 0}
+
+    @property
+    def stats(self) -> dict[str, int | float]:
+        """Counters for progress logs, summaries and benchmarks, and the seconds waited for the quota."""
+        return {**self.counts, "quota_wait_s": round(self.pacer.waited_s, 3)}
 
     # -- connection --------------------------------------------------------------------------
 

@@ -99,7 +99,7 @@ class StoreConnection(Protocol):
     bigcommerce_conn_id: str
     pacer: RateLimitPacer
     concurrency: ConcurrencyController
-    stats: dict[str, int]
+    counts: dict[str, int]
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -174,9 +174,9 @@ class Transport:
         return self._store.bigcommerce_conn_id
 
     def count(self, key: str) -> None:
-        """Add one to the hook's ``stats[key]``."""
+        """Add one to the hook's ``counts[key]``."""
         with self._stats_lock:
-            self._store.stats[key] = self._store.stats.get(key, 0) + 1
+            self._store.counts[key] = self._store.counts.get(key, 0) + 1
 
     def send(
         self, method: str, path: str, **options: Unpack[RequestOptions]

@@ -17,8 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
-from airflow_bigcommerce.ledger.records import DEFAULT_TABLE
-from airflow_bigcommerce.ledger.retries import MAX_ATTEMPTS
+from airflow_bigcommerce.ledger.records import DEFAULT_TABLE, MAX_ATTEMPTS
 from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
 from airflow_bigcommerce.operators.arguments import (
     check_retry_budget,
@@ -272,6 +271,7 @@ class SyncCustomersOperator(BaseOperator):
             max_concurrency=self.max_concurrency,
             quota_reserve=self.quota_reserve,
         )
+        ledger_options: dict[str, Any] = {}
         with ExitStack() as stack:
             if self.ledger_conn_id:
                 # Before the source is read: the ledger may live in the CRM's own SQLite file, which it
@@ -282,7 +282,7 @@ class SyncCustomersOperator(BaseOperator):
                         str(self.ledger_conn_id), str(self.ledger_table), hook.store_hash, self.channel_id
                     )
                 )
-                options = replace(options, ledger=ledger, run_id=run_id, ledger_owner=owner)
+                ledger_options = {"ledger": ledger, "run_id": run_id, "ledger_owner": owner}
             # Every check that needs no store write, all problems in one message, before store setup.
             source = preflight(hook, self._open_source, field_map=self.field_map, key_field=self.key_field)
             self.bigcommerce_store_hash = hook.store_hash
@@ -298,14 +298,14 @@ class SyncCustomersOperator(BaseOperator):
                 report = JsonlReportWriter(cast("IO[str]", report_file))
             progress = ProgressReporter(self.log.info, total=total)
             with ActionableErrors():
-                result = run_sync(rows, hook, replace(options, report=report, progress=progress, total=total))
+                run_options = replace(
+                    options, **ledger_options, report=report, progress=progress, total=total
+                )
+                result = run_sync(rows, hook, run_options)
             if report_file is not None:
                 report_file.create()  # a finished run without rows: its report is there, empty
         summary = result.to_dict()
         summary["report_path"] = str(self.report_path) if self.report_path else None
-        pacer = getattr(hook, "pacer", None)  # the time this run's requests waited for the quota's window
-        if pacer is not None:
-            summary["client_stats"]["quota_wait_s"] = round(float(pacer.waited_s), 3)
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self._log_result(result, summary, dry_run)
         rejected = rejected_message(result, rejected_limit(self.max_rejected), self.report_path)
