@@ -32,8 +32,7 @@ class Tally:
         self.rejections_truncated = False
         self.failures: list[Listed] = []
         self.failures_truncated = False
-        self.common: Reason | None = None  # the reason every rejected row has, while they agree
-        self.rejections_differ = False
+        self.common: Reason | None = None  # the reason every rejected row has; None once two differ
 
     def add(self, line: Line) -> None:
         """Count one settled row (and its parts, by their status)."""
@@ -51,7 +50,7 @@ class Tally:
         if self.rows[Status.REJECTED] == 1:
             self.common = reason
         elif reason != self.common:
-            self.common, self.rejections_differ = None, True
+            self.common = None  # never set again: only the first rejection sets it
 
     def _list(self, listed: list[Listed], line: Line) -> bool:
         if len(listed) >= self.max_listed:
@@ -85,6 +84,6 @@ class Tally:
             "rejections_truncated": self.rejections_truncated,
             "failures": tuple(self.failures),
             "failures_truncated": self.failures_truncated,
-            "common_rejection": self.common if not self.rejections_differ else None,
+            "common_rejection": self.common,
             "parts": part_counts(self.parts),
         }
