@@ -5,10 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-from airflow_bigcommerce.ledger.records import NO_CHANNEL, LedgerRow, Scope
-
-#: The outcomes a retry may start from (the rule of :mod:`.retries` decides among them).
-RETRY_OUTCOMES = frozenset({"failed", "rejected"})
+from airflow_bigcommerce.ledger.records import NO_CHANNEL, RETRY_OUTCOMES, LedgerRow, Scope
 
 
 class MemoryLedger:

@@ -22,6 +22,10 @@ NO_CHANNEL = 0
 MAX_KEY_LENGTH = 255
 #: Longest reason kept (the report has the full text).
 MAX_REASON_LENGTH = 1000
+#: Runs a row is tried in before the ledger gives it up (``max_attempts``' default).
+MAX_ATTEMPTS = 5
+#: The outcomes a retry may start from (the rule of :mod:`.retries` decides among them).
+RETRY_OUTCOMES = frozenset({"failed", "rejected"})
 #: The row outcomes a ledger row may have.
 OUTCOMES = frozenset({"created", "updated", "skipped", "rejected", "failed"})
 #: Target fields never kept in the ledger (a retried row is sent without them).

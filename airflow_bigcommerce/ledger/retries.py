@@ -16,11 +16,10 @@ from collections.abc import Callable, Container, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from airflow_bigcommerce.ledger.records import MAX_REASON_LENGTH, Ledger, LedgerRow
-from airflow_bigcommerce.sync.outcome import Reason
+from airflow_bigcommerce.ledger.records import MAX_ATTEMPTS, MAX_REASON_LENGTH, Ledger, LedgerRow
+from airflow_bigcommerce.sync.outcome import Reason, clip
 
-#: Runs a row is tried in before the ledger gives it up.
-MAX_ATTEMPTS = 5
+__all__ = ["MAX_ATTEMPTS", "due_rows", "gave_up", "is_due", "is_retriable", "reason_kind", "settle"]
 #: Ledger rows read per statement while looking for due retries.
 RETRY_PAGE = 500
 #: Outcomes that delivered the row (its customer exists as the CRM says, or as ``insert`` leaves it).
@@ -107,7 +106,7 @@ def settle(
             outcome=outcome,
             customer_id=known_customer,
             email=email,
-            reason=_clip(reason),
+            reason=_clipped(reason),
             reason_kind=reason_kind,
             attempts=0,
             updated_at=now(),
@@ -130,7 +129,7 @@ def settle(
         outcome=outcome,
         customer_id=known_customer,
         email=delivered_email,
-        reason=_clip(reason),
+        reason=_clipped(reason),
         reason_kind=reason_kind,
         attempts=attempts,
         updated_at=now(),
@@ -145,7 +144,5 @@ def gave_up(row: LedgerRow, max_attempts: int = MAX_ATTEMPTS) -> bool:
     return is_retriable(row.outcome, row.reason_kind) and row.attempts >= max_attempts
 
 
-def _clip(reason: str | None) -> str | None:
-    if reason is None or len(reason) <= MAX_REASON_LENGTH:
-        return reason
-    return reason[: MAX_REASON_LENGTH - 1] + "…"
+def _clipped(reason: str | None) -> str | None:
+    return None if reason is None else clip(reason, MAX_REASON_LENGTH)

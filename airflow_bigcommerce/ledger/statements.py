@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from airflow_bigcommerce.ledger.records import MAX_KEY_LENGTH
+from airflow_bigcommerce.ledger.records import MAX_KEY_LENGTH, RETRY_OUTCOMES
 
 Dialect = Literal["sqlite", "postgresql", "mysql", "generic"]
 
@@ -88,6 +88,9 @@ def select_scope(table: str, mark: str) -> str:
     )
 
 
+_RETRY_OUTCOMES = ", ".join(f"'{outcome}'" for outcome in sorted(RETRY_OUTCOMES))
+
+
 def select_candidates(table: str, mark: str, *, after: bool, limit: int) -> str:
     """
     Return the read of the rows a retry may start from, in key order, ``limit`` at most.
@@ -97,7 +100,7 @@ def select_candidates(table: str, mark: str, *, after: bool, limit: int) -> str:
     later = f" AND crm_key > {mark}" if after else ""
     return (
         f"SELECT {', '.join(COLUMNS)} FROM {table} "
-        f"WHERE store_hash = {mark} AND channel_id = {mark} AND outcome IN ('failed', 'rejected') "
+        f"WHERE store_hash = {mark} AND channel_id = {mark} AND outcome IN ({_RETRY_OUTCOMES}) "
         f"AND attempts < {mark}{later} ORDER BY crm_key LIMIT {int(limit)}"
     )
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import airflow_bigcommerce.ledger.statements as stmt
 from airflow_bigcommerce.ledger.records import (
-    MAX_REASON_LENGTH,
     LedgerRow,
     Scope,
     as_utc,
@@ -172,17 +171,15 @@ class SqlLedger:
             for i in range(0, len(ordered), per):
                 batch = ordered[i : i + per]
                 texts = stmt.upsert(self.table, self.dialect, len(batch), self.mark)
-                values = [v for row in batch for v in self._values(row)]
+                rows = [self._values(row) for row in batch]
                 if len(texts) == 2:  # generic: delete the keys, then insert
-                    keys = [v for row in batch for v in self._values(row)[:3]]
-                    cursor.execute(texts[0], keys)
-                cursor.execute(texts[-1], values)
+                    cursor.execute(texts[0], [v for values in rows for v in values[:3]])
+                cursor.execute(texts[-1], [v for values in rows for v in values])
 
         self._run(upsert)
 
     def _values(self, row: LedgerRow) -> list[Any]:
         stamp = row.updated_at.astimezone(timezone.utc).replace(tzinfo=None)
-        reason = row.reason[:MAX_REASON_LENGTH] if row.reason is not None else None
         return [
             self.scope.store_hash,
             self.scope.channel_id,
@@ -190,7 +187,7 @@ class SqlLedger:
             row.customer_id,
             row.email,
             row.outcome,
-            reason,
+            row.reason,  # clipped when settled (retries.settle)
             row.reason_kind,
             row.attempts,
             stamp.isoformat(sep=" ", timespec="microseconds"),

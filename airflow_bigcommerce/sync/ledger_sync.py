@@ -18,8 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from airflow_bigcommerce.ledger.identity import Identified, identify, ids_to_check, needs_email_lookup
-from airflow_bigcommerce.ledger.records import Ledger, LedgerRow
-from airflow_bigcommerce.ledger.retries import MAX_ATTEMPTS
+from airflow_bigcommerce.ledger.records import MAX_ATTEMPTS, Ledger, LedgerRow
 from airflow_bigcommerce.ledger.run import RunLedger, key_problem
 from airflow_bigcommerce.sync.classify import Classified, classify
 from airflow_bigcommerce.sync.counting import CountingClient

@@ -14,8 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
-from airflow_bigcommerce.ledger.records import Ledger
-from airflow_bigcommerce.ledger.retries import MAX_ATTEMPTS
+from airflow_bigcommerce.ledger.records import MAX_ATTEMPTS, Ledger
 from airflow_bigcommerce.models.contact import validate_field_map
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT
 from airflow_bigcommerce.sync.option_checks import (
