@@ -22,12 +22,11 @@ from urllib.parse import quote, urlsplit
 from airflow.sdk import BaseOperatorLink
 
 from airflow_bigcommerce.hooks.connection import is_loopback
+from airflow_bigcommerce.view import PAGE_PATH
 
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
-#: The sync view's page of a task instance, served by the plugin (``airflow_bigcommerce.plugins``).
-SYNC_VIEW_PATH = "/bigcommerce/dags/{dag_id}/runs/{run_id}/tasks/{task_id}?map_index={map_index}"
 #: The store's control panel; ``{store_hash}`` is the connection's store hash.
 CONTROL_PANEL = "https://store-{store_hash}.mybigcommerce.com/manage"
 
@@ -83,7 +82,7 @@ class BigCommerceCustomerLink(BaseOperatorLink):
 
 def sync_view_url(dag_id: str, run_id: str, task_id: str, map_index: int = -1, base_url: str = "") -> str:
     """Return the sync view's page of a task instance (``base_url``: Airflow's ``[api] base_url``)."""
-    path = SYNC_VIEW_PATH.format(
+    path = PAGE_PATH.format(
         dag_id=quote(dag_id, safe=""),
         run_id=quote(run_id, safe=""),
         task_id=quote(task_id, safe=""),

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_bigcommerce.view import PAGE_PATH, VIEW_PREFIX
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -111,9 +113,10 @@ class LazyViewApp:
         await self._app(scope, receive, send)
 
 
-#: Where the view's app is mounted, and its page of a task instance (``{...}``: filled in by the UI).
-VIEW_PREFIX = "/bigcommerce"
-VIEW_HREF = VIEW_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}?map_index={MAP_INDEX}"
+#: The tab's page of a task instance (``{...}``: filled in by the UI).
+VIEW_HREF = PAGE_PATH.format(
+    dag_id="{DAG_ID}", run_id="{RUN_ID}", task_id="{TASK_ID}", map_index="{MAP_INDEX}"
+)
 
 
 class BigCommerceApiServerPlugin(AirflowPlugin):

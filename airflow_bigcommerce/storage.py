@@ -60,6 +60,15 @@ def open_for_writing(path: str) -> IO[str]:
     return open_private(path)
 
 
+def open_for_reading(path: str) -> IO[str]:
+    """Open ``path`` (a local path or an ObjectStoragePath URL) for reading text; the caller closes it."""
+    if "://" in path:
+        fs, url = filesystem_for(path)
+        opened: IO[str] = fs.open(url, "r", encoding="utf-8")
+        return opened
+    return open(path, encoding="utf-8")
+
+
 class OpenedOnFirstWrite:
     """
     A text file (see :func:`open_for_writing`) created at its first write, or by :meth:`create`.

@@ -21,18 +21,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
+from airflow_bigcommerce.links import BigCommerceCustomersLink
 from airflow_bigcommerce.operators.sync_customers import FAILED_RUN_SUMMARY_KEY
+from airflow_bigcommerce.view import ROUTE
 from airflow_bigcommerce.view.model import LISTED_OUTCOMES, as_sync_summary, build_view
 from airflow_bigcommerce.view.page import render_page
 
-#: The path the plugin mounts the app under (not one of Airflow's reserved prefixes).
-URL_PREFIX = "/bigcommerce"
-#: The page of one task instance, relative to :data:`URL_PREFIX`.
-ROUTE = "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}"
 #: Most rejected and failed rows one page lists from a report (the report has them all).
 MAX_LISTED_ROWS = 5000
 #: XCom key of the "BigCommerce customers" extra link (``_link_`` + the link's class name).
-CUSTOMERS_LINK_KEY = "_link_BigCommerceCustomersLink"
+CUSTOMERS_LINK_KEY = f"_link_{BigCommerceCustomersLink.__name__}"
 
 #: The answer without a credential. Airflow 3.0's UI keeps its token in the browser's local storage
 #: instead of a cookie: the page asks once more with it, and shows what comes back only if allowed.
@@ -101,15 +99,10 @@ def read_task_instance(dag_id: str, run_id: str, task_id: str, map_index: int) -
 
 def _report_lines(path: str) -> Iterator[str]:
     """Yield the lines of the report at ``path`` (a local path, or a URL through object storage)."""
-    if "://" in path:
-        from airflow_bigcommerce.storage import filesystem_for
+    from airflow_bigcommerce.storage import open_for_reading
 
-        fs, url = filesystem_for(path)
-        with fs.open(url, "r", encoding="utf-8") as fh:
-            yield from fh
-    else:
-        with open(path, encoding="utf-8") as fh:
-            yield from fh
+    with open_for_reading(path) as fh:
+        yield from fh
 
 
 def listed_report_lines(path: str, limit: int = MAX_LISTED_ROWS) -> tuple[list[dict[str, Any]], bool]:
