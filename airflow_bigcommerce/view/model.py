@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_bigcommerce.sync.result import COMPLETED, COMPLETED_WITH_REJECTIONS, DRY_RUN, FAILED
+from airflow_bigcommerce.sync.result import (
+    COMPLETED,
+    COMPLETED_WITH_REJECTIONS,
+    DRY_RUN,
+    FAILED,
+    SyncResult,
+)
 
 __all__ = ["COMPLETED", "COMPLETED_WITH_REJECTIONS", "DRY_RUN", "FAILED", "NO_SUMMARY", "build_view"]
 
@@ -123,11 +129,12 @@ def run_status(summary: Mapping[str, Any] | None, task_state: str | None) -> str
     given = summary.get("status")
     if isinstance(given, str) and given:
         return given
-    if _int(summary.get("failed")):
-        return FAILED
-    if summary.get("dry_run"):
-        return DRY_RUN
-    return COMPLETED_WITH_REJECTIONS if _int(summary.get("rejected")) else COMPLETED
+    counts = SyncResult(
+        failed=_int(summary.get("failed")),
+        rejected=_int(summary.get("rejected")),
+        dry_run=bool(summary.get("dry_run")),
+    )
+    return counts.status
 
 
 def _int(value: object) -> int:
