@@ -106,9 +106,9 @@ def demo_connections(*, crm_db: Path, store_url: str) -> dict[str, dict[str, Any
 
 def write_connections_file(path: Path, connections: Mapping[str, Mapping[str, Any]]) -> Path:
     """Write ``connections`` as JSON for ``airflow connections import``, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    from airflow_bigcommerce.sync.report import open_private
+
+    with open_private(path) as out:
         json.dump(connections, out, indent=2)
     return path
 
