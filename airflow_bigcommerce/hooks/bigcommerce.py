@@ -309,13 +309,7 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, StoreFieldsMixin, Ht
 
         :param include: sub-resources to include, e.g. ``("addresses", "attributes")``.
         """
-        found: dict[int, dict[str, Any]] = {}
-        extra = {"include": ",".join(include)} if include else {}
-        for group in lookup_groups(emails):
-            params = {"email:in": ",".join(group), "limit": MAX_PAGE_SIZE, **extra}
-            for customer in self._paged("v3/customers", params):
-                found.setdefault(int(customer.get("id") or 0), customer)
-        return list(found.values())
+        return self._find_customers("email:in", lookup_groups(emails), include)
 
     def find_customers_by_id(self, ids: Sequence[int], include: Sequence[str] = ()) -> list[dict[str, Any]]:
         """
@@ -323,10 +317,16 @@ class BigCommerceHook(ConnectionFormMixin, StorePartsMixin, StoreFieldsMixin, Ht
 
         One request per :func:`~airflow_bigcommerce.api.group_ids` group of 250 ids (one page each).
         """
+        return self._find_customers("id:in", [[str(i) for i in group] for group in group_ids(ids)], include)
+
+    def _find_customers(
+        self, filter_key: str, groups: Sequence[Sequence[str]], include: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Read ``GET /v3/customers?<filter_key>=<group>`` per group (every page); each customer once."""
         found: dict[int, dict[str, Any]] = {}
         extra = {"include": ",".join(include)} if include else {}
-        for group in group_ids(ids):
-            params = {"id:in": ",".join(str(i) for i in group), "limit": MAX_PAGE_SIZE, **extra}
+        for group in groups:
+            params = {filter_key: ",".join(group), "limit": MAX_PAGE_SIZE, **extra}
             for customer in self._paged("v3/customers", params):
                 found.setdefault(int(customer.get("id") or 0), customer)
         return list(found.values())

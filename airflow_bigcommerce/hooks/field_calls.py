@@ -10,11 +10,10 @@ name their ids: no method here sends an unfiltered ``DELETE``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from airflow_bigcommerce.api import (
     CONFLICT_STATUS,
-    LOOKUP_BATCH_SIZE,
     MAX_PAGE_SIZE,
     METAFIELD_BATCH_SIZE,
     METAFIELD_LOOKUP_CUSTOMERS,
@@ -29,6 +28,14 @@ from airflow_bigcommerce.hooks.part_calls import _data, _Requester
 from airflow_bigcommerce.models.segment_membership import ProfilesAdded, split_conflicts
 
 __all__ = ["ProfilesAdded", "StoreFieldsMixin"]
+
+
+class _CustomerReader(_Requester, Protocol):
+    """The hook, as :meth:`StoreFieldsMixin.find_shopper_profiles` reads customers through it."""
+
+    def find_customers_by_id(
+        self, ids: Sequence[int], include: Sequence[str] = ()
+    ) -> list[dict[str, Any]]: ...
 
 
 class StoreFieldsMixin:
@@ -137,26 +144,16 @@ class StoreFieldsMixin:
 
     # -- shopper profiles ---------------------------------------------------------------------------------
 
-    def find_shopper_profiles(self: _Requester, customer_ids: Sequence[int]) -> dict[int, str]:
+    def find_shopper_profiles(self: _CustomerReader, customer_ids: Sequence[int]) -> dict[int, str]:
         """
         Return ``{customer_id: shopper_profile_id}`` for the customers that have one.
 
         Read with the customers (``GET /v3/customers?id:in=&include=shopper_profile_id``): the profile
         list itself has no customer filter (segments.v3.yml).
         """
-        found: dict[int, str] = {}
         ids = sorted({int(i) for i in customer_ids})
-        for group in batches(ids, LOOKUP_BATCH_SIZE):
-            params = {
-                "id:in": ",".join(map(str, group)),
-                "include": "shopper_profile_id",
-                "limit": MAX_PAGE_SIZE,
-            }
-            for customer in self._paged("v3/customers", params):
-                profile = customer.get("shopper_profile_id")
-                if profile:
-                    found[int(customer["id"])] = str(profile)
-        return found
+        customers = self.find_customers_by_id(ids, include=("shopper_profile_id",))
+        return {int(c["id"]): str(c["shopper_profile_id"]) for c in customers if c.get("shopper_profile_id")}
 
     def create_shopper_profiles(self: _Requester, customer_ids: Sequence[int]) -> dict[int, str]:
         """
