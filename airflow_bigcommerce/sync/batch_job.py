@@ -72,7 +72,9 @@ class BatchJob:
         """Return a row's line with its parts folded in: settled by the plan, then delivered."""
         if item.parts is None:
             return line
-        return combine(line, {**self._settled_parts(item, line), **delivered}, dry_run=self.dry_run)
+        combined = combine(line, {**self._settled_parts(item, line), **delivered}, dry_run=self.dry_run)
+        address_id = item.plan.sync_address() if item.plan is not None else None
+        return combined if address_id is None else combined._replace(address_id=address_id)
 
     def _settled_parts(self, item: Item, line: Line) -> dict[str, PartOutcome]:
         """Return the parts settled without a request: the plan's, and group and attributes on a create."""

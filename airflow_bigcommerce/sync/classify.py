@@ -46,7 +46,11 @@ def classify(item: Item, existing: Mapping[str, Any] | None, context: StoreConte
         return Classified("done", item.line(Status.REJECTED, reason))
     cid = as_id(existing.get("id"))
     try:
-        plan = None if item.parts is None else plan_existing(item.parts, existing, context, mode)
+        plan = (
+            None
+            if item.parts is None
+            else plan_existing(item.parts, existing, context, mode, recorded=item.address_id)
+        )
         group_mapped = item.parts is not None and item.parts.group is not None
         differs = customer_differs(item.target, existing) if mode == "upsert" or group_mapped else {}
     except Exception as exc:
@@ -61,7 +65,7 @@ def classify(item: Item, existing: Mapping[str, Any] | None, context: StoreConte
         item.body = {"id": cid, **changed}
         return Classified("update")
     base = item.exists(cid) if mode == "insert" else item.line(Status.SKIPPED, store("unchanged"), cid)
-    if plan is not None and plan.pending():
+    if plan is not None and plan.pending(context):
         return Classified("parts", base)
     return Classified("settled", base)
 

@@ -38,7 +38,7 @@ from airflow_bigcommerce.sync.outcome import (
     part,
     refused_part,
 )
-from airflow_bigcommerce.sync.plan import Mode, PartPlan
+from airflow_bigcommerce.sync.plan import ID_RECORDED, Mode, PartPlan
 from airflow_bigcommerce.sync.rows import Item, as_id
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
@@ -170,7 +170,8 @@ class PartDeliverer:
     def _attribute_values(self, items: list[Item], out: dict[int, Outcomes]) -> None:
         """Write every pending value (and the ids of the sync's addresses) in requests of up to 10."""
         values: list[tuple[Item, str, dict[str, Any]]] = []
-        record_id = self.context.address_attribute_id
+        # with a ledger, the address id goes into the row's ledger row instead (no write)
+        record_id = None if self.context.address_ids_in_ledger else self.context.address_attribute_id
         for item in items:
             plan = _plan(item)
             for aid, value in plan.attribute_values.items():
@@ -196,7 +197,7 @@ class PartDeliverer:
             if plan.attribute_values and "attributes" not in outcomes:
                 outcomes["attributes"] = part(Status.CREATED if item.created is not None else Status.UPDATED)
             if plan.address_record is not None and "address" not in outcomes:
-                outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(its id recorded)")
+                outcomes["address"] = ID_RECORDED
 
     def _values_batch(self, batch: list[tuple[Item, str, dict[str, Any]]], out: dict[int, Outcomes]) -> None:
         bodies = [body for _, _, body in batch]

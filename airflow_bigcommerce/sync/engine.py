@@ -108,6 +108,7 @@ class _Run:
             channel_id=self.options.channel_id,
             create_attributes=self.options.create_attributes,
             dry_run=self.options.dry_run,
+            ledger=self.ledger is not None,
         )
         self.prepare = RowPreparer(self.options.fields, self.options.key_field, self.context)
         if self.part_map.needs_store_parts:

@@ -33,9 +33,15 @@ from airflow_bigcommerce.sync.store_context import StoreContext
 class LedgerFound:
     """A looked-up chunk's identities (row index -> :class:`Identified`), classified on the calling thread."""
 
-    def __init__(self, owner: LedgerSync, identities: Mapping[int, Identified]) -> None:
+    def __init__(
+        self,
+        owner: LedgerSync,
+        identities: Mapping[int, Identified],
+        address_ids: Mapping[int, int] | None = None,
+    ) -> None:
         self.owner = owner
         self.identities = identities
+        self.address_ids = address_ids or {}  # row index -> the sync's address id its ledger row keeps
 
     def classify(self, item: Item, context: StoreContext, mode: Mode) -> Classified:
         """Classify a row against the customer its identity names (an e-mail change adds ``email``)."""
@@ -48,6 +54,8 @@ class LedgerFound:
             if isinstance(kept, str):
                 self.owner.kept_email[item.index] = kept
             return Classified("done", item.line(Status.SKIPPED, found.reason, found.customer_id))
+        if found.action == "match":  # the ledger's address id is only its own customer's
+            item.address_id = self.address_ids.get(item.index) if found.via == "ledger" else None
         need, line = classify(item, found.customer if found.action == "match" else None, context, mode)
         if not found.email_change or need == "done":
             return Classified(need, line)
@@ -144,7 +152,8 @@ class LedgerSync:
         need = [item for item, row in pairs if needs_email_lookup(item.mk, row, by_id)]
         by_email = lookup.find(need) if need else {}
         identities = {item.index: identify(item.mk, row, by_id, by_email, self.mode) for item, row in pairs}
-        return LedgerFound(self, identities)
+        addresses = {item.index: row.address_id for item, row in pairs if row and row.address_id is not None}
+        return LedgerFound(self, identities, addresses)
 
     def record(self, *lines: Line) -> None:
         """Keep settled lines in the ledger (written at the next :meth:`flush`); keyless rows are not kept."""
@@ -160,7 +169,7 @@ class LedgerSync:
             self.email_changes += line.outcome is Status.UPDATED
         if key is None or not self.writes:
             return
-        self.run.record(line._replace(key=key), row, email=kept)
+        self.run.record(line._replace(key=key), row, email=kept, address_id=line.address_id)
 
     def flush(self) -> int:
         """Write what settled since the last flush (one ledger write); return how many rows."""

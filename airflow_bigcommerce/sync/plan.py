@@ -8,7 +8,9 @@ part's write.
 
 **Which address is the sync's.** BigCommerce has no field to mark an address as written by an
 integration, and customers add addresses of their own. The sync records the id of the address it
-manages in the customer attribute ``crm_sync_address_id`` (created once per store). Per customer:
+manages: in the sync's ledger when it has one, else in the customer attribute ``crm_sync_address_id``
+(created once per store; with a ledger only read, for customers whose ledger row has no address id
+yet). Per customer:
 
 1. the address with the recorded id is the sync's: it is compared with the CRM's and updated in
    place (PUT by id) only when it differs; in ``insert`` mode it is never changed;
@@ -40,6 +42,8 @@ MAX_INLINE_ATTRIBUTES = INLINE_ATTRIBUTES_MAX
 Mode = Literal["insert", "upsert"]
 _INSERT_MODE_ADDRESS = store("insert mode changes no stored address")
 _INSERT_MODE_VALUE = store("insert mode changes no stored value")
+#: An address adopted or created: its id is recorded (in the attribute, or by the ledger).
+ID_RECORDED = PartOutcome(Status.UNCHANGED, note="(its id recorded)")
 
 
 @dataclass
@@ -49,7 +53,8 @@ class PartPlan:
 
     :param address_post: the address to add (without ``customer_id``).
     :param address_put: ``(address id, changed fields)`` of the sync's address.
-    :param address_record: an address id to record in ``crm_sync_address_id``.
+    :param address_record: an address id to record (in ``crm_sync_address_id``, or the ledger).
+    :param address_id: the sync's address as recorded before the run (kept by a ledger row that lacks it).
     :param attribute_values: attribute id -> value to write (``PUT /attribute-values``).
     :param newsletter: the consent wanted (compared with the subscriber at delivery), or ``None``.
     :param outcomes: part -> outcome, for the parts settled without a request.
@@ -61,22 +66,24 @@ class PartPlan:
     attribute_values: dict[int, str] = field(default_factory=dict)
     newsletter: bool | None = None
     outcomes: dict[str, PartOutcome] = field(default_factory=dict)
+    address_id: int | None = None
     #: the address written inline with a new customer: its id is recorded after the create
     inline_address: dict[str, str] | None = None
 
-    def writes(self) -> bool:
+    def writes(self, context: StoreContext | None = None) -> bool:
         """Whether a part needs a write (the newsletter is decided later, against the subscriber)."""
+        records = self.address_record is not None and not (context and context.address_ids_in_ledger)
         return bool(
-            self.address_post
-            or self.address_put
-            or self.address_record is not None
-            or self.attribute_values
-            or self.inline_address
+            self.address_post or self.address_put or records or self.attribute_values or self.inline_address
         )
 
-    def pending(self) -> bool:
+    def sync_address(self) -> int | None:
+        """Return the id of the sync's address once the parts are delivered (``None``: none known)."""
+        return self.address_record if self.address_record is not None else self.address_id
+
+    def pending(self, context: StoreContext | None = None) -> bool:
         """Whether anything is left for the part delivery (a write, or the newsletter to compare)."""
-        return self.writes() or self.newsletter is not None
+        return self.writes(context) or self.newsletter is not None
 
 
 def stored_attribute_values(customer: Mapping[str, Any]) -> dict[int, str]:
@@ -137,7 +144,11 @@ def plan_new(parts: ContactParts, context: StoreContext) -> tuple[dict[str, Any]
 
 
 def plan_existing(
-    parts: ContactParts, customer: Mapping[str, Any], context: StoreContext, mode: Mode
+    parts: ContactParts,
+    customer: Mapping[str, Any],
+    context: StoreContext,
+    mode: Mode,
+    recorded: int | None = None,
 ) -> PartPlan:
     """
     Plan a contact whose customer exists: compare each part with the store's copy.
@@ -145,25 +156,16 @@ def plan_existing(
     ``upsert`` writes what differs; ``insert`` only adds what is missing (an address when the sync
     has none, a value the customer lacks, a subscriber), so a retry completes a contact whose
     parts failed after its customer was created, and nothing the store holds is changed.
+
+    :param recorded: the sync's address id as the ledger keeps it; ``None``: the attribute's record.
     """
     plan = PartPlan(newsletter=parts.newsletter)
     values = stored_attribute_values(customer)
     _address_skipped(parts, plan)
     if parts.address is not None:
-        addresses = [a for a in customer.get("addresses") or () if isinstance(a, Mapping)]
-        kind, address = find_sync_address(addresses, _recorded_address_id(values, context), parts.address)
-        if kind == "recorded" and address is not None:
-            changes = address_changes(parts.address, address)
-            if not changes:
-                plan.outcomes["address"] = part(Status.UNCHANGED)
-            elif mode == "upsert":
-                plan.address_put = (int(address["id"]), changes)
-            else:
-                plan.outcomes["address"] = part(Status.SKIPPED, _INSERT_MODE_ADDRESS)
-        elif kind == "match" and address is not None:
-            plan.address_record = int(address["id"])
-        else:
-            plan.address_post = dict(parts.address)
+        if recorded is None:
+            recorded = _recorded_address_id(values, context)
+        _plan_address(parts.address, customer, recorded, context, mode, plan)
     for name, value in parts.attributes.items():
         aid = context.attribute_ids[name]
         current = values.get(aid)
@@ -176,6 +178,34 @@ def plan_existing(
     if parts.attributes and not plan.attribute_values:
         plan.outcomes.setdefault("attributes", part(Status.UNCHANGED))
     return plan
+
+
+def _plan_address(
+    wanted: Mapping[str, str],
+    customer: Mapping[str, Any],
+    recorded: int | None,
+    context: StoreContext,
+    mode: Mode,
+    plan: PartPlan,
+) -> None:
+    """Plan the sync's address of an existing customer: update it, adopt an equal one, or add it."""
+    addresses = [a for a in customer.get("addresses") or () if isinstance(a, Mapping)]
+    kind, address = find_sync_address(addresses, recorded, wanted)
+    if kind == "recorded" and address is not None:
+        plan.address_id = int(address["id"])
+        changes = address_changes(wanted, address)
+        if not changes:
+            plan.outcomes["address"] = part(Status.UNCHANGED)
+        elif mode == "upsert":
+            plan.address_put = (int(address["id"]), changes)
+        else:
+            plan.outcomes["address"] = part(Status.SKIPPED, _INSERT_MODE_ADDRESS)
+    elif kind == "match" and address is not None:
+        plan.address_record = int(address["id"])
+        if context.address_ids_in_ledger:  # no write: the ledger records it with the row
+            plan.outcomes["address"] = ID_RECORDED
+    else:
+        plan.address_post = dict(wanted)
 
 
 def _address_skipped(parts: ContactParts, plan: PartPlan) -> None:

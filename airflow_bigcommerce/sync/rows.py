@@ -51,6 +51,7 @@ class Line(NamedTuple):
     customer_id: int | None = None
     parts: Mapping[str, PartOutcome] | None = None  # part -> outcome, when field_map maps parts
     duplicate_of: int | None = None  # a duplicate whose first row is not settled yet: that row's pos
+    address_id: int | None = None  # the sync's address of the customer, when known (the ledger keeps it)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class Item:
     parts: ContactParts | None = None  # the contact's mapped parts, when field_map maps any
     plan: PartPlan | None = None  # what its parts need beyond the customer write
     created: Mapping[str, Any] | None = None  # the customer as the create answered (its address ids)
+    address_id: int | None = None  # the sync's address as the ledger recorded it for this customer
 
     def line(self, outcome: Status, reason: Reason | None = None, customer_id: int | None = None) -> Line:
         """Settle this row."""

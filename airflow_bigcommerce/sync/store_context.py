@@ -99,6 +99,8 @@ class StoreContext:
     :param channel_id: the Multi-Storefront channel the run syncs to, or ``None``.
     :param global_logins: whether that channel lets customers with ``channel_ids: null`` log in.
     :param group_names: the store's group names as it spells them (for messages).
+    :param address_ids_in_ledger: the run's ledger records the sync's address ids (no attribute
+        write; the attribute, if the store has it, is only read: the record of runs without a ledger).
     """
 
     attribute_ids: Mapping[str, int] = field(default_factory=dict)
@@ -107,6 +109,7 @@ class StoreContext:
     channel_id: int | None = None
     global_logins: bool = True
     group_names: tuple[str, ...] = ()
+    address_ids_in_ledger: bool = False
 
     def on_channel(self, customer: Mapping[str, Any]) -> bool:
         """Whether ``customer`` can log in on the run's channel (always, without a channel)."""

@@ -50,6 +50,7 @@ def resolve_store(
     channel_id: int | None,
     create_attributes: bool,
     dry_run: bool,
+    ledger: bool = False,
 ) -> StoreContext:
     """
     Resolve names to ids and read the channel's login rule (a handful of requests per run).
@@ -61,10 +62,13 @@ def resolve_store(
     :param create_attributes: create attributes the store lacks (type ``string``) instead of failing;
         a dry run creates nothing and reports the values as would-be writes. A name one typo away
         from an attribute the store has is never created: it fails, naming the store's attribute.
+    :param ledger: the run has a ledger, which records the ids of the sync's addresses: the
+        :data:`ADDRESS_ID_ATTRIBUTE` is read when the store has it (the record of earlier runs without
+        a ledger) and never created.
     :raises StoreSetupError: an unknown, mistyped or ambiguous attribute (names follow
         ``store_context.name_key``), a store without customer groups, an unknown channel.
     """
-    known, missing = _attributes(client, part_map, create_attributes)
+    known, missing = _attributes(client, part_map, create_attributes, record_address=not ledger)
     groups = _groups(client) if part_map.group is not None else []
     global_logins = True if channel_id is None else _global_logins(client, channel_id)
     for placeholder, name in enumerate(missing, 1):
@@ -74,16 +78,25 @@ def resolve_store(
     address_attribute_id = known.get(ADDRESS_ID_ATTRIBUTE) if part_map.address else None
     names = tuple(sorted(str(g.get("name")) for g in groups))
     return StoreContext(
-        attribute_ids, address_attribute_id, ids_by_name(groups), channel_id, global_logins, names
+        attribute_ids,
+        address_attribute_id,
+        ids_by_name(groups),
+        channel_id,
+        global_logins,
+        names,
+        address_ids_in_ledger=ledger and bool(part_map.address),
     )
 
 
-def _attributes(client: Any, part_map: PartMap, create_attributes: bool) -> tuple[dict[str, int], list[str]]:
+def _attributes(
+    client: Any, part_map: PartMap, create_attributes: bool, *, record_address: bool = True
+) -> tuple[dict[str, int], list[str]]:
     """
     Return the ids of the attributes the store has, and the names to create (after every check).
 
     The mapped attributes may be created only with ``create_attributes``; :data:`ADDRESS_ID_ATTRIBUTE`
-    (the sync's own, when ``field_map`` maps an address) always is.
+    (the sync's own, when ``field_map`` maps an address) always is, unless ``record_address`` is
+    false (a ledger records the address ids).
     """
     wanted = list(dict.fromkeys(part_map.attributes.values()))
     if not wanted and not part_map.address:
@@ -118,7 +131,7 @@ def _attributes(client: Any, part_map: PartMap, create_attributes: bool) -> tupl
             " name this close to one the store has: fix the name in field_map (or create it in the"
             " control panel if it is meant)"
         )
-    if part_map.address and ADDRESS_ID_ATTRIBUTE not in known:
+    if part_map.address and record_address and ADDRESS_ID_ATTRIBUTE not in known:
         missing.append(ADDRESS_ID_ATTRIBUTE)
     return known, missing
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from ledger_tasks import FIELD_MAP, Task
 
 from airflow_bigcommerce.exceptions import BigCommerceError
-from airflow_bigcommerce.ledger import LedgerRow, Scope, SqlLedger
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
 from airflow_bigcommerce.testing import SandboxHandle
 
 pytestmark = pytest.mark.integration
-
-FIELD_MAP = {"email": "email", "first_name": "first_name", "last_name": "last_name"}
 
 
 def contact(i: int, **overrides: Any) -> dict[str, Any]:
@@ -33,49 +30,10 @@ def contact(i: int, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
-class Task:
-    """Runs of one sync task with a ledger: each its own Airflow run id."""
-
-    def __init__(self, sandbox: SandboxHandle, conn_id: str, table: str, map_index: int = -1) -> None:
-        self.sandbox = sandbox
-        self.conn_id = conn_id
-        self.table = table
-        self.map_index = map_index
-        self.n = 0
-
-    def __call__(self, rows: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
-        self.n += 1
-        kwargs.setdefault("mode", "upsert")
-        op = SyncCustomersOperator(
-            task_id="sync",
-            contacts=rows,
-            field_map=FIELD_MAP,
-            ledger_conn_id=self.conn_id,
-            ledger_table=self.table,
-            **kwargs,
-        )
-        ti = SimpleNamespace(dag_id="crm", task_id="sync", map_index=self.map_index)
-        summary: dict[str, Any] = op.execute(context={"ti": ti, "run_id": f"manual__{self.n}"})  # type: ignore[arg-type]
-        return summary
-
-    def ledger(self) -> dict[str, LedgerRow]:
-        with SqlLedger.open(self.conn_id, self.table, Scope(_store_hash())) as ledger:
-            return {row.crm_key: row for row in ledger.rows()}
-
-    def customers(self) -> dict[int, dict[str, Any]]:
-        return {c["id"]: c for c in self.sandbox.store.all_customers()}
-
-
 @pytest.fixture
 def task(bigcommerce_sandbox: SandboxHandle, ledger_conn_id: str, table: str) -> Task:
     bigcommerce_sandbox.store.configure(quota=0)
     return Task(bigcommerce_sandbox, ledger_conn_id, table)
-
-
-def _store_hash() -> str:
-    from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
-
-    return BigCommerceHook().store_hash
 
 
 def test_an_email_change_updates_the_customer_not_a_second_one(task: Task) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -261,3 +262,26 @@ def test_an_address_the_store_holds_as_sent_is_never_written_again(
     plan = plan_existing(ContactParts(address=resent), existing, CONTEXT, "upsert")
     assert not plan.pending(), plan
     assert rendered(plan.outcomes) == {"address": "unchanged"}
+
+
+def test_with_a_ledger_its_address_id_wins_over_the_attribute_and_an_adopted_address_needs_no_write() -> None:
+    ledger_context = replace(CONTEXT, address_ids_in_ledger=True)
+    mine, shoppers = stored(address(), 11), stored(address(city="Dallas"), 12)
+    wanted = ContactParts(address=address(city="Dallas"))
+    # the attribute names 11, the ledger 12: the ledger's record decides which address is the sync's
+    plan = plan_existing(
+        wanted, customer([mine, shoppers], {RECORD: "11"}), ledger_context, "upsert", recorded=12
+    )
+    assert (
+        plan.address_id == 12
+        and plan.address_put is None
+        and plan.outcomes["address"].status is Status.UNCHANGED
+    )
+    # without a ledger id the attribute's record is used, and kept as the sync's address
+    plan = plan_existing(wanted, customer([mine, shoppers], {RECORD: "11"}), ledger_context, "upsert")
+    assert plan.address_put == (11, {"city": "Dallas"}) and plan.sync_address() == 11
+    # no record at all: an equal address is adopted; with a ledger its id needs no write
+    adopted = plan_existing(wanted, customer([mine, shoppers], {}), ledger_context, "upsert")
+    assert adopted.address_record == 12 and adopted.sync_address() == 12
+    assert not adopted.pending(ledger_context) and adopted.pending(CONTEXT)
+    assert str(adopted.outcomes["address"]) == "unchanged (its id recorded)"

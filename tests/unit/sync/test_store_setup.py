@@ -69,6 +69,24 @@ def test_attribute_names_resolve_to_ids_and_the_address_record_is_created_once()
     assert again.address_attribute_id == 3 and store.calls.count("create_customer_attribute") == 1
 
 
+def test_with_a_ledger_the_address_record_is_read_when_the_store_has_it_and_never_created() -> None:
+    store = Store(["crm_id"])
+    context = resolve_store(
+        store, parts(s="address.city"), channel_id=None, create_attributes=False, dry_run=False, ledger=True
+    )
+    assert context.address_ids_in_ledger and context.address_attribute_id is None
+    assert "create_customer_attribute" not in store.calls
+    had = Store(["crm_id", ADDRESS_ID_ATTRIBUTE])  # written by runs without a ledger: still read
+    context = resolve_store(
+        had, parts(s="address.city"), channel_id=None, create_attributes=False, dry_run=False, ledger=True
+    )
+    assert context.address_ids_in_ledger and context.address_attribute_id == 2
+    no_address = resolve_store(
+        Store([]), parts(), channel_id=None, create_attributes=False, dry_run=False, ledger=True
+    )
+    assert not no_address.address_ids_in_ledger
+
+
 def test_an_unknown_attribute_fails_at_start_naming_what_the_store_has() -> None:
     store = Store(["tier"])
     with pytest.raises(
