@@ -149,4 +149,7 @@ def test_bench_ledger_runs_and_the_ledger_adds_no_store_request(tmp_path: Path) 
     assert rows[("first sync", True)]["created"] == rows[("first sync", False)]["created"] == 120
     assert rows[("10 % e-mails changed", False)]["customers"] == 132  # a second customer each
     assert rows[("10 % e-mails changed", True)]["customers"] == 120
+    addresses = rows[("first sync, addresses", True)]
+    assert addresses["created"] == 120 and addresses["writes_per_contact"] == 0.1
+    assert rows[("first sync, addresses", False)]["requests"]["attribute_values"] == 12
     assert all(figures["targets"].values()) and "FAIL" not in proc.stdout
