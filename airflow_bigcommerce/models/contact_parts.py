@@ -114,12 +114,18 @@ class ContactParts:
 
 
 class PartRejected(ValueError):
-    """A part's value is unusable: ``target`` names it (``attribute.crm_id``, ``newsletter``)."""
+    """
+    A part's value is unusable: ``target`` names it (``attribute.crm_id``, ``newsletter``).
 
-    def __init__(self, target: str, reason: str) -> None:
+    :param store_side: the store lacks what the value names (a customer group): the row may go
+        through once the store has it, without a change in the CRM (a ledger retries it).
+    """
+
+    def __init__(self, target: str, reason: str, *, store_side: bool = False) -> None:
         super().__init__(target, reason)
         self.target = target
         self.reason = reason
+        self.store_side = store_side
 
     def __str__(self) -> str:
         return f"{self.target}: {self.reason}"

@@ -98,9 +98,9 @@ def data(text: str, field: str | None = None) -> Reason:
     return Reason(text, Kind.DATA, field)
 
 
-def store(text: str) -> Reason:
+def store(text: str, field: str | None = None) -> Reason:
     """Return a reason about the store's state (the customer exists, is unchanged, is ambiguous)."""
-    return Reason(text, Kind.STORE)
+    return Reason(text, Kind.STORE, field)
 
 
 def transient(text: str) -> Reason:

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
 from airflow_bigcommerce.models.contact_parts import GROUP_TARGET, PartMap, PartRejected, map_parts
-from airflow_bigcommerce.sync.outcome import Status, data
+from airflow_bigcommerce.sync.outcome import Status, data, store
 from airflow_bigcommerce.sync.rows import Item, Line, clip
 from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreContext
 
@@ -75,7 +75,7 @@ class RowPreparer:
             reason = data(clip(str(exc), 1000), exc.field)
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
         except PartRejected as exc:
-            reason = data(clip(str(exc), 1000), exc.target)
+            reason = (store if exc.store_side else data)(clip(str(exc), 1000), exc.target)
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             reason = data(f"could not map row: {type(exc).__name__}")
@@ -101,12 +101,14 @@ class RowPreparer:
         try:
             gid = self.context.group_id(name)
         except AmbiguousNameError as exc:  # two store groups match: never guessed
-            raise PartRejected(GROUP_TARGET, str(exc)) from None
+            raise PartRejected(GROUP_TARGET, str(exc), store_side=True) from None
         if gid is None:
             names = self.context.group_names
             listed = ", ".join(names[:_GROUPS_LISTED]) + (", ..." if len(names) > _GROUPS_LISTED else "")
             raise PartRejected(
-                GROUP_TARGET, f"the store has no group of that name (it has: {listed or 'none'})"
+                GROUP_TARGET,
+                f"the store has no group of that name (it has: {listed or 'none'})",
+                store_side=True,  # a group created in the store lets the row through, unchanged
             )
         return gid
 

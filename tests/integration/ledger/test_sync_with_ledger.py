@@ -127,6 +127,19 @@ def test_a_row_refused_for_the_store_state_is_given_up_after_five_runs_once(task
     assert task.customers()[holder]["email"] == "person2@example.com"  # type: ignore[index]
 
 
+def test_a_row_naming_a_group_the_store_lacks_comes_back_once_the_store_has_it(task: Task) -> None:
+    task.sandbox.store.seed_groups([{"name": "Retail"}])
+    grouped = {**FIELD_MAP, "stage": "customer_group"}
+    first = task([contact(1, stage="Retail"), contact(2, stage="Partner")], field_map=grouped, max_rejected=1)
+    assert (first["created"], first["rejected"]) == (1, 1)
+    assert task.ledger()["crm-2"].reason_kind == "store"  # the store's state: a later run tries again
+    task.sandbox.store.seed_groups([{"name": "Partner"}])  # the owner creates the group
+    later = task([], field_map=grouped)  # an empty window: the row comes from the ledger
+    assert (later["retried"], later["created"]) == (1, 1)
+    row = task.ledger()["crm-2"]
+    assert row.outcome == "created" and row.attempts == 0 and row.customer_id is not None
+
+
 def test_rows_without_a_key_are_rejected_and_the_key_field_is_required() -> None:
     with pytest.raises(ValueError, match="key_field"):
         SyncCustomersOperator(task_id="t", contacts=[], key_field=None, ledger_conn_id="x")
