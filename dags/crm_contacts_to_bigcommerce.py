@@ -35,10 +35,12 @@ rejected), its ``crm_id`` as the customer attribute ``crm_id`` (created, type st
 lacks it: ``create_attributes=True``) and its newsletter opt-in. The ``report`` task logs each
 part's outcomes too.
 
-Set the ``ledger_conn_id`` param (e.g. the CRM's own connection, ``crm_default``) to keep the sync's
-ledger there (table ``bigcommerce_sync_ledger``, created when missing): a contact then keeps its
-customer when its e-mail changes, rows a run could not deliver are retried by the next runs, and the
-CRM can join each contact's customer id, outcome and reason back (see the README's "The ledger").
+The sync keeps a ledger (table ``bigcommerce_sync_ledger``, created when missing) in the CRM's own
+database by default: a contact keeps its customer when its e-mail changes, rows a run could not
+deliver (or that named a group the store lacked) are retried by the next runs, and the CRM can join
+each contact's customer id, outcome and reason back (see the README's "The ledger"). The
+``ledger_conn_id`` param puts it on another common.sql connection (a CRM the sync may only read);
+``null`` runs without one (the e-mail is then a contact's only identity).
 
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
 or ``sql`` and ``field_map`` if your columns differ. The default query uses ``:start`` / ``:end``
@@ -181,9 +183,9 @@ def _window(key: str) -> str:
         ),
         "dry_run": Param(False, type="boolean", description="Look up and report, write nothing."),
         "ledger_conn_id": Param(
-            None,
+            "",
             type=["null", "string"],
-            description="A common.sql connection for the sync's ledger (e.g. crm_default); none: no ledger.",
+            description="A common.sql connection for the sync's ledger; empty: the CRM's; null: no ledger.",
         ),
         "window": Param(
             "auto",
@@ -203,7 +205,8 @@ def crm_contacts_to_bigcommerce() -> None:
         mode="{{ params.mode }}",
         dry_run="{{ params.dry_run }}",
         report_path=REPORT_PATH,
-        ledger_conn_id="{{ params.ledger_conn_id }}",  # rendered None: no ledger
+        # empty: the CRM's connection; null renders None (native rendering): no ledger
+        ledger_conn_id="{{ params.crm_conn_id if params.ledger_conn_id == '' else params.ledger_conn_id }}",
         create_attributes=True,  # a store without the attribute crm_id gets it (type string)
         outlets=[CUSTOMERS_ASSET],
         retries=SYNC_RETRIES,

@@ -26,11 +26,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from airflow_bigcommerce.demo.airflow_setup import (
     BIGCOMMERCE_CONN_ID,
     CRM_CONN_ID,
+    SANDBOX_STORE_HASH,
     UI_HOST,
     demo_connections,
     import_command,
@@ -39,7 +41,8 @@ from airflow_bigcommerce.demo.airflow_setup import (
     unpause_when_served,
     write_connections_file,
 )
-from airflow_bigcommerce.demo.crm import seed_crm
+from airflow_bigcommerce.demo.crm import UNKNOWN_STAGE, seed_crm, touch_contacts
+from airflow_bigcommerce.demo.ledger_view import format_ledger, ledger_keys, read_ledger
 from airflow_bigcommerce.demo.processes import Children, DemoError, start_sandbox, terminate_on_signals
 from airflow_bigcommerce.demo.report import format_parts, format_summary, newest_report, read_report
 from airflow_bigcommerce.demo.store import StoreContents, seed_store
@@ -209,12 +212,12 @@ class Demo:
             f" metadata DB ({seconds:.1f} s): Admin > Connections lists them"
         )
 
-    def sync(self, run: int, purpose: str, *, show_rejected: int = 8) -> None:
+    def sync(self, run: int, purpose: str, *, show_rejected: int = 8, args: Sequence[str] = ()) -> None:
         """Run the DAG once with ``airflow dags test`` (a manual run: the whole history) and summarise."""
-        self.banner(f"Run {run}: airflow dags test {DAG_ID}  ({purpose})")
+        self.banner(f"Run {run}: airflow dags test {DAG_ID} {' '.join(args)}".rstrip() + f"  ({purpose})")
         started = time.time()
         seconds = self.children.run(
-            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID],
+            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, *args],
             # `dags test` would wait out the sync task's retries (3 x 5 min) on a failure: show it at once.
             env={**airflow_env(self.layout), "BIGCOMMERCE_EXAMPLE_SYNC_RETRIES": "0"},
             log_path=self.layout.logs / f"run-{run}.log",
@@ -234,6 +237,50 @@ class Demo:
             f" {held.addresses} addresses, {held.newsletter} newsletter subscribers"
         )
 
+    def ledger_run(self) -> None:
+        """
+        Run 3: a contact's e-mail changes in the CRM and the store gets the group some rows lacked.
+
+        The run covers only the last hour (``window=interval``): the changed contact is in it; the
+        rows rejected for the missing group are not, and come back from the ledger.
+        """
+        crm, store_hash = self.layout.crm_db, SANDBOX_STORE_HASH
+        # contacts delivered and unchanged since (run 2 skipped them as such)
+        created = ledger_keys(crm, store_hash, "skipped", "unchanged%") or ledger_keys(
+            crm, store_hash, "created"
+        )
+        waiting = ledger_keys(crm, store_hash, "rejected", "%no group of that name%")
+        if not created:
+            raise DemoError("no contact was delivered by the first runs: nothing to show of the ledger")
+        moved = created[0]
+        (before,) = read_ledger(crm, store_hash, [moved])
+        hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        touch_contacts(
+            crm, [moved], when=hour - timedelta(minutes=15), changes={"email": "moved.{id}@example.com"}
+        )
+        seed_store(self.store_url, groups=[UNKNOWN_STAGE], attributes=())
+        window = f"[{(hour - timedelta(hours=1)):%H:%M}, {hour:%H:%M}) UTC"
+        self.sync(
+            3,
+            f"the hour {window}: contact {moved} changed its e-mail; the owner created the group"
+            f" {UNKNOWN_STAGE!r} that {len(waiting)} rows named",
+            show_rejected=0,
+            args=[hour.isoformat(), "--conf", '{"window": "interval"}'],
+        )
+        (after,) = read_ledger(crm, store_hash, [moved])
+        self.say(
+            f"e-mail change: contact {moved}'s customer {after.customer_id} (before: {before.customer_id})"
+            f" now has {after.ledger_email} (was {before.ledger_email}): updated, no second customer"
+        )
+        retried = read_ledger(crm, store_hash, waiting)
+        delivered = sum(line.outcome == "created" for line in retried)
+        self.say(
+            f"retried from the ledger: {len(waiting)} rows rejected earlier for the missing group, outside"
+            f" this run's window: {delivered} created now"
+        )
+        self.say(f"a few ledger rows (table bigcommerce_sync_ledger in {crm.name}, joined to contacts):")
+        print(format_ledger(read_ledger(crm, store_hash, [moved, *waiting[:2], *created[1:3]])), flush=True)
+
     def where_to_look(self) -> None:
         """Print where the results are."""
         layout = self.layout
@@ -246,17 +293,19 @@ class Demo:
             f"{layout.store_db}  -> http://127.0.0.1:8765/__sandbox/customers"
         )
         self.say(f"per-row reports:         {layout.reports}/{DAG_ID}/")
+        self.say(f"the sync's ledger:       table bigcommerce_sync_ledger in {layout.crm_db}")
         self.say(f"DAG run logs:            {layout.logs}/run-*.log")
         self.say(f"task logs:               {layout.airflow_home}/logs/")
         self.say("watch runs in the UI:    make ui")
 
     def run(self) -> None:
         """Run the whole demo."""
-        self._steps = 6
+        self._steps = 7
         self.prepare()
         self.start_store()
         self.sync(1, "manual run: every contact in the CRM")
         self.sync(2, "the same again: nothing is created twice", show_rejected=0)
+        self.ledger_run()
         self.where_to_look()
         print(f"\nDemo finished in {time.monotonic() - self._started:.0f} s.", flush=True)
 
