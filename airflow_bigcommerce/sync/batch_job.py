@@ -91,4 +91,16 @@ class BatchJob:
                 settled.setdefault("group", part(Status.UNCHANGED))
         if created and item.parts.attributes:
             settled["attributes"] = part(Status.CREATED if not self.dry_run else Status.WOULD_CREATE)
+        for name, key, mapped in (
+            ("form_fields", "form_fields", bool(item.parts.form_fields)),
+            ("store_credit", "store_credit_amounts", item.parts.store_credit is not None),
+        ):
+            if not mapped:
+                continue
+            if key in item.body and created:
+                settled[name] = part(Status.CREATED if not self.dry_run else Status.WOULD_SET)
+            elif key in item.body and line.outcome is Status.UPDATED:
+                settled[name] = part(Status.UPDATED if not self.dry_run else Status.WOULD_UPDATE)
+            else:
+                settled.setdefault(name, part(Status.UNCHANGED))
         return settled

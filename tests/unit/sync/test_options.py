@@ -35,7 +35,7 @@ def test_a_run_takes_its_options_as_one_value() -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert'), got 'merge'"),
+        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert', 'update'), got 'merge'"),
         ({"batch_size": 11}, "batch_size must be 1 to 10 (the V3 API's limit per request), got 11"),
         ({"max_concurrency": 9}, "max_concurrency must be 1 to 8, or None to adapt, got 9"),
         ({"channel_id": 0}, "channel_id must be a channel's id (1 or more) or None, got 0"),
