@@ -1,4 +1,4 @@
-"""Form fields, store credit, welcome e-mails, update mode and empty values synced to the sandbox over HTTP."""
+"""Form fields, store credit, welcome e-mails, update mode and empty values: the sandbox over HTTP."""
 
 from __future__ import annotations
 
