@@ -123,7 +123,8 @@ def test_templated_mode_is_checked_when_the_task_starts(monkeypatch: pytest.Monk
     set_connection(monkeypatch)
     op = sync_op(mode="{{ params.mode }}")  # cannot be checked before rendering
     op.mode = "merge"  # what the template rendered to
-    with pytest.raises(ValueError, match=r"mode must be one of \('insert', 'upsert', 'update'\), got 'merge'"):
+    modes = r"\('insert', 'upsert', 'update'\)"
+    with pytest.raises(ValueError, match=rf"mode must be one of {modes}, got 'merge'"):
         op.execute(context={})  # type: ignore[arg-type]
 
 
