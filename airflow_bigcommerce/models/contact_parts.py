@@ -153,6 +153,8 @@ class ContactParts:
     :param newsletter: ``True`` subscribe, ``False`` remove the newsletter consent, ``None`` leave it.
     :param form_fields: form field name -> value (text).
     :param store_credit: the store credit wanted (two places), or ``None`` (left alone).
+    :param delete_address: every address column is empty and ``empty_values="clear"``: the sync's
+        own address (never a shopper's) is to be deleted.
     :param cleared: the targets whose value is the cleared value of an empty cell (``clear``): an
         existing customer's is written when it differs; a new customer has it already.
     """
@@ -165,6 +167,7 @@ class ContactParts:
     form_fields: dict[str, str] = field(default_factory=dict)
     store_credit: Decimal | None = None
     cleared: set[str] = field(default_factory=set)
+    delete_address: bool = False
 
 
 class PartRejected(ValueError):
@@ -202,6 +205,9 @@ def map_parts(
             parts.address = normalize_address(values, first_name=first_name, last_name=last_name)
         except AddressSkipped as exc:
             parts.address_skipped = str(exc)
+        else:
+            wanted = on_empty("address", empty_values).kind
+            parts.delete_address = parts.address is None and wanted == "delete_own_address"
     _map_values(row, part_map, parts, empty_values)
     if part_map.group is not None:
         raw = row.get(part_map.group)

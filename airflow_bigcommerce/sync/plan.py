@@ -16,6 +16,8 @@ manages in the customer attribute ``crm_sync_address_id`` (created once per stor
    normalisation is adopted (its id recorded; no address write);
 3. otherwise the CRM's address is added and its id recorded.
 
+With ``empty_values="clear"`` and every address column empty, the address with the recorded id (and
+only that one: never an address merely equal to the CRM's, never a shopper's) is deleted by its id.
 Every other address (a shopper's own) is never touched or deleted. A shopper who edits the sync's
 address sees the CRM's version come back on the next run where the CRM's differs: the CRM is the
 source of truth for the one address it manages.
@@ -65,6 +67,7 @@ class PartPlan:
     :param address_post: the address to add (without ``customer_id``).
     :param address_put: ``(address id, changed fields)`` of the sync's address.
     :param address_record: an address id to record in ``crm_sync_address_id``.
+    :param address_delete: the id of the sync's own address to delete (``empty_values="clear"``).
     :param attribute_values: attribute id -> value to write (``PUT /attribute-values``).
     :param newsletter: the consent wanted (compared with the subscriber at delivery), or ``None``.
     :param outcomes: part -> outcome, for the parts settled without a request.
@@ -75,6 +78,7 @@ class PartPlan:
     address_post: dict[str, str] | None = None
     address_put: tuple[int, dict[str, str]] | None = None
     address_record: int | None = None
+    address_delete: int | None = None
     attribute_values: dict[int, str] = field(default_factory=dict)
     newsletter: bool | None = None
     outcomes: dict[str, PartOutcome] = field(default_factory=dict)
@@ -88,6 +92,7 @@ class PartPlan:
             self.address_post
             or self.address_put
             or self.address_record is not None
+            or self.address_delete is not None
             or self.attribute_values
             or self.inline_address
         )
@@ -196,6 +201,8 @@ def plan_existing(
             plan.address_record = int(address["id"])
         else:
             plan.address_post = dict(parts.address)
+    elif parts.delete_address:
+        _plan_address_delete(customer, _recorded_address_id(values, context), mode, plan)
     for name, value in parts.attributes.items():
         aid = context.attribute_ids[name]
         current = values.get(aid)
@@ -210,6 +217,19 @@ def plan_existing(
     _plan_form_fields(parts, customer, mode, plan)
     _plan_store_credit(parts, customer, mode, plan)
     return plan
+
+
+def _plan_address_delete(
+    customer: Mapping[str, Any], recorded: int | None, mode: Mode, plan: PartPlan
+) -> None:
+    """Delete the sync's own address (the recorded id, if the customer still has it); insert mode keeps it."""
+    ids = {as_id(a.get("id")) for a in customer.get("addresses") or () if isinstance(a, Mapping)}
+    if recorded is None or recorded not in ids:
+        plan.outcomes["address"] = part(Status.UNCHANGED)
+    elif mode == "insert":
+        plan.outcomes["address"] = part(Status.SKIPPED, _INSERT_MODE_ADDRESS)
+    else:
+        plan.address_delete = recorded
 
 
 def stored_form_fields(customer: Mapping[str, Any]) -> dict[str, str]:

@@ -424,17 +424,20 @@ def test_an_empty_required_field_rejects_the_row_naming_it(
     assert result.rejections[0]["reason"] == f"{target}: missing (required)"
 
 
-def test_clear_never_touches_a_shoppers_own_address(clear_store: SandboxHandle) -> None:
-    field_map = {
-        **CLEAR_MAP,
-        "street": "address.address1",
-        "town": "address.city",
-        "zip": "address.postal_code",
-    }
-    field_map |= {"state": "address.state_or_province", "country": "address.country_code"}
-    (pre,) = clear_store.store.seed(
-        [{"email": "buyer1@example.com", "first_name": "Bu", "last_name": "Yer1"}]
-    )
+ADDRESS_MAP = {
+    **CLEAR_MAP,
+    "street": "address.address1",
+    "town": "address.city",
+    "zip": "address.postal_code",
+    "state": "address.state_or_province",
+    "country": "address.country_code",
+}
+HOME = {"street": "1 Main St", "town": "Austin", "zip": "78701", "state": "TX", "country": "US"}
+NO_ADDRESS = dict.fromkeys(HOME, "")
+
+
+def _shopper_with_own_address(store: SandboxHandle) -> tuple[int, int]:
+    (pre,) = store.store.seed([{"email": "buyer1@example.com", "first_name": "Bu", "last_name": "Yer1"}])
     shopper = {
         "customer_id": pre["id"],
         "first_name": "Bu",
@@ -446,8 +449,42 @@ def test_clear_never_touches_a_shoppers_own_address(clear_store: SandboxHandle) 
         "country_code": "US",
     }
     (own,) = BigCommerceHook().create_addresses([shopper])
-    no_address = dict.fromkeys(("street", "town", "zip", "state", "country"), "")
-    result = sync([full(1, **no_address)], field_map=field_map, mode="upsert", empty_values="clear")
+    return int(pre["id"]), int(own["id"])
+
+
+def test_clear_deletes_only_the_syncs_own_address_by_its_id(clear_store: SandboxHandle) -> None:
+    cid, own = _shopper_with_own_address(clear_store)
+    first = sync([full(1, **HOME)], field_map=ADDRESS_MAP, mode="upsert")
+    assert first.parts["address"] == {"created": 1}
+    assert len(BigCommerceHook().find_addresses([cid])) == 2
+    kept = sync([full(1, **NO_ADDRESS)], field_map=ADDRESS_MAP, mode="upsert")
+    assert kept.requests.get("address_delete", 0) == 0 and len(BigCommerceHook().find_addresses([cid])) == 2
+    insert = sync([full(1, **NO_ADDRESS)], field_map=ADDRESS_MAP, mode="insert", empty_values="clear")
+    assert insert.requests.get("address_delete", 0) == 0 and insert.parts["address"] == {"skipped": 1}
+    cleared = sync([full(1, **NO_ADDRESS)], field_map=ADDRESS_MAP, mode="upsert", empty_values="clear")
+    assert (cleared.updated, cleared.failed, cleared.rejected) == (1, 0, 0)
+    assert cleared.requests["address_delete"] == 1 and cleared.parts["address"] == {"deleted": 1}
+    (left,) = BigCommerceHook().find_addresses([cid])
+    assert left["id"] == own and left["address1"] == "9 Beach Rd"  # the shopper's own: untouched
+    again = sync([full(1, **NO_ADDRESS)], field_map=ADDRESS_MAP, mode="upsert", empty_values="clear")
+    assert again.requests.get("address_delete", 0) == 0 and again.parts["address"] == {"unchanged": 1}
+    assert [a["id"] for a in BigCommerceHook().find_addresses([cid])] == [own]
+
+
+def test_clear_never_deletes_a_shoppers_address_the_sync_did_not_record(clear_store: SandboxHandle) -> None:
+    cid, own = _shopper_with_own_address(clear_store)
+    result = sync([full(1, **NO_ADDRESS)], field_map=ADDRESS_MAP, mode="upsert", empty_values="clear")
     assert result.failed == 0 and result.rejected == 0
-    (address,) = BigCommerceHook().find_addresses([pre["id"]])
-    assert address["id"] == own["id"] and address["address1"] == "9 Beach Rd"
+    assert result.requests.get("address_delete", 0) == 0 and result.parts["address"] == {"unchanged": 1}
+    (address,) = BigCommerceHook().find_addresses([cid])
+    assert address["id"] == own and address["address1"] == "9 Beach Rd"
+
+
+def test_an_address_delete_always_names_its_addresses(clear_store: SandboxHandle) -> None:
+    from airflow_bigcommerce.exceptions import BigCommerceConfigError
+
+    for ids in ([], list(range(1, 12))):
+        with pytest.raises(BigCommerceConfigError, match="address delete batch holds 1 to 10"):
+            BigCommerceHook().delete_addresses(ids)
+    requests = clear_store.store.stats()["requests"]
+    assert not any(name.startswith("DELETE") for name in requests)
