@@ -488,3 +488,25 @@ def test_an_address_delete_always_names_its_addresses(clear_store: SandboxHandle
             BigCommerceHook().delete_addresses(ids)
     requests = clear_store.store.stats()["requests"]
     assert not any(name.startswith("DELETE") for name in requests)
+
+
+# -- the operator: its arguments reach the sync --------------------------------------------------------
+def test_the_operator_updates_only_clears_and_notifies_as_asked(clear_store: SandboxHandle) -> None:
+    from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+
+    assert sync([full(1)], field_map=CLEAR_MAP).created == 1
+
+    def run(rows: list[dict[str, Any]], **arguments: Any) -> dict[str, Any]:
+        op = SyncCustomersOperator(task_id="sync", contacts=rows, field_map=CLEAR_MAP, **arguments)
+        return op.execute(context={})  # type: ignore[arg-type,no-any-return]
+
+    summary = run(
+        [full(1, phone=""), full(2)], mode="update", empty_values="clear", notify_new_customers=True
+    )
+    assert (summary["updated"], summary["skipped"], summary["created"]) == (1, 1, 0)
+    assert stored("buyer1@example.com")["phone"] == ""
+    assert len(clear_store.store.all_customers()) == 1
+    summary = run([full(2)], mode="upsert", notify_new_customers=True)
+    assert summary["created"] == 1 and clear_store.store.account_created_emails == 1
+    assert summary["parts"]["form_fields"] == {"created": 1}
+    assert summary["parts"]["store_credit"] == {"created": 1}
