@@ -259,6 +259,28 @@ def stored_store_credit(customer: Mapping[str, Any]) -> Decimal:
     return total
 
 
+def customer_fields_differ(fields: Mapping[str, Any], customer: Mapping[str, Any]) -> bool:
+    """
+    Whether a customer (read with ``include=formfields,storecredit``) lacks what ``fields`` sets.
+
+    ``fields`` is an update body's (``form_fields``, ``store_credit_amounts``): after a write whose
+    answer was lost, the look-up decides by this whether it landed (the customer's own fields are
+    compared by ``models.contact.customer_differs``).
+    """
+    if "form_fields" in fields:
+        current = stored_form_fields(customer)
+        for item in fields["form_fields"]:
+            value = item.get("value")
+            text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value or "")
+            if current.get(item.get("name"), "") != text.strip():
+                return True
+    if "store_credit_amounts" in fields:
+        wanted = stored_store_credit({"store_credit_amounts": fields["store_credit_amounts"]})
+        if stored_store_credit(customer) != wanted:
+            return True
+    return False
+
+
 def _plan_form_fields(parts: ContactParts, customer: Mapping[str, Any], mode: Mode, plan: PartPlan) -> None:
     """Put the customer's form field values in its update when one differs (insert: only missing ones)."""
     if not parts.form_fields:

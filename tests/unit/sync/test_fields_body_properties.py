@@ -147,3 +147,27 @@ def test_an_empty_form_field_is_cleared_only_under_clear(value: Any, empty_value
             None,
             set(),
         )
+
+
+@pytest.mark.parametrize(
+    ("fault", "landed"), [("unknown_before_write", False), ("commit_then_unknown", True)]
+)
+@pytest.mark.parametrize("column", ["licence", "credit"])
+def test_a_lost_answer_to_a_form_field_or_credit_update_is_resolved_by_the_look_up(
+    fault: Any, landed: bool, column: str
+) -> None:
+    store = Recording()
+    store.store.define_form_fields(["License ID"])
+    start = {"company": "Acme", "phone": "555", "licence": "L-1", "credit": "1.00"}
+    sync_customers([_row(start)], store, field_map=FIELD_MAP)
+    store.fail_next("update", fault)
+    changed = {**start, column: "L-2" if column == "licence" else "2.00"}
+    result = sync_customers([_row(changed)], store, field_map=FIELD_MAP, mode="upsert")
+    assert (result.updated, result.failed) == (1, 0)
+    # sent again only when the look-up shows the first send did not land: never blindly, never lost
+    assert len(store.put) == (1 if landed else 2)
+    customer = _stored(store)
+    if column == "licence":
+        assert [f["value"] for f in customer["form_fields"]] == ["L-2"]
+    else:
+        assert customer["store_credit_amounts"][0]["amount"] == 2.0
