@@ -215,6 +215,8 @@ def map_parts(
             if not isinstance(raw, str):
                 raise PartRejected(GROUP_TARGET, f"must be a group name, got {type(raw).__name__}")
             parts.group = " ".join(raw.split())
+        else:
+            _clear(parts, GROUP_TARGET, empty_values)  # the customer's group_id 0: sync.prepare sets it
     if part_map.newsletter is not None:
         try:
             parts.newsletter = parse_newsletter(row.get(part_map.newsletter))

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from airflow_bigcommerce.models.contact_parts import GROUP_TARGET
 from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
 from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.outcome import PartOutcome, Status, combine, part
@@ -82,8 +83,8 @@ class BatchJob:
         if line.outcome not in (Status.CREATED, Status.UPDATED, Status.SKIPPED):
             return {}
         created = line.outcome is Status.CREATED
-        if item.parts.group is not None:
-            if created:
+        if item.parts.group is not None or GROUP_TARGET in item.parts.cleared:
+            if created and item.parts.group is not None:
                 settled["group"] = part(Status.CREATED if not self.dry_run else Status.WOULD_SET)
             elif "customer_group_id" in item.body and item.body is not item.target:
                 settled["group"] = part(Status.UPDATED if not self.dry_run else Status.WOULD_UPDATE)

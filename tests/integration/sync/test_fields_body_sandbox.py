@@ -375,6 +375,8 @@ def test_clear_empties_each_optional_value_once(clear_store: SandboxHandle) -> N
     )
     assert (cleared.updated, cleared.skipped) == (1, 1)
     assert writes(cleared) == {"update": 1} and cleared.requests["attribute_values"] == 1
+    assert cleared.parts["group"] == {"updated": 1, "unchanged": 1}
+    assert cleared.parts["form_fields"] == cleared.parts["store_credit"] == {"updated": 1, "unchanged": 1}
     after = stored("buyer1@example.com")
     assert [after[k] for k in ("company", "phone", "notes", "tax_exempt_category", "customer_group_id")] == [
         "",
