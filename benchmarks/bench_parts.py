@@ -2,12 +2,15 @@
 Requests per contact for each part of a contact (``make bench``, after the throughput benchmarks).
 
 Against the sandbox on loopback (no quota: request counts do not depend on time), 1,000 contacts
-with an address, a customer attribute, a group and a newsletter opt-in (half opted in):
+with an address, a customer attribute, a group, a newsletter opt-in (half opted in), a sign-up form
+field and a store credit:
 
-1. the first sync into an empty store (customers created with their address and attribute inline);
+1. the first sync into an empty store (customers created with their address, attribute, form field
+   and store credit inline);
 2. an unchanged re-sync (reads only: no write at all);
 3. one field changed in every contact, part by part: the address's city, the attribute, the group,
-   the opt-in; each costs only that part's writes.
+   the opt-in, the form field, the store credit; each costs only that part's writes (a form field
+   and the store credit travel in the customer's own PUT).
 
 Each row prints the requests by kind and per contact; the targets (PASS/FAIL) are the issue's:
 an unchanged re-sync writes nothing, and one changed part costs only that part's writes.
@@ -45,6 +48,8 @@ FIELD_MAP = {
     "crm_id": "attribute.crm_id",
     "stage": "customer_group",
     "optin": "newsletter",
+    "licence": "form_field.License ID",
+    "credit": "store_credit",
 }
 WRITES = {
     "create",
@@ -61,6 +66,8 @@ PART_WRITES = {
     "attribute": {"attribute_values"},
     "group": {"update"},
     "newsletter": {"subscriber_update", "subscriber_create"},
+    "form field": {"update"},
+    "store credit": {"update"},
 }
 
 
@@ -80,6 +87,8 @@ def contacts(n: int, change: str | None = None) -> list[dict[str, Any]]:
             "crm_id": f"C-{i}",
             "stage": "Retail",
             "optin": i % 2 == 0,
+            "licence": f"L-{i:05d}",
+            "credit": f"{i % 50}.25",
         }
         if change == "address city":
             row["city"] = "Dallas"
@@ -89,6 +98,10 @@ def contacts(n: int, change: str | None = None) -> list[dict[str, Any]]:
             row["stage"] = "VIP"
         elif change == "newsletter":
             row["optin"] = i % 2 == 1
+        elif change == "form field":
+            row["licence"] = f"L-{i:05d}-b"
+        elif change == "store credit":
+            row["credit"] = f"{i % 50}.75"
         rows.append(row)
     return rows
 
@@ -118,6 +131,7 @@ def main() -> int:
             os.environ[name] = value
         sandbox.store.seed_attributes([{"name": "crm_id", "type": "string"}])
         sandbox.store.seed_groups([{"name": "Retail"}, {"name": "VIP"}])
+        sandbox.store.define_form_fields(["License ID"])
         rows.append({"case": "first sync", **_run(contacts(n))})
         rows.append({"case": "unchanged re-sync", **_run(contacts(n))})
         for part, allowed in PART_WRITES.items():

@@ -178,8 +178,11 @@ def _window(key: str) -> str:
         "field_map": Param(DEFAULT_FIELD_MAP, type="object", description="CRM column -> customer field."),
         "mode": Param(
             "upsert",
-            enum=["insert", "upsert"],
-            description="insert: create new, skip existing; upsert: also update changed customers.",
+            enum=["insert", "upsert", "update"],
+            description=(
+                "insert: create new, skip existing; upsert: also update changed customers;"
+                " update: update changed customers, create none."
+            ),
         ),
         "dry_run": Param(False, type="boolean", description="Look up and report, write nothing."),
         "ledger_conn_id": Param(

@@ -5,7 +5,8 @@ Addresses, customer attribute values, customer groups, newsletter subscribers an
 each goes through the hook's one request path (pacing, per-endpoint concurrency caps, retry budget,
 never a blind resend of a POST), so a part is a new resource for the same delivery policy, not a
 second policy. No method here ever sends an unfiltered ``DELETE`` (on subscribers, V2 customers and
-V2 addresses it deletes everything); the sync deletes nothing at all.
+V2 addresses it deletes everything): the one delete, of addresses, names each address by its id
+(the sync deletes only its own address, with ``empty_values="clear"``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ class StorePartsMixin:
             params = {"customer_id:in": ",".join(map(str, group)), "limit": MAX_PAGE_SIZE}
             found.extend(self._paged("v3/customers/addresses", params))
         return found
+
+    def delete_addresses(self: _Requester, address_ids: Sequence[int]) -> None:
+        """
+        Delete up to 10 addresses by id (``DELETE /v3/customers/addresses?id:in=``); never without ids.
+
+        :raises BigCommerceConfigError: no id, or more than 10 (an unfiltered delete empties every book).
+        """
+        ids = sorted({int(i) for i in address_ids})
+        _check_batch(ids, "address delete", ADDRESS_BATCH_SIZE)
+        self._json("DELETE", "v3/customers/addresses", params={"id:in": ",".join(map(str, ids))})
 
     # -- attributes -------------------------------------------------------------------------
 

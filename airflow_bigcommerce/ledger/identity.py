@@ -22,10 +22,10 @@ from typing import Any, Literal
 from airflow_bigcommerce.ledger.records import LedgerRow
 from airflow_bigcommerce.models.contact import match_key
 from airflow_bigcommerce.sync.counting import AMBIGUOUS
+from airflow_bigcommerce.sync.option_checks import SyncMode as Mode
 from airflow_bigcommerce.sync.outcome import Reason, store
 from airflow_bigcommerce.sync.rows import as_id
 
-Mode = Literal["insert", "upsert"]
 #: ``match``: classify against ``customer`` as usual; ``create``: no customer; ``reject``/``skip``: settled.
 Action = Literal["match", "create", "reject", "skip"]
 #: How the row's customer was found: by its ledger row, by its e-mail, or not at all.

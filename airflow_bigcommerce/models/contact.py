@@ -88,7 +88,7 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
     :param field_map: CRM column -> target field; ``None`` maps each target field from the column of
         the same name. Besides :data:`TARGET_FIELDS`, the targets of a contact's parts
         (:mod:`airflow_bigcommerce.models.contact_parts`: ``address.<field>``, ``attribute.<name>``,
-        ``customer_group``, ``newsletter``) are accepted.
+        ``customer_group``, ``newsletter``, ``form_field.<name>``, ``store_credit``) are accepted.
     :return: the map ordered by target field (so rows report problems in a stable order), the
         parts' targets last, in the order given.
     :raises ValueError: an unknown target, two columns on one target, no e-mail.
@@ -111,7 +111,7 @@ def validate_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
             raise ValueError(
                 f"field_map: column {column!r} maps to unknown customer field {target!r};"
                 f" expected one of {', '.join(_TARGET_ORDER)}, or address.<field>, attribute.<name>,"
-                " customer_group, newsletter"
+                " customer_group, newsletter, form_field.<name>, store_credit"
             )
         if target in column_of:
             raise ValueError(

@@ -1,14 +1,23 @@
 """
-Map the parts of a CRM contact beyond the customer record: address, attributes, group, newsletter.
+Map the parts of a CRM contact beyond the customer's own fields.
+
+Address, attributes, group, newsletter, form fields and store credit.
 
 ``field_map`` targets (CRM column -> target):
 
 - ``address.<field>``: one sync-managed address per contact (:mod:`.address` normalises it);
 - ``attribute.<name>``: the value of the store's customer attribute of that name;
 - ``customer_group``: a customer group *name*, resolved to its id once per run;
-- ``newsletter``: a true/false-ish opt-in (empty: consent left alone).
+- ``newsletter``: a true/false-ish opt-in (empty: consent left alone);
+- ``form_field.<name>``: the value of the store's sign-up form field of that name (text);
+- ``store_credit``: the customer's store credit, a non-negative amount to the cent.
 
-A bad value for an attribute, the group or the newsletter rejects the row (its data must change);
+An empty value follows ``empty_values`` (:mod:`.empty_values`): ``keep`` leaves the store's value
+alone (the part is not mapped for that row), ``clear`` wants the cleared value (``""``, 0), which
+a new customer does not need (:attr:`ContactParts.cleared`).
+
+A bad value for an attribute, the group, the newsletter, a form field or the store credit rejects
+the row (its data must change);
 an incomplete address does not: the customer still syncs and the report says why the address was
 skipped. Errors name the target, never the value.
 """
@@ -17,23 +26,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from airflow_bigcommerce.api import ATTRIBUTE_NAME_MAX_LENGTH as ATTRIBUTE_NAME_MAX
+from airflow_bigcommerce.api import FORM_FIELD_NAME_MAX_LENGTH
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
+from airflow_bigcommerce.models.empty_values import EmptyValues, on_empty
+from airflow_bigcommerce.models.field_values import form_field_value, store_credit_value
 from airflow_bigcommerce.models.values import is_blank, normalize_attribute_value, parse_newsletter
 
 ADDRESS_PREFIX = "address."
 ATTRIBUTE_PREFIX = "attribute."
+FORM_FIELD_PREFIX = "form_field."
 GROUP_TARGET = "customer_group"
 NEWSLETTER_TARGET = "newsletter"
+STORE_CREDIT_TARGET = "store_credit"
 
 
 def is_part_target(target: str) -> bool:
     """Whether a ``field_map`` target names a part rather than a customer field."""
-    return target.startswith((ADDRESS_PREFIX, ATTRIBUTE_PREFIX)) or target in (
+    return target.startswith((ADDRESS_PREFIX, ATTRIBUTE_PREFIX, FORM_FIELD_PREFIX)) or target in (
         GROUP_TARGET,
         NEWSLETTER_TARGET,
+        STORE_CREDIT_TARGET,
     )
 
 
@@ -57,23 +73,33 @@ def check_part_target(column: str, target: str) -> None:
                 f"field_map: column {column!r} maps to {target!r}: an attribute name must be 1 to"
                 f" {ATTRIBUTE_NAME_MAX} characters without surrounding spaces"
             )
+    elif target.startswith(FORM_FIELD_PREFIX):
+        name = target[len(FORM_FIELD_PREFIX) :]
+        if not name.strip() or len(name) > FORM_FIELD_NAME_MAX_LENGTH or name != name.strip():
+            raise ValueError(
+                f"field_map: column {column!r} maps to {target!r}: a form field name must be 1 to"
+                f" {FORM_FIELD_NAME_MAX_LENGTH} characters without surrounding spaces"
+            )
 
 
 @dataclass(frozen=True)
 class PartMap:
-    """Where each part's values come from: CRM column -> address field / attribute name, and columns."""
+    """Where each part's values come from: CRM column -> address field / attribute / form field name."""
 
     address: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
     group: str | None = None
     newsletter: str | None = None
+    form_fields: dict[str, str] = field(default_factory=dict)
+    store_credit: str | None = None
 
     @classmethod
     def from_field_map(cls, field_map: Mapping[str, str]) -> PartMap:
         """Pick the part targets out of a validated ``field_map``."""
         address: dict[str, str] = {}
         attributes: dict[str, str] = {}
-        group = newsletter = None
+        form_fields: dict[str, str] = {}
+        group = newsletter = store_credit = None
         for column, target in field_map.items():
             if target.startswith(ADDRESS_PREFIX):
                 address[column] = target[len(ADDRESS_PREFIX) :]
@@ -83,15 +109,36 @@ class PartMap:
                 group = column
             elif target == NEWSLETTER_TARGET:
                 newsletter = column
-        return cls(address, attributes, group, newsletter)
+            elif target.startswith(FORM_FIELD_PREFIX):
+                form_fields[column] = target[len(FORM_FIELD_PREFIX) :]
+            elif target == STORE_CREDIT_TARGET:
+                store_credit = column
+        return cls(address, attributes, group, newsletter, form_fields, store_credit)
 
     @property
     def needs_store_parts(self) -> bool:
         """Whether look-ups must include the customers' addresses and attributes."""
         return bool(self.address or self.attributes)
 
+    @property
+    def includes(self) -> tuple[str, ...]:
+        """Return the sub-resources a look-up must include to compare these parts (``include=``)."""
+        wanted: tuple[str, ...] = ("addresses", "attributes") if self.needs_store_parts else ()
+        if self.form_fields:
+            wanted += ("formfields",)
+        if self.store_credit is not None:
+            wanted += ("storecredit",)
+        return wanted
+
     def __bool__(self) -> bool:
-        return bool(self.address or self.attributes or self.group or self.newsletter)
+        return bool(
+            self.address
+            or self.attributes
+            or self.group
+            or self.newsletter
+            or self.form_fields
+            or self.store_credit is not None
+        )
 
 
 @dataclass
@@ -104,6 +151,12 @@ class ContactParts:
     :param attributes: attribute name -> value (strings; dates ISO 8601).
     :param group: the customer group name as given (trimmed), resolved per run.
     :param newsletter: ``True`` subscribe, ``False`` remove the newsletter consent, ``None`` leave it.
+    :param form_fields: form field name -> value (text).
+    :param store_credit: the store credit wanted (two places), or ``None`` (left alone).
+    :param delete_address: every address column is empty and ``empty_values="clear"``: the sync's
+        own address (never a shopper's) is to be deleted.
+    :param cleared: the targets whose value is the cleared value of an empty cell (``clear``): an
+        existing customer's is written when it differs; a new customer has it already.
     """
 
     address: dict[str, str] | None = None
@@ -111,6 +164,10 @@ class ContactParts:
     attributes: dict[str, str] = field(default_factory=dict)
     group: str | None = None
     newsletter: bool | None = None
+    form_fields: dict[str, str] = field(default_factory=dict)
+    store_credit: Decimal | None = None
+    cleared: set[str] = field(default_factory=set)
+    delete_address: bool = False
 
 
 class PartRejected(ValueError):
@@ -131,12 +188,21 @@ class PartRejected(ValueError):
         return f"{self.target}: {self.reason}"
 
 
-def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, last_name: str) -> ContactParts:
+def map_parts(
+    row: Mapping[str, Any],
+    part_map: PartMap,
+    *,
+    first_name: str,
+    last_name: str,
+    empty_values: EmptyValues = "keep",
+) -> ContactParts:
     """
     Map one row's parts.
 
     :param first_name: the customer's, the address's default.
-    :raises PartRejected: an attribute, group or newsletter value that cannot be used.
+    :param empty_values: what an empty attribute, form field or store credit cell means.
+    :raises PartRejected: an attribute, group, newsletter, form field or store credit value that
+        cannot be used.
     """
     parts = ContactParts()
     if part_map.address:
@@ -145,6 +211,39 @@ def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, las
             parts.address = normalize_address(values, first_name=first_name, last_name=last_name)
         except AddressSkipped as exc:
             parts.address_skipped = str(exc)
+        else:
+            wanted = on_empty("address", empty_values).kind
+            parts.delete_address = parts.address is None and wanted == "delete_own_address"
+    _map_values(row, part_map, parts, empty_values)
+    if part_map.group is not None:
+        raw = row.get(part_map.group)
+        if not is_blank(raw):
+            if not isinstance(raw, str):
+                raise PartRejected(GROUP_TARGET, f"must be a group name, got {type(raw).__name__}")
+            parts.group = " ".join(raw.split())
+        else:
+            _clear(parts, GROUP_TARGET, empty_values)  # the customer's group_id 0: sync.prepare sets it
+    if part_map.newsletter is not None:
+        try:
+            parts.newsletter = parse_newsletter(row.get(part_map.newsletter))
+        except ValueError as exc:
+            raise PartRejected(NEWSLETTER_TARGET, str(exc)) from None
+    return parts
+
+
+def _clear(parts: ContactParts, target: str, empty_values: EmptyValues) -> str | int | Decimal | None:
+    """Return the value an empty cell of ``target`` sets (noted in ``parts.cleared``), or ``None``: keep."""
+    action = on_empty(target, empty_values)
+    if action.kind != "set":
+        return None
+    parts.cleared.add(target)
+    return action.value
+
+
+def _map_values(
+    row: Mapping[str, Any], part_map: PartMap, parts: ContactParts, empty_values: EmptyValues
+) -> None:
+    """Map the attribute values, form field values and store credit (an empty cell per ``empty_values``)."""
     for column, name in part_map.attributes.items():
         try:
             value = normalize_attribute_value(row.get(column))
@@ -152,15 +251,23 @@ def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, las
             raise PartRejected(ATTRIBUTE_PREFIX + name, str(exc)) from None
         if value is not None:
             parts.attributes[name] = value
-    if part_map.group is not None:
-        raw = row.get(part_map.group)
-        if not is_blank(raw):
-            if not isinstance(raw, str):
-                raise PartRejected(GROUP_TARGET, f"must be a group name, got {type(raw).__name__}")
-            parts.group = " ".join(raw.split())
-    if part_map.newsletter is not None:
+        elif _clear(parts, ATTRIBUTE_PREFIX + name, empty_values) is not None:
+            parts.attributes[name] = ""
+    for column, name in part_map.form_fields.items():
         try:
-            parts.newsletter = parse_newsletter(row.get(part_map.newsletter))
+            text = form_field_value(row.get(column))
         except ValueError as exc:
-            raise PartRejected(NEWSLETTER_TARGET, str(exc)) from None
-    return parts
+            raise PartRejected(FORM_FIELD_PREFIX + name, str(exc)) from None
+        if text is not None:
+            parts.form_fields[name] = text
+        elif _clear(parts, FORM_FIELD_PREFIX + name, empty_values) is not None:
+            parts.form_fields[name] = ""
+    if part_map.store_credit is not None:
+        try:
+            parts.store_credit = store_credit_value(row.get(part_map.store_credit))
+        except ValueError as exc:
+            raise PartRejected(STORE_CREDIT_TARGET, str(exc)) from None
+        if parts.store_credit is None:
+            cleared = _clear(parts, STORE_CREDIT_TARGET, empty_values)
+            if isinstance(cleared, Decimal):
+                parts.store_credit = cleared

@@ -15,13 +15,20 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from airflow_bigcommerce.api import ATTRIBUTE_VALUE_MAX_LENGTH, INLINE_ADDRESSES_MAX, INLINE_ATTRIBUTES_MAX
+from airflow_bigcommerce.api import (
+    ATTRIBUTE_VALUE_MAX_LENGTH,
+    FORM_FIELD_NAME_MAX_LENGTH,
+    FORM_FIELD_VALUE_MAX_LENGTH,
+    INLINE_ADDRESSES_MAX,
+    INLINE_ATTRIBUTES_MAX,
+)
 from airflow_bigcommerce.models.customer import (
     CustomerV2Authentication,
     CustomerV3Authentication,
     CustomerV3Create,
     _Outgoing,
 )
+from airflow_bigcommerce.models.field_values import form_field_value
 from airflow_bigcommerce.models.fields import CUSTOMER_GROUP_ID_MAX, parse_bool, parse_store_credit
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "channel_list",
     "optional_bool",
     "v3_authentication",
+    "v3_form_fields",
     "v3_store_credit",
 ]
 
@@ -49,12 +57,20 @@ class StoreCreditAmount(_Outgoing):
     amount: float = Field(ge=0, allow_inf_nan=False)
 
 
+class FormFieldValue(_Outgoing):
+    """``formFieldValue``: a sign-up form field's name and its value (text, as the sync sends it)."""
+
+    name: str = Field(min_length=1, max_length=FORM_FIELD_NAME_MAX_LENGTH)
+    value: str = Field(max_length=FORM_FIELD_VALUE_MAX_LENGTH)
+
+
 class CustomerV3Post(CustomerV3Create):
     """One ``customer_Post`` item with the nested parts a new customer may carry inline."""
 
     addresses: list[dict[str, str]] | None = Field(default=None, max_length=INLINE_ADDRESSES_MAX)
     attributes: list[AttributeValue] | None = Field(default=None, max_length=INLINE_ATTRIBUTES_MAX)
     store_credit_amounts: list[StoreCreditAmount] | None = None
+    form_fields: list[FormFieldValue] | None = None
     origin_channel_id: ChannelId | None = None
     #: "This array cannot be empty": ``None`` (omitted) means global access.
     channel_ids: list[ChannelId] | None = Field(default=None, min_length=1)
@@ -91,6 +107,34 @@ def v3_store_credit(store_credit: Any) -> list[dict[str, float]] | None:
         return [{"amount": float(parse_store_credit(store_credit))}]
     except ValueError as exc:
         raise ValueError(f"store_credit: {exc}") from None
+
+
+def v3_form_fields(form_fields: Any) -> list[dict[str, str]] | None:
+    """
+    Map the operator's ``{name: value}`` form fields to ``form_fields: [{name, value}]``.
+
+    Values follow the sync's rule (:func:`~airflow_bigcommerce.models.field_values.form_field_value`):
+    text, numbers written out; a blank value is left out.
+
+    :raises ValueError: not a mapping, a blank name, or a value that is not text (naming the field).
+    """
+    if form_fields is None:
+        return None
+    if not isinstance(form_fields, Mapping):
+        raise ValueError(
+            f"form_fields must be a mapping of form field name to value, got {type(form_fields).__name__}"
+        )
+    items = []
+    for name, value in form_fields.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("form_fields: each name must be a form field's name (text)")
+        try:
+            text = form_field_value(value)
+        except ValueError as exc:
+            raise ValueError(f"form_fields.{name.strip()}: {exc}") from None
+        if text is not None:
+            items.append({"name": name.strip(), "value": text})
+    return items or None
 
 
 def optional_bool(value: Any, name: str) -> bool | None:

@@ -17,63 +17,38 @@ Spec choices (customers.v3.yml, segments.v3.yml, SOURCE.md):
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from airflow_bigcommerce.api import (
     FORM_FIELD_VALUE_MAX_LENGTH,
     METAFIELD_VALUE_MAX_LENGTH,
     STORE_CREDIT_PLACES,
 )
+from airflow_bigcommerce.models.fields import parse_store_credit
 from airflow_bigcommerce.models.values import cell_text, collapse_spaces, is_blank
 from airflow_bigcommerce.sync.store_context import name_key
 
 __all__ = [
     "form_field_value",
     "metafield_value",
-    "parse_store_credit",
     "segment_names",
     "store_credit_amounts",
+    "store_credit_value",
 ]
 
-#: The smallest step of a store credit amount (one cent).
-_CENT = Decimal(1).scaleb(-STORE_CREDIT_PLACES)
-#: Amounts beyond this are no CRM's credit; refusing them keeps the arithmetic exact.
-_MAX_CREDIT = Decimal(10) ** 12
-_CREDIT_REASON = "must be a non-negative amount with at most two decimal places"
 
-
-def parse_store_credit(value: object) -> Decimal | None:
+def store_credit_value(value: object) -> Decimal | None:
     """
-    Read a store-credit cell: ``None`` when blank, else the amount as a two-place ``Decimal``.
+    Read a store-credit cell: ``None`` when blank, else the amount to the cent.
 
-    :raises ValueError: not a number, negative, NaN or infinite, more than two decimal places, a flag,
-        or beyond a trillion.
+    The rule is :func:`~airflow_bigcommerce.models.fields.parse_store_credit`'s, with two places.
+
+    :raises ValueError: not a plain non-negative amount, more than two decimal places, a flag.
     """
     if is_blank(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, str | numbers.Number):
-        raise ValueError(_CREDIT_REASON)
-    try:
-        if isinstance(value, str):
-            amount = Decimal(value.strip())
-        elif isinstance(value, Decimal):
-            amount = value
-        elif isinstance(value, numbers.Integral):
-            amount = Decimal(int(value))
-        elif isinstance(value, numbers.Real):
-            amount = Decimal(repr(float(value)))  # 0.1 from a float column is 0.1, not 0.1000000000000000055
-        else:
-            raise ValueError(_CREDIT_REASON)
-    except InvalidOperation:
-        raise ValueError(_CREDIT_REASON) from None
-    if not amount.is_finite() or amount < 0 or amount >= _MAX_CREDIT:
-        raise ValueError(_CREDIT_REASON)
-    cents = amount.quantize(_CENT)
-    if cents != amount:
-        raise ValueError(_CREDIT_REASON)
-    return cents
+    return parse_store_credit(value, places=STORE_CREDIT_PLACES)
 
 
 def store_credit_amounts(amount: Decimal) -> list[dict[str, float]]:

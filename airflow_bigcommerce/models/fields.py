@@ -9,6 +9,7 @@ Standard library only.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -25,11 +26,10 @@ TAX_EXEMPT_CATEGORY_MAX_LENGTH = 255
 REGISTRATION_IP_MAX_LENGTH = 30
 #: ``customer_group_id`` is ``format: int32``.
 CUSTOMER_GROUP_ID_MAX = 2**31 - 1
-#: No documented bound; this one only keeps absurd inputs (``"1e999999"``) out of Decimal arithmetic.
-STORE_CREDIT_MAX = Decimal(10) ** 15
+#: No documented bound: no store holds a trillion of credit, and the bound keeps Decimal arithmetic exact.
+STORE_CREDIT_MAX = Decimal(10) ** 12
 #: BigCommerce stores money with four decimals (V2 answers ``"store_credit": "0.0000"``).
 STORE_CREDIT_DECIMALS = 4
-_STORE_CREDIT_QUANTUM = Decimal(1).scaleb(-STORE_CREDIT_DECIMALS)
 
 #: The fields V2 documents as read-only: sending them is refused, so refuse them first.
 V2_READ_ONLY_FIELDS = ("id", "date_created", "date_modified", "accepts_marketing", "addresses", "form_fields")
@@ -165,35 +165,44 @@ def parse_bool(value: object) -> bool:
     raise ValueError("must be true or false")
 
 
-def parse_store_credit(value: object) -> Decimal:
-    """Read a V2 store credit (int, float, Decimal or plain decimal string), >= 0, at most 4 decimals."""
+def parse_store_credit(value: object, *, places: int = STORE_CREDIT_DECIMALS) -> Decimal:
+    """
+    Read a store credit amount: the one rule for every store credit (V2, V3 create, the sync's).
+
+    An int, a float (its shortest digits: ``0.1`` is ``0.1``), a ``Decimal`` or a plain decimal
+    string (``"10.50"``; not ``"1e3"``, ``"1,5"``, ``"-1"``); ``>= 0`` and below
+    :data:`STORE_CREDIT_MAX`. Money is kept exactly: an amount with more than ``places`` decimal
+    places is refused rather than rounded (a CRM that sends ``12.345`` for cents has a bug the sync
+    should not hide); trailing zeros are fine.
+
+    :param places: the decimal places allowed: 4 for V2 (BigCommerce's money), 2 for the sync.
+    :return: the amount with exactly ``places`` decimal places.
+    """
+    reason = f"must be a non-negative amount with at most {places} decimal places, such as 10.50"
     if isinstance(value, bool):
-        raise ValueError("must be an amount, not true/false")
-    if isinstance(value, str):
-        text = value.strip()
-        if _STORE_CREDIT_RE.fullmatch(text) is None:
-            raise ValueError("must be a plain decimal amount such as 10.50")
-        amount = Decimal(text)
-    elif isinstance(value, int | Decimal):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))  # repr gives the shortest round-tripping digits: 0.1 -> "0.1"
-    else:
-        raise ValueError(f"must be an amount, got {type(value).__name__}")
-    if not amount.is_finite() or amount < 0:
-        raise ValueError("must be a finite amount >= 0")
-    if amount >= STORE_CREDIT_MAX:
-        raise ValueError(f"must be less than {STORE_CREDIT_MAX}")
+        raise ValueError(reason)
     try:
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -STORE_CREDIT_DECIMALS:
-            rounded = amount.quantize(_STORE_CREDIT_QUANTUM)
-            if amount != rounded:
-                raise ValueError(f"more than {STORE_CREDIT_DECIMALS} decimal places")
-            amount = rounded
+        if isinstance(value, str):
+            text = value.strip()
+            if _STORE_CREDIT_RE.fullmatch(text) is None:
+                raise ValueError(reason)
+            amount = Decimal(text)
+        elif isinstance(value, Decimal):
+            amount = value
+        elif isinstance(value, numbers.Integral):
+            amount = Decimal(int(value))
+        elif isinstance(value, numbers.Real):
+            amount = Decimal(repr(float(value)))  # shortest round-tripping digits: 0.1 -> "0.1"
+        else:
+            raise ValueError(reason)
+        if not amount.is_finite() or amount < 0 or amount >= STORE_CREDIT_MAX:
+            raise ValueError(reason)
+        exact = amount.quantize(Decimal(1).scaleb(-places))
     except InvalidOperation:
-        raise ValueError("must be a plain decimal amount such as 10.50") from None
-    return amount
+        raise ValueError(reason) from None
+    if exact != amount:
+        raise ValueError(reason)
+    return exact
 
 
 def format_store_credit(amount: Decimal) -> str:

@@ -40,6 +40,7 @@ _V3_ONLY = (
     "channel_ids",
     "origin_channel_id",
     "accepts_product_review_abandoned_cart_emails",
+    "form_fields",
 )
 #: Arguments V3 ``customer_Post`` has no field for.
 _V2_ONLY = ("registration_ip_address",)
@@ -103,6 +104,8 @@ class CreateCustomerOperator(BaseOperator):
     :param channel_ids: V3 only: the channels the customer can log in on (Multi-Storefront);
         ``None`` (default): global access (templated).
     :param origin_channel_id: V3 only: the channel the customer is created on (templated).
+    :param form_fields: V3 only: ``{form field name: value}`` for the store's sign-up form fields
+        (values as text); a name the store lacks fails the task with the store's reason (templated).
     :param trigger_account_created_notification: V3 only: send the store's welcome e-mail; off
         unless set (templated).
     :param accepts_product_review_abandoned_cart_emails: V3 only: product-review and abandoned-cart
@@ -141,12 +144,14 @@ class CreateCustomerOperator(BaseOperator):
         "origin_channel_id",
         "trigger_account_created_notification",
         "accepts_product_review_abandoned_cart_emails",
+        "form_fields",
         "bigcommerce_conn_id",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "authentication": "json",
         "addresses": "json",
         "attributes": "json",
+        "form_fields": "json",
     }
     ui_color = "#34313f"
     operator_extra_links = (BigCommerceCustomersLink(), BigCommerceCustomerLink(), BigCommerceSyncViewLink())
@@ -184,6 +189,7 @@ class CreateCustomerOperator(BaseOperator):
         origin_channel_id: int | None = None,
         trigger_account_created_notification: bool = False,
         accepts_product_review_abandoned_cart_emails: bool | None = None,
+        form_fields: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -198,6 +204,7 @@ class CreateCustomerOperator(BaseOperator):
             "origin_channel_id": origin_channel_id,
             "accepts_product_review_abandoned_cart_emails": accepts_product_review_abandoned_cart_emails,
             "trigger_account_created_notification": trigger_account_created_notification or None,
+            "form_fields": form_fields,
         }
         given = v3_arguments | {"registration_ip_address": registration_ip_address}
         if not is_template(api_version):
@@ -227,6 +234,7 @@ class CreateCustomerOperator(BaseOperator):
         self.origin_channel_id = origin_channel_id
         self.trigger_account_created_notification = trigger_account_created_notification
         self.accepts_product_review_abandoned_cart_emails = accepts_product_review_abandoned_cart_emails
+        self.form_fields = form_fields
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         """Render the fields, then mask rendered passwords before Airflow stores the rendered values."""

@@ -24,6 +24,7 @@ from airflow_bigcommerce.models.customer_post import (
     channel_list,
     optional_bool,
     v3_authentication,
+    v3_form_fields,
     v3_store_credit,
 )
 from airflow_bigcommerce.models.fields import EMAIL_MAX_LENGTH
@@ -98,6 +99,7 @@ def prepare(arguments: Mapping[str, Any]) -> PreparedCustomer:
         fields |= {
             "channel_ids": channel_list(arguments.get("channel_ids")),
             "store_credit_amounts": v3_store_credit(arguments.get("store_credit")),
+            "form_fields": v3_form_fields(arguments.get("form_fields")),
             "authentication": v3_authentication(arguments.get("authentication")),
             "accepts_product_review_abandoned_cart_emails": optional_bool(
                 arguments.get("accepts_product_review_abandoned_cart_emails"),

@@ -8,6 +8,7 @@ re-exported here. Importing this module is as light as importing either.
 from __future__ import annotations
 
 from airflow_bigcommerce.operators.create_customer import CreateCustomerOperator, IfExists
-from airflow_bigcommerce.operators.sync_customers import SyncCustomersOperator, SyncMode
+from airflow_bigcommerce.operators.sync_customers import SyncCustomersOperator
+from airflow_bigcommerce.sync.option_checks import SyncMode
 
 __all__ = ["CreateCustomerOperator", "IfExists", "SyncCustomersOperator", "SyncMode"]

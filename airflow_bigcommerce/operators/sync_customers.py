@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow.sdk import BaseOperator
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
 from airflow_bigcommerce.ledger.records import DEFAULT_TABLE, MAX_ATTEMPTS
 from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
+from airflow_bigcommerce.models.empty_values import EmptyValues, check_empty_values
 from airflow_bigcommerce.operators.arguments import (
     check_retry_budget,
     is_template,
@@ -27,6 +28,7 @@ from airflow_bigcommerce.operators.arguments import (
 )
 from airflow_bigcommerce.operators.ledger_task import check_ledger_arguments
 from airflow_bigcommerce.sync.option_checks import (
+    SyncMode,
     check_batch_size,
     check_channel_id,
     check_max_concurrency,
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
     from airflow_bigcommerce.sources import Source
     from airflow_bigcommerce.sync.result import SyncResult
 
-SyncMode = Literal["insert", "upsert"]
 #: Rejected (and failed) rows the task log lists one by one; it says how many more the report holds.
 ROWS_IN_LOG = 20
 
@@ -82,11 +83,20 @@ class SyncCustomersOperator(BaseOperator):
         ``company``, ``phone``, ``notes``, ``tax_exempt_category``, ``customer_group_id``,
         ``password``, ``force_password_reset``, ``accepts_product_review_abandoned_cart_emails``) or
         part of the contact: ``address.<field>`` (one sync-managed address), ``attribute.<name>``
-        (a customer attribute's value), ``customer_group`` (a group name), ``newsletter`` (opt-in);
+        (a customer attribute's value), ``customer_group`` (a group name), ``newsletter`` (opt-in),
+        ``form_field.<name>`` (a sign-up form field's value, sent with the customer),
+        ``store_credit`` (the customer's store credit, set to the CRM's amount);
         default: columns named like the customer fields (templated).
     :param key_field: column identifying a row in reports (default ``"id"``; row number if absent);
         with a ledger, the CRM id the ledger keys each contact by (required; a row without it is rejected).
-    :param mode: ``"insert"`` (create new, skip existing) or ``"upsert"`` (also update changed) (templated).
+    :param mode: ``"insert"`` (create new, skip existing), ``"upsert"`` (also update changed) or
+        ``"update"`` (update changed, create nothing: a row without a customer is skipped) (templated).
+    :param empty_values: ``"keep"`` (default: an empty CRM value leaves the store's value alone) or
+        ``"clear"`` (it clears the store's optional value: text fields emptied, attribute and form
+        field values emptied, group none, store credit 0). An empty e-mail, first or last name
+        rejects the row either way.
+    :param notify_new_customers: the customers the sync creates get BigCommerce's account-created
+        e-mail (``trigger_account_created_notification``); existing customers never do. Default off.
     :param dry_run: look up and report what would happen, write nothing (templated).
     :param max_rejected: fail the task, after everything valid was sent, if more rows were rejected:
         a number of rows, or a share of the run's rows as text (``"2%"``).
@@ -169,6 +179,8 @@ class SyncCustomersOperator(BaseOperator):
         field_map: Mapping[str, str] | None = None,
         key_field: str | None = "id",
         mode: SyncMode = "insert",
+        empty_values: EmptyValues = "keep",
+        notify_new_customers: bool = False,
         dry_run: bool = False,
         max_rejected: int | str | None = None,
         report_path: str | None = None,
@@ -203,6 +215,7 @@ class SyncCustomersOperator(BaseOperator):
             raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
         if not is_template(mode):
             check_mode(mode)
+        check_empty_values(empty_values)
         check_batch_size(batch_size)
         check_max_concurrency(max_concurrency)
         if isinstance(quota_reserve, bool) or not isinstance(quota_reserve, int) or quota_reserve < 0:
@@ -222,6 +235,8 @@ class SyncCustomersOperator(BaseOperator):
         self.field_map = field_map
         self.key_field = key_field
         self.mode = mode
+        self.empty_values = empty_values
+        self.notify_new_customers = notify_new_customers
         # Shadows BaseOperator.dry_run(), which nothing in Airflow 3 calls: the argument name is the contract.
         self.dry_run = dry_run  # type: ignore[method-assign,assignment]
         self.max_rejected = max_rejected
@@ -264,6 +279,8 @@ class SyncCustomersOperator(BaseOperator):
             channel_id=self.channel_id,
             create_attributes=self.create_attributes,
             max_attempts=self.max_attempts,
+            empty_values=self.empty_values,
+            notify_new_customers=bool(self.notify_new_customers),
         )
         hook = BigCommerceHook(
             bigcommerce_conn_id=self.bigcommerce_conn_id,

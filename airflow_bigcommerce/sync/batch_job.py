@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from airflow_bigcommerce.models.contact_parts import GROUP_TARGET
 from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
 from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.outcome import PartOutcome, Status, combine, part
@@ -84,8 +85,8 @@ class BatchJob:
         if line.outcome not in (Status.CREATED, Status.UPDATED, Status.SKIPPED):
             return {}
         created = line.outcome is Status.CREATED
-        if item.parts.group is not None:
-            if created:
+        if item.parts.group is not None or GROUP_TARGET in item.parts.cleared:
+            if created and item.parts.group is not None:
                 settled["group"] = part(Status.CREATED if not self.dry_run else Status.WOULD_SET)
             elif "customer_group_id" in item.body and item.body is not item.target:
                 settled["group"] = part(Status.UPDATED if not self.dry_run else Status.WOULD_UPDATE)
@@ -93,4 +94,16 @@ class BatchJob:
                 settled.setdefault("group", part(Status.UNCHANGED))
         if created and item.parts.attributes:
             settled["attributes"] = part(Status.CREATED if not self.dry_run else Status.WOULD_CREATE)
+        for name, key, mapped in (
+            ("form_fields", "form_fields", bool(item.parts.form_fields)),
+            ("store_credit", "store_credit_amounts", item.parts.store_credit is not None),
+        ):
+            if not mapped:
+                continue
+            if key in item.body and created:
+                settled[name] = part(Status.CREATED if not self.dry_run else Status.WOULD_SET)
+            elif key in item.body and line.outcome is Status.UPDATED:
+                settled[name] = part(Status.UPDATED if not self.dry_run else Status.WOULD_UPDATE)
+            else:
+                settled.setdefault(name, part(Status.UNCHANGED))
         return settled

@@ -2,8 +2,10 @@
 Decide what a looked-up row needs against what the store holds: a create, an update, only parts, or nothing.
 
 Pure (no requests), run by the calling thread for each row of a looked-up chunk. Insert mode skips
-a customer the store holds; upsert skips it when unchanged. Either way its parts may still need
-writes (a parts-only job). The plan of each part comes from :mod:`.plan`.
+a customer the store holds; upsert and update skip it when unchanged. Either way its parts may still
+need writes (a parts-only job). Update mode creates nothing: a row without a customer is skipped.
+The plan of each part comes from :mod:`.plan`; the customer fields an empty cell clears
+(``Item.cleared``, ``empty_values="clear"``) are compared like the others.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from airflow_bigcommerce.sync.store_context import StoreContext
 #: ``create``/``update``: queue the customer write; ``parts``: only parts (``line`` is the customer's);
 #: ``settled``: nothing to write (``line`` still gets its plan's parts folded in); ``done``: final.
 Need = Literal["create", "update", "parts", "settled", "done"]
+#: Why update mode skips a row the store has no customer for.
+NOT_IN_STORE = store("not in the store (update mode creates nothing)")
 
 
 class Classified(NamedTuple):
@@ -34,17 +38,14 @@ def classify(item: Item, existing: Mapping[str, Any] | None, context: StoreConte
     """Classify a row against its stored customer (``None``: none); set its body, plan and customer id."""
     channel = context.channel_id
     if existing is None:
-        if item.parts is not None:
-            inline, item.plan = plan_new(item.parts, context)
-            item.body = {**item.target, **inline, **channel_fields(context)}
-        elif channel is not None:
-            item.body = {**item.target, **channel_fields(context)}
-        return Classified("create")
+        return _classify_new(item, context, mode)
     if AMBIGUOUS in existing:
         ids = ", ".join(str(i) for i in existing[AMBIGUOUS])
         reason = store(f"ambiguous: customers {ids} can all log in on channel {channel} with this e-mail")
         return Classified("done", item.line(Status.REJECTED, reason))
     cid = as_id(existing.get("id"))
+    if item.cleared:
+        item.target = {**item.target, **item.cleared}
     try:
         plan = (
             None
@@ -52,11 +53,13 @@ def classify(item: Item, existing: Mapping[str, Any] | None, context: StoreConte
             else plan_existing(item.parts, existing, context, mode, recorded=item.address_id)
         )
         group_mapped = item.parts is not None and item.parts.group is not None
-        differs = customer_differs(item.target, existing) if mode == "upsert" or group_mapped else {}
+        differs = customer_differs(item.target, existing) if mode != "insert" or group_mapped else {}
     except Exception as exc:
         reason = data(f"could not compare with the stored customer: {type(exc).__name__}")
         return Classified("done", item.line(Status.REJECTED, reason, cid))
     changed = {} if mode == "insert" else differs
+    if plan is not None:
+        changed = {**changed, **plan.customer_fields}
     if plan is not None and group_mapped and mode == "insert" and "customer_group_id" in differs:
         plan.outcomes["group"] = part(Status.SKIPPED, store("insert mode changes no stored customer"))
     item.plan = plan
@@ -68,6 +71,18 @@ def classify(item: Item, existing: Mapping[str, Any] | None, context: StoreConte
     if plan is not None and plan.pending(context):
         return Classified("parts", base)
     return Classified("settled", base)
+
+
+def _classify_new(item: Item, context: StoreContext, mode: Mode) -> Classified:
+    """Classify a row the store has no customer for: a create, or (update mode) skipped."""
+    if mode == "update":
+        return Classified("done", item.line(Status.SKIPPED, NOT_IN_STORE))
+    if item.parts is not None:
+        inline, item.plan = plan_new(item.parts, context)
+        item.body = {**item.target, **inline, **channel_fields(context)}
+    elif context.channel_id is not None:
+        item.body = {**item.target, **channel_fields(context)}
+    return Classified("create")
 
 
 def channel_fields(context: StoreContext) -> dict[str, Any]:

@@ -23,6 +23,14 @@ from airflow_bigcommerce.sync.rows import as_id
 AMBIGUOUS = "__ambiguous_ids__"
 
 
+def client_stats(client: object) -> dict[str, int | float]:
+    """Return the client's numeric ``stats`` (the hook's pacing and retry counters), if it has any."""
+    stats = getattr(client, "stats", None)
+    if not isinstance(stats, Mapping):
+        return {}
+    return {str(k): v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
 class CountingClient:
     """Wrap the client to count calls by kind (thread-safe); the hook's own retries are not seen."""
 

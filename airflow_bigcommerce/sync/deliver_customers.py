@@ -25,6 +25,7 @@ from airflow_bigcommerce.sync.create_once import (
     in_use_text,
 )
 from airflow_bigcommerce.sync.outcome import Status, data, failure_reason, store, transient
+from airflow_bigcommerce.sync.plan import customer_fields_differ
 from airflow_bigcommerce.sync.rows import Item, Line, as_id, changed_reason, clip
 
 _CONFIRMED = store("confirmed by look-up after an unknown outcome")
@@ -158,7 +159,7 @@ class _CustomerBatch(BatchEndpoint[Item, _Answer]):
             return None
         confirmed = _CONFIRMED if item.unknown else None
         try:
-            pending = customer_differs(item.target, current)
+            pending = customer_differs(item.target, current) or customer_fields_differ(item.body, current)
         except Exception:
             return None
         if pending:

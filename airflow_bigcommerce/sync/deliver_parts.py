@@ -15,6 +15,7 @@ failed. A part that fails does not undo the parts before it; its outcome says ``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -80,6 +81,7 @@ class PartDeliverer:
         self._inline_addresses(work, out)
         self._post_addresses([i for i in work if _plan(i).address_post], out)
         self._put_addresses([i for i in work if _plan(i).address_put], out)
+        self._delete_addresses([i for i in work if _plan(i).address_delete is not None], out)
         self._attribute_values(work, out)
         for item in work:
             if _plan(item).newsletter is not None:
@@ -96,6 +98,8 @@ class PartDeliverer:
             outcomes["address"] = part(Status.WOULD_UPDATE, data(", ".join(sorted(plan.address_put[1]))))
         elif plan.address_record is not None:
             outcomes["address"] = PartOutcome(Status.UNCHANGED, note="(would record its id)")
+        elif plan.address_delete is not None:
+            outcomes["address"] = part(Status.WOULD_DELETE)
         if plan.attribute_values:
             outcomes["attributes"] = PartOutcome(Status.WOULD_WRITE, note=str(len(plan.attribute_values)))
         if plan.newsletter is not None:
@@ -164,6 +168,26 @@ class PartDeliverer:
         for item in batch:
             changed = ", ".join(sorted((_plan(item).address_put or (0, {}))[1]))
             out[item.index]["address"] = part(Status.UPDATED, data(changed))
+
+    def _delete_addresses(self, items: list[Item], out: dict[int, Outcomes]) -> None:
+        """Delete the sync's own addresses by id (idempotent: sent once more after a lost answer)."""
+        for start in range(0, len(items), ADDRESS_BATCH_SIZE):
+            batch = items[start : start + ADDRESS_BATCH_SIZE]
+            ids = [int(_plan(item).address_delete or 0) for item in batch]
+            try:
+                resend_idempotent(
+                    functools.partial(self.client.part, "address_delete", "delete_addresses", ids)
+                )
+            except (TransientFailureError, OutcomeUnknownError) as exc:
+                for item in batch:
+                    out[item.index]["address"] = failed_part("delete failed", exc)
+                continue
+            except RequestRejectedError as exc:
+                for item in batch:
+                    out[item.index]["address"] = refused_part(exc)
+                continue
+            for item in batch:
+                out[item.index]["address"] = part(Status.DELETED, data("every address column empty"))
 
     # ----------------------------------------------------------------- attribute values
 

@@ -23,17 +23,19 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
 from airflow_bigcommerce.models.contact_parts import PartMap
+from airflow_bigcommerce.models.empty_values import EmptyValues
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
-from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.counting import CountingClient, client_stats
 from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
 from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.ledger_sync import Found, decide, open_ledger
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT, StoreLookup
+from airflow_bigcommerce.sync.option_checks import SyncMode
 from airflow_bigcommerce.sync.options import MAX_CONCURRENCY, SyncOptions
 from airflow_bigcommerce.sync.outcome import Status, data, failure_reason
 from airflow_bigcommerce.sync.pool import WorkerPool
@@ -56,13 +58,6 @@ log = logging.getLogger("airflow_bigcommerce.sync")
 MAX_HELD_LINES = 20_000
 
 
-def _client_stats(client: object) -> dict[str, int | float]:
-    stats = getattr(client, "stats", None)
-    if not isinstance(stats, Mapping):
-        return {}
-    return {str(k): v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
 class _Run:
     """
     The state of one sync run, owned by the calling thread: only it reads or changes these fields.
@@ -81,7 +76,7 @@ class _Run:
         self.part_map = PartMap.from_field_map(options.fields)
         self.context = StoreContext()
         self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
-        self.prepare = RowPreparer(options.fields, options.key_field)
+        self.prepare = RowPreparer.of(options, self.context)
         self.index_limit = options.index_limit
         self.tally = Tally(options.max_rejections_listed)
         self.read = 0
@@ -110,9 +105,8 @@ class _Run:
             dry_run=self.options.dry_run,
             ledger=self.ledger is not None,
         )
-        self.prepare = RowPreparer(self.options.fields, self.options.key_field, self.context)
-        if self.part_map.needs_store_parts:
-            self.client.include = ("addresses", "attributes")
+        self.prepare = RowPreparer.of(self.options, self.context)
+        self.client.include = self.part_map.includes
         if self.options.channel_id is not None:
             self.client.visible = self.context.on_channel
             self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
@@ -316,7 +310,7 @@ class _Run:
         if self.options.progress is None:
             return
         counts = self.tally.progress()
-        stats = _client_stats(self.raw_client)
+        stats = client_stats(self.raw_client)
         if final:
             self.options.progress.finish(*counts, total=self.options.total, stats=stats)
         else:
@@ -328,7 +322,7 @@ def sync_customers(
     client: CustomerClient,
     *,
     field_map: Mapping[str, str] | None = None,
-    mode: Literal["insert", "upsert"] = "insert",
+    mode: SyncMode = "insert",
     dry_run: bool = False,
     key_field: str | None = "id",
     batch_size: int = CUSTOMER_BATCH_SIZE,
@@ -341,6 +335,8 @@ def sync_customers(
     index_limit: int = INDEX_LIMIT,
     channel_id: int | None = None,
     create_attributes: bool = False,
+    empty_values: EmptyValues = "keep",
+    notify_new_customers: bool = False,
 ) -> SyncResult:
     """
     Create (``insert``) or create-and-update (``upsert``) store customers from CRM rows.
@@ -354,7 +350,8 @@ def sync_customers(
     :param client: the store, e.g. ``BigCommerceHook`` or ``testing.InProcessStore``.
     :param field_map: CRM column -> customer field (see ``models.contact.validate_field_map``).
     :param mode: ``"insert"`` skips contacts already in the store; ``"upsert"`` updates the changed
-        fields of those, and skips unchanged ones.
+        fields of those, and skips unchanged ones; ``"update"`` is upsert that creates nothing (a
+        row without a customer is skipped: "not in the store (update mode creates nothing)").
     :param dry_run: look up but write nothing; ``created``/``updated`` then count what *would* be
         written (report reasons say ``dry run: ...``) and the result has ``dry_run=True``. Rows the
         store itself would refuse cannot be known without writing, so they count as would-be writes.
@@ -378,6 +375,8 @@ def sync_customers(
         new customers are created on it (see ``sync.store_context.StoreContext.on_channel``).
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         ``string``) instead of failing at start.
+    :param empty_values: ``"keep"`` or ``"clear"`` (see ``models.empty_values``).
+    :param notify_new_customers: send the created customers BigCommerce's account-created e-mail.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
         client could not deliver for a transient reason (its ``TransientFailureError``) are
         ``failed``; the run goes on with the next rows, so every row is attempted.
@@ -402,6 +401,8 @@ def sync_customers(
         index_limit=index_limit,
         channel_id=channel_id,
         create_attributes=create_attributes,
+        empty_values=empty_values,
+        notify_new_customers=notify_new_customers,
     )
     return run_sync(rows, client, options)
 
@@ -429,7 +430,7 @@ def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options:
         requests_per_row=round(sum(requests.values()) / run.read, 3) if run.read else 0.0,
         retries_resolved=run.resolved,
         duration_s=round(time.monotonic() - started, 3),
-        client_stats=_client_stats(client),
+        client_stats=client_stats(client),
         retried=run.ledger.retried if run.ledger else 0,
         email_changes=run.ledger.email_changes if run.ledger else 0,
         **run.tally.summary(),

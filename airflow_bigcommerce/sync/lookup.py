@@ -23,6 +23,8 @@ from airflow_bigcommerce.sync.rows import Item
 
 log = logging.getLogger("airflow_bigcommerce.sync")
 
+#: The field of ``customer_Full`` each ``include=`` sub-resource fills, where their names differ.
+INCLUDED_FIELDS = {"formfields": "form_fields", "storecredit": "store_credit_amounts"}
 #: Stores with at most this many customers are read once (≤10 pages of 250) instead of looked up per chunk.
 INDEX_LIMIT = 2_500
 
@@ -97,7 +99,7 @@ def _load_index(
     if count > index_limit or (budget is not None and pages > budget):
         log.info("Store holds %d customers: looking contacts up per chunk", count)
         return None
-    keep = {"id", "email", *COMPARABLE_FIELDS, *client.include}
+    keep = {"id", "email", *COMPARABLE_FIELDS, *(INCLUDED_FIELDS.get(i, i) for i in client.include)}
     index: dict[str, dict[str, Any]] = {}
     if count:
         for customer in client.iter_all():

@@ -7,12 +7,13 @@ when the DAG is parsed without loading the engine.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
 
-#: What ``mode`` may be: create new customers only, or create and update.
-SYNC_MODES = ("insert", "upsert")
+#: What ``mode`` may be: create new customers only, create and update, or update existing ones only.
+SyncMode = Literal["insert", "upsert", "update"]
+SYNC_MODES: tuple[SyncMode, ...] = ("insert", "upsert", "update")
 
 
 def check_mode(mode: Any) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
 from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
 from airflow_bigcommerce.ledger.records import MAX_ATTEMPTS, Ledger
 from airflow_bigcommerce.models.contact import validate_field_map
+from airflow_bigcommerce.models.empty_values import EmptyValues, check_empty_values
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT
+from airflow_bigcommerce.sync.option_checks import SyncMode as Mode
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
     check_channel_id,
@@ -30,8 +31,6 @@ from airflow_bigcommerce.sync.report import ReportWriter
 #: Upper bound for ``max_concurrency``: more parallel writes only buy 429s under a shared store quota.
 MAX_CONCURRENCY = MAX_IN_FLIGHT
 
-Mode = Literal["insert", "upsert"]
-
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -42,6 +41,9 @@ class SyncOptions:
     ``ledger`` (``None``: the e-mail is the only identity, as before) keys rows by ``key_field``
     (required then); ``run_id`` is what its rows record, ``max_attempts`` caps its retries and
     ``ledger_owner`` (a prefix of ``run_id``) limits them to the rows of runs it starts (``None``: all).
+    ``empty_values`` says what an empty CRM value does (:mod:`airflow_bigcommerce.models.empty_values`:
+    ``keep`` the store's value, or ``clear`` it); ``notify_new_customers`` sends BigCommerce's
+    account-created e-mail to the customers the run creates (never to existing ones).
     """
 
     field_map: Mapping[str, str] | None = None
@@ -62,9 +64,12 @@ class SyncOptions:
     max_attempts: int = MAX_ATTEMPTS
     run_id: str | None = None
     ledger_owner: str | None = None
+    empty_values: EmptyValues = "keep"
+    notify_new_customers: bool = False
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
+        check_empty_values(self.empty_values)
         check_batch_size(self.batch_size)
         check_max_concurrency(self.max_concurrency)
         check_channel_id(self.channel_id)

@@ -2,9 +2,10 @@
 Outcomes are values: a status, and a reason that carries its kind; counters read the status only.
 
 A row ends as one of five statuses (``created``, ``updated``, ``skipped``, ``rejected``, ``failed``);
-each mapped part of it as one of those or ``unchanged``, ``subscribed``, ``unsubscribed`` or a dry
-run's ``would ...``. A reason says why, and of which kind it is: the row's data (the CRM must
-change it), the store's state (already there, ambiguous) or transient (a later run can deliver it).
+each mapped part of it as one of those or ``unchanged``, ``subscribed``, ``unsubscribed``,
+``deleted`` (the sync's own address, ``empty_values="clear"``) or a dry run's ``would ...``. A
+reason says why, and of which kind it is: the row's data (the CRM must change it), the store's state
+(already there, ambiguous) or transient (a later run can deliver it).
 The texts users see (report lines, XCom summary) are rendered from these values at the edge
 (:mod:`.report`, :mod:`.result`); nothing parses them back.
 
@@ -44,12 +45,14 @@ class Status(str, Enum):
     FAILED = "failed"
     SUBSCRIBED = "subscribed"
     UNSUBSCRIBED = "unsubscribed"
+    DELETED = "deleted"
     WOULD_CREATE = "would create"
     WOULD_UPDATE = "would update"
     WOULD_SET = "would set"
     WOULD_WRITE = "would write"
     WOULD_SUBSCRIBE = "would subscribe"
     WOULD_UNSUBSCRIBE = "would unsubscribe"
+    WOULD_DELETE = "would delete"
 
     @property
     def wrote(self) -> bool:
@@ -59,7 +62,7 @@ class Status(str, Enum):
 
 #: The five statuses a row ends with: they add up to the rows read.
 ROW_STATUSES = (Status.CREATED, Status.UPDATED, Status.SKIPPED, Status.REJECTED, Status.FAILED)
-_WROTE = frozenset({Status.CREATED, Status.UPDATED, Status.SUBSCRIBED, Status.UNSUBSCRIBED})
+_WROTE = frozenset({Status.CREATED, Status.UPDATED, Status.SUBSCRIBED, Status.UNSUBSCRIBED, Status.DELETED})
 #: A dry run's statuses: what would have been written.
 _WOULD = frozenset(
     {
@@ -69,6 +72,7 @@ _WOULD = frozenset(
         Status.WOULD_WRITE,
         Status.WOULD_SUBSCRIBE,
         Status.WOULD_UNSUBSCRIBE,
+        Status.WOULD_DELETE,
     }
 )
 

@@ -8,13 +8,23 @@ e-mail an earlier row of the run already had is skipped, before any look-up or w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
 from airflow_bigcommerce.models.contact_parts import GROUP_TARGET, PartMap, PartRejected, map_parts
+from airflow_bigcommerce.models.empty_values import (
+    CLEARABLE_TEXT_TARGETS,
+    EmptyValues,
+    check_empty_values,
+    on_empty,
+)
+from airflow_bigcommerce.models.values import is_blank
 from airflow_bigcommerce.sync.outcome import Status, data, store
 from airflow_bigcommerce.sync.rows import Item, Line, clip
 from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreContext
+
+if TYPE_CHECKING:
+    from airflow_bigcommerce.sync.options import SyncOptions
 
 #: Group names listed in an unknown group's rejection, at most.
 _GROUPS_LISTED = 10
@@ -42,17 +52,41 @@ class RowPreparer:
     :param field_map: a validated CRM column -> customer field map.
     :param key_field: the column naming a row in the report; rows without it are ``row N``.
     :param context: what the run resolved in the store (group ids), when ``field_map`` maps parts.
+    :param empty_values: what an empty cell means (``clear``: the store's optional value is cleared).
+    :param notify_new_customers: ask the store to send its account-created e-mail to each customer
+        the run creates (``trigger_account_created_notification``, a ``customer_Post`` field only).
     """
 
     def __init__(
-        self, field_map: dict[str, str], key_field: str | None, context: StoreContext | None = None
+        self,
+        field_map: dict[str, str],
+        key_field: str | None,
+        context: StoreContext | None = None,
+        *,
+        empty_values: EmptyValues = "keep",
+        notify_new_customers: bool = False,
     ) -> None:
         self.field_map = field_map
         self.key_field = key_field
         self.part_map = PartMap.from_field_map(field_map)
         self.context = context or StoreContext()
+        self.empty_values = check_empty_values(empty_values)
+        self.notify = notify_new_customers
+        #: CRM column -> the customer field an empty cell clears, and the value (``clear`` only)
+        self.clearing = _clearing(field_map) if self.empty_values == "clear" else {}
         self.email_column = next(col for col, target in field_map.items() if target == "email")
         self.seen: dict[str, _First] = {}  # match key -> the first row in this run with it
+
+    @classmethod
+    def of(cls, options: SyncOptions, context: StoreContext) -> RowPreparer:
+        """Return the preparer of a run with these options, once ``context`` is resolved."""
+        return cls(
+            options.fields,
+            options.key_field,
+            context,
+            empty_values=options.empty_values,
+            notify_new_customers=options.notify_new_customers,
+        )
 
     def __call__(self, index: int, row: Mapping[str, Any]) -> Line | Item:
         """Map one row (1-based ``index``); return its settled line or the item to look up."""
@@ -67,10 +101,19 @@ class RowPreparer:
             parts = None
             if self.part_map:
                 parts = map_parts(
-                    row, self.part_map, first_name=payload["first_name"], last_name=payload["last_name"]
+                    row,
+                    self.part_map,
+                    first_name=payload["first_name"],
+                    last_name=payload["last_name"],
+                    empty_values=self.empty_values,
                 )
                 if parts.group is not None:
                     payload["customer_group_id"] = self._group_id(parts.group)
+            cleared = {
+                name: value
+                for column, (name, value) in self.clearing.items()
+                if name not in payload and is_blank(row.get(column))
+            }
         except ContactRejected as exc:
             reason = data(clip(str(exc), 1000), exc.field)
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
@@ -89,7 +132,9 @@ class RowPreparer:
                 index, key, clip(email), Status.SKIPPED, reason, first.customer_id, duplicate_of=waiting
             )
         self.seen[mk] = _First(key, index)
-        return Item(index, key, email, mk, payload, payload, parts=parts)
+        if self.notify:
+            payload["trigger_account_created_notification"] = True
+        return Item(index, key, email, mk, payload, payload, parts=parts, cleared=cleared)
 
     def settled(self, line: Line) -> None:
         """Note that a first row settled, and its customer id, for the duplicates read after it."""
@@ -132,3 +177,14 @@ class RowPreparer:
         except Exception:
             return None
         return None
+
+
+def _clearing(field_map: dict[str, str]) -> dict[str, tuple[str, object]]:
+    """Return CRM column -> (customer field, cleared value) for the customer fields ``clear`` empties."""
+    clearing: dict[str, tuple[str, object]] = {}
+    for column, target in field_map.items():
+        if target in CLEARABLE_TEXT_TARGETS:
+            clearing[column] = (target, on_empty(target, "clear").value)
+        elif target in ("customer_group_id", GROUP_TARGET):
+            clearing[column] = ("customer_group_id", on_empty("customer_group", "clear").value)
+    return clearing

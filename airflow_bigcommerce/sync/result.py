@@ -40,7 +40,7 @@ class SyncResult:
         429s beyond the budget): a later run can deliver them, so a run with failures fails its task.
     :param total: input rows read.
     :param dry_run: look-ups were made, but nothing was written.
-    :param mode: ``"insert"`` or ``"upsert"``.
+    :param mode: ``"insert"``, ``"upsert"`` or ``"update"``.
     :param requests: client calls made, by kind (``lookup``, ``create``, ``update``, ``list``, and for
         mapped parts ``setup``, ``address_create``, ``address_update``, ``address_lookup``,
         ``attribute_values``, ``subscriber_lookup``, ``subscriber_create``, ``subscriber_update``);

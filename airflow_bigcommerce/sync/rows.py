@@ -9,7 +9,7 @@ line's key, e-mail, and its outcome and reason rendered as text.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_bigcommerce.sync.outcome import (
@@ -70,6 +70,7 @@ class Item:
     plan: PartPlan | None = None  # what its parts need beyond the customer write
     created: Mapping[str, Any] | None = None  # the customer as the create answered (its address ids)
     address_id: int | None = None  # the sync's address as the ledger recorded it for this customer
+    cleared: Mapping[str, Any] = field(default_factory=dict)  # customer fields an empty cell clears
 
     def line(self, outcome: Status, reason: Reason | None = None, customer_id: int | None = None) -> Line:
         """Settle this row."""

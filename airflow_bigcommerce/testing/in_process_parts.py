@@ -52,6 +52,19 @@ class PartCalls(FieldCalls):
             lambda: self._pages(self.store.addresses.search, query),
         )
 
+    def delete_addresses(self, address_ids: Sequence[int]) -> None:
+        """Delete addresses by id (``DELETE /v3/customers/addresses?id:in=``); never without ids."""
+        ids = sorted({int(i) for i in address_ids})
+        if not ids:
+            raise ValueError("an address delete names its addresses: no id given")
+        query = {"id:in": ",".join(map(str, ids))}
+        self._call(
+            "address_delete",
+            "DELETE /v3/customers/addresses",
+            "DELETE",
+            lambda _: self.store.addresses.delete(query),
+        )
+
     def list_customer_attributes(self) -> list[dict[str, Any]]:
         """Return the store's customer attributes."""
         return self._read(

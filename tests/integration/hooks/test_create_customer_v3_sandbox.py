@@ -144,3 +144,19 @@ def test_store_refusal_never_echoes_the_password(bigcommerce_sandbox: SandboxHan
         create(authentication={"password": too_long})
     assert PASSWORD not in str(info.value)
     assert bigcommerce_sandbox.store.all_customers() == []
+
+
+def test_form_fields_the_store_defines_are_set_and_an_unknown_one_fails_with_the_stores_reason(
+    bigcommerce_sandbox: SandboxHandle,
+) -> None:
+    bigcommerce_sandbox.store.define_form_fields(["License ID"])
+    customer = create(form_fields={"License ID": "L-17"})
+    (stored,) = bigcommerce_sandbox.store.all_customers()
+    assert stored["id"] == customer["id"]
+    from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+
+    (found,) = BigCommerceHook().find_customers_by_email(["ada@example.com"], include=("formfields",))
+    assert [(f["name"], f["value"]) for f in found["form_fields"]] == [("License ID", "L-17")]
+    with pytest.raises(BigCommerceAPIError, match="The form field 'Tier' does not exist"):
+        create(email="grace@example.com", form_fields={"Tier": "Gold"})
+    assert creates(bigcommerce_sandbox) == 2

@@ -85,8 +85,8 @@ def test_field_map_is_ordered_by_target() -> None:
 
 
 def test_field_map_unknown_target_named() -> None:
-    with pytest.raises(ValueError, match="'store_credit'"):
-        validate_field_map({"mail": "email", "credit": "store_credit"})
+    with pytest.raises(ValueError, match="'loyalty_points'"):
+        validate_field_map({"mail": "email", "credit": "loyalty_points"})
 
 
 def test_field_map_two_columns_on_one_target() -> None:

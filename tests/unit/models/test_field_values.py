@@ -18,9 +18,9 @@ from airflow_bigcommerce.models.empty_values import (
 from airflow_bigcommerce.models.field_values import (
     form_field_value,
     metafield_value,
-    parse_store_credit,
     segment_names,
     store_credit_amounts,
+    store_credit_value,
 )
 from airflow_bigcommerce.sync.store_context import name_key
 
@@ -31,12 +31,12 @@ CENTS = st.integers(min_value=0, max_value=10**11)
 @given(CENTS)
 def test_store_credit_round_trips_cents_from_text_decimal_and_float(cents: int) -> None:
     amount = Decimal(cents).scaleb(-2)
-    assert parse_store_credit(str(amount)) == amount
-    assert parse_store_credit(f"  {amount}  ") == amount
-    assert parse_store_credit(amount) == amount
+    assert store_credit_value(str(amount)) == amount
+    assert store_credit_value(f"  {amount}  ") == amount
+    assert store_credit_value(amount) == amount
     as_float = cents / 100
     if cents < 10**13:  # a float column holds these exactly enough to print as the cents
-        assert parse_store_credit(as_float) == Decimal(repr(as_float)).quantize(Decimal("0.01"))
+        assert store_credit_value(as_float) == Decimal(repr(as_float)).quantize(Decimal("0.01"))
     (wire,) = store_credit_amounts(amount)
     assert wire == {"amount": float(amount)}
 
@@ -45,32 +45,32 @@ def test_store_credit_round_trips_cents_from_text_decimal_and_float(cents: int) 
 def test_store_credit_accepts_exactly_the_non_negative_cents(value: Decimal) -> None:
     ok = value.is_finite() and 0 <= value < 10**12 and value == value.quantize(Decimal("0.01"))
     if value.is_nan():
-        assert parse_store_credit(value) is None  # NaN is a blank cell
+        assert store_credit_value(value) is None  # NaN is a blank cell
         return
     if ok:
-        result = parse_store_credit(value)
+        result = store_credit_value(value)
         assert result == value and result is not None and result.as_tuple().exponent == -2
     else:
         with pytest.raises(ValueError, match="non-negative amount"):
-            parse_store_credit(value)
+            store_credit_value(value)
 
 
 @pytest.mark.parametrize("bad", ["-1", "1.005", "abc", "1e400", "inf", True, [], float("inf"), -0.01])
 def test_store_credit_refuses_without_echoing(bad: object) -> None:
     with pytest.raises(ValueError) as refused:
-        parse_store_credit(bad)
+        store_credit_value(bad)
     assert "abc" not in str(refused.value)
 
 
 @pytest.mark.parametrize("blank", [None, "", "   ", float("nan"), Decimal("NaN")])
 def test_blank_store_credit_is_none(blank: object) -> None:
-    assert parse_store_credit(blank) is None
+    assert store_credit_value(blank) is None
 
 
 def test_store_credit_integers_and_trailing_zeros() -> None:
-    assert parse_store_credit(12) == Decimal("12.00")
-    assert parse_store_credit("12.500") == Decimal("12.50")
-    assert parse_store_credit(0.1) == Decimal("0.10")
+    assert store_credit_value(12) == Decimal("12.00")
+    assert store_credit_value("12.500") == Decimal("12.50")
+    assert store_credit_value(0.1) == Decimal("0.10")
 
 
 # -- metafield and form field values -----------------------------------------------------------------

@@ -112,6 +112,7 @@ def test_every_payload_field_is_templated() -> None:
         "origin_channel_id",
         "trigger_account_created_notification",
         "accepts_product_review_abandoned_cart_emails",
+        "form_fields",
         # where to, as on SyncCustomersOperator (a DAG may pick the store per run)
         "bigcommerce_conn_id",
     }

@@ -239,6 +239,29 @@ def test_welcome_email_only_when_asked(fake_hook: type[FakeV3Hook], flag: Any) -
     assert sent(fake_hook)["trigger_account_created_notification"] is True
 
 
+def test_form_fields_are_sent_as_name_value_pairs(fake_hook: type[FakeV3Hook]) -> None:
+    run(make_op(form_fields={"License ID": " L-17 ", "Employees": 12, "Referral": "  "}))
+    assert sent(fake_hook)["form_fields"] == [
+        {"name": "License ID", "value": "L-17"},
+        {"name": "Employees", "value": "12"},
+    ]
+    assert fake_hook.instances[0].calls == ["find include=addresses,attributes", "create"]
+
+
+def test_form_fields_are_v3_only_and_checked_before_any_request() -> None:
+    with pytest.raises(ValueError, match="form_fields: only with api_version='v3'"):
+        CreateCustomerOperator(
+            task_id="t", email="a@example.com", first_name="A", last_name="B", form_fields={"X": "y"}
+        )
+    for bad, said in (
+        (["License ID"], "form_fields must be a mapping"),
+        ({"License ID": ["a"]}, "form_fields.License ID: must be text"),
+        ({" ": "x"}, "each name must be a form field's name"),
+    ):
+        with pytest.raises(BigCommerceConfigError, match=said):
+            make_op(form_fields=bad).execute(context={})  # type: ignore[arg-type]
+
+
 def test_group_id_keeps_working(fake_hook: type[FakeV3Hook]) -> None:
     run(make_op(customer_group_id="7"))
     assert sent(fake_hook)["customer_group_id"] == 7

@@ -51,7 +51,7 @@ def set_connection(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert'), got 'merge'"),
+        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert', 'update'), got 'merge'"),
         ({"batch_size": 11}, "batch_size must be 1 to 10 (the V3 API's limit per request), got 11"),
         ({"batch_size": 0}, "batch_size must be 1 to 10"),
         ({"max_concurrency": 9}, "max_concurrency must be 1 to 8, or None to adapt, got 9"),
@@ -123,7 +123,8 @@ def test_templated_mode_is_checked_when_the_task_starts(monkeypatch: pytest.Monk
     set_connection(monkeypatch)
     op = sync_op(mode="{{ params.mode }}")  # cannot be checked before rendering
     op.mode = "merge"  # what the template rendered to
-    with pytest.raises(ValueError, match=r"mode must be one of \('insert', 'upsert'\), got 'merge'"):
+    modes = r"\('insert', 'upsert', 'update'\)"
+    with pytest.raises(ValueError, match=rf"mode must be one of {modes}, got 'merge'"):
         op.execute(context={})  # type: ignore[arg-type]
 
 

@@ -35,10 +35,11 @@ def test_a_run_takes_its_options_as_one_value() -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert'), got 'merge'"),
+        ({"mode": "merge"}, "mode must be one of ('insert', 'upsert', 'update'), got 'merge'"),
         ({"batch_size": 11}, "batch_size must be 1 to 10 (the V3 API's limit per request), got 11"),
         ({"max_concurrency": 9}, "max_concurrency must be 1 to 8, or None to adapt, got 9"),
         ({"channel_id": 0}, "channel_id must be a channel's id (1 or more) or None, got 0"),
+        ({"empty_values": "wipe"}, "empty_values must be one of keep, clear, got 'wipe'"),
     ],
 )
 def test_the_operator_and_the_engine_refuse_an_option_with_one_message(
@@ -57,3 +58,9 @@ def test_the_field_map_of_the_options_cannot_change() -> None:
     options = SyncOptions(field_map={"Email": "email"})
     with pytest.raises(TypeError):
         options.field_map["Phone"] = "phone"  # type: ignore[index]
+
+
+def test_update_mode_empty_values_and_notify_are_options() -> None:
+    options = SyncOptions(mode="update", empty_values="clear", notify_new_customers=True)
+    assert (options.mode, options.empty_values, options.notify_new_customers) == ("update", "clear", True)
+    assert (SyncOptions().empty_values, SyncOptions().notify_new_customers) == ("keep", False)
