@@ -6,7 +6,8 @@ Map the parts of a CRM contact beyond the customer record: address, attributes, 
 - ``address.<field>``: one sync-managed address per contact (:mod:`.address` normalises it);
 - ``attribute.<name>``: the value of the store's customer attribute of that name;
 - ``customer_group``: a customer group *name*, resolved to its id once per run;
-- ``newsletter``: a true/false-ish opt-in (empty: consent left alone).
+- ``newsletter``: a true/false-ish opt-in (empty: consent left alone);
+- ``metafield.<namespace>.<key>`` and ``segment``: see :mod:`.field_targets`.
 
 A bad value for an attribute, the group or the newsletter rejects the row (its data must change);
 an incomplete address does not: the customer still syncs and the report says why the address was
@@ -21,6 +22,15 @@ from typing import Any
 
 from airflow_bigcommerce.api import ATTRIBUTE_NAME_MAX_LENGTH as ATTRIBUTE_NAME_MAX
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
+from airflow_bigcommerce.models.empty_values import EmptyValues
+from airflow_bigcommerce.models.field_targets import (
+    FieldMap,
+    FieldRejected,
+    FieldValues,
+    check_field_target,
+    is_field_target,
+    map_fields,
+)
 from airflow_bigcommerce.models.values import is_blank, normalize_attribute_value, parse_newsletter
 
 ADDRESS_PREFIX = "address."
@@ -31,9 +41,10 @@ NEWSLETTER_TARGET = "newsletter"
 
 def is_part_target(target: str) -> bool:
     """Whether a ``field_map`` target names a part rather than a customer field."""
-    return target.startswith((ADDRESS_PREFIX, ATTRIBUTE_PREFIX)) or target in (
-        GROUP_TARGET,
-        NEWSLETTER_TARGET,
+    return (
+        target.startswith((ADDRESS_PREFIX, ATTRIBUTE_PREFIX))
+        or target in (GROUP_TARGET, NEWSLETTER_TARGET)
+        or is_field_target(target)
     )
 
 
@@ -41,8 +52,10 @@ def check_part_target(column: str, target: str) -> None:
     """
     Refuse a part target that cannot work, before any row is read.
 
-    :raises ValueError: an unknown address field, or an attribute without a usable name.
+    :raises ValueError: an unknown address field, an attribute without a usable name, or a
+        metafield without a usable namespace and key.
     """
+    check_field_target(column, target)
     if target.startswith(ADDRESS_PREFIX):
         name = target[len(ADDRESS_PREFIX) :]
         if name not in ADDRESS_FIELDS:
@@ -67,6 +80,7 @@ class PartMap:
     attributes: dict[str, str] = field(default_factory=dict)
     group: str | None = None
     newsletter: str | None = None
+    fields: FieldMap = field(default_factory=FieldMap)
 
     @classmethod
     def from_field_map(cls, field_map: Mapping[str, str]) -> PartMap:
@@ -83,7 +97,7 @@ class PartMap:
                 group = column
             elif target == NEWSLETTER_TARGET:
                 newsletter = column
-        return cls(address, attributes, group, newsletter)
+        return cls(address, attributes, group, newsletter, FieldMap.from_field_map(field_map))
 
     @property
     def needs_store_parts(self) -> bool:
@@ -91,7 +105,7 @@ class PartMap:
         return bool(self.address or self.attributes)
 
     def __bool__(self) -> bool:
-        return bool(self.address or self.attributes or self.group or self.newsletter)
+        return bool(self.address or self.attributes or self.group or self.newsletter or self.fields)
 
 
 @dataclass
@@ -104,6 +118,7 @@ class ContactParts:
     :param attributes: attribute name -> value (strings; dates ISO 8601).
     :param group: the customer group name as given (trimmed), resolved per run.
     :param newsletter: ``True`` subscribe, ``False`` remove the newsletter consent, ``None`` leave it.
+    :param fields: the metafields and segments (:class:`~.field_targets.FieldValues`).
     """
 
     address: dict[str, str] | None = None
@@ -111,6 +126,7 @@ class ContactParts:
     attributes: dict[str, str] = field(default_factory=dict)
     group: str | None = None
     newsletter: bool | None = None
+    fields: FieldValues = field(default_factory=FieldValues)
 
 
 class PartRejected(ValueError):
@@ -125,12 +141,20 @@ class PartRejected(ValueError):
         return f"{self.target}: {self.reason}"
 
 
-def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, last_name: str) -> ContactParts:
+def map_parts(
+    row: Mapping[str, Any],
+    part_map: PartMap,
+    *,
+    first_name: str,
+    last_name: str,
+    empty_values: EmptyValues = "keep",
+) -> ContactParts:
     """
     Map one row's parts.
 
     :param first_name: the customer's, the address's default.
-    :raises PartRejected: an attribute, group or newsletter value that cannot be used.
+    :param empty_values: what an empty metafield or segment cell means (:mod:`.empty_values`).
+    :raises PartRejected: an attribute, group, newsletter, metafield or segment value that cannot be used.
     """
     parts = ContactParts()
     if part_map.address:
@@ -157,4 +181,9 @@ def map_parts(row: Mapping[str, Any], part_map: PartMap, *, first_name: str, las
             parts.newsletter = parse_newsletter(row.get(part_map.newsletter))
         except ValueError as exc:
             raise PartRejected(NEWSLETTER_TARGET, str(exc)) from None
+    if part_map.fields:
+        try:
+            parts.fields = map_fields(row, part_map.fields, empty_values)
+        except FieldRejected as exc:
+            raise PartRejected(exc.target, exc.reason) from None
     return parts

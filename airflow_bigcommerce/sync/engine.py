@@ -21,12 +21,13 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, DEFAULT_METAFIELD_PERMISSION
 from airflow_bigcommerce.models.contact_parts import PartMap
+from airflow_bigcommerce.models.empty_values import EmptyValues
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
@@ -81,7 +82,7 @@ class _Run:
         self.part_map = PartMap.from_field_map(options.fields)
         self.context = StoreContext()
         self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
-        self.prepare = RowPreparer(options.fields, options.key_field)
+        self.prepare = RowPreparer(options.fields, options.key_field, empty_values=options.empty_values)
         self.index_limit = options.index_limit
         self.tally = Tally(options.max_rejections_listed)
         self.read = 0
@@ -108,17 +109,28 @@ class _Run:
             channel_id=self.options.channel_id,
             create_attributes=self.options.create_attributes,
             dry_run=self.options.dry_run,
+            create_segments=self.options.create_segments,
+            managed_segments=self.options.managed_segments,
         )
-        self.prepare = RowPreparer(self.options.fields, self.options.key_field, self.context)
+        self.prepare = RowPreparer(
+            self.options.fields, self.options.key_field, self.context, empty_values=self.options.empty_values
+        )
         if self.part_map.needs_store_parts:
             self.client.include = ("addresses", "attributes")
+        if self.part_map.fields.segment is not None:  # memberships compared with the look-up's answer
+            self.client.include = (*self.client.include, "shopper_profile_id", "segment_ids")
         if self.options.channel_id is not None:
             self.client.visible = self.context.on_channel
             self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
         if self.part_map.newsletter is not None:
             self.subscribers = SubscriberBook.open(self.client, total=self.options.total)
         parts = PartDeliverer(
-            self.client, self.context, self.subscribers, mode=self.options.mode, dry_run=self.options.dry_run
+            self.client,
+            self.context,
+            self.subscribers,
+            mode=self.options.mode,
+            dry_run=self.options.dry_run,
+            metafield_permission=self.options.metafield_permission,
         )
         self.job = BatchJob(self.deliver, parts, self.options.dry_run)
 
@@ -340,6 +352,10 @@ def sync_customers(
     index_limit: int = INDEX_LIMIT,
     channel_id: int | None = None,
     create_attributes: bool = False,
+    empty_values: EmptyValues = "keep",
+    metafield_permission: str = DEFAULT_METAFIELD_PERMISSION,
+    create_segments: bool = False,
+    managed_segments: Sequence[str] = (),
 ) -> SyncResult:
     """
     Create (``insert``) or create-and-update (``upsert``) store customers from CRM rows.
@@ -377,6 +393,15 @@ def sync_customers(
         new customers are created on it (see ``sync.store_context.StoreContext.on_channel``).
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         ``string``) instead of failing at start.
+    :param empty_values: ``"keep"`` (an empty CRM value leaves the store's value alone) or
+        ``"clear"`` (it clears it: a metafield is deleted, the managed segments are left; see
+        ``models.empty_values``).
+    :param metafield_permission: the ``permission_set`` of the ``metafield.<namespace>.<key>``
+        metafields the sync creates (``app_only``: private to the API account).
+    :param create_segments: create the segments a row names that the store lacks, instead of
+        rejecting the row.
+    :param managed_segments: the segments the sync may take a customer out of (``upsert``: those a
+        row does not name; ``clear``: all of them for an empty value); no other segment is touched.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
         client could not deliver for a transient reason (its ``TransientFailureError``) are
         ``failed``; the run goes on with the next rows, so every row is attempted.
@@ -401,6 +426,10 @@ def sync_customers(
         index_limit=index_limit,
         channel_id=channel_id,
         create_attributes=create_attributes,
+        empty_values=empty_values,
+        metafield_permission=metafield_permission,
+        create_segments=create_segments,
+        managed_segments=tuple(managed_segments),
     )
     return run_sync(rows, client, options)
 

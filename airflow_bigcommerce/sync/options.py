@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, DEFAULT_METAFIELD_PERMISSION, MAX_IN_FLIGHT
 from airflow_bigcommerce.ledger.records import MAX_ATTEMPTS, Ledger
 from airflow_bigcommerce.models.contact import validate_field_map
+from airflow_bigcommerce.models.empty_values import EmptyValues, check_empty_values
 from airflow_bigcommerce.sync.lookup import INDEX_LIMIT
 from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
     check_channel_id,
     check_ledger,
+    check_managed_segments,
     check_max_concurrency,
+    check_metafield_permission,
     check_mode,
 )
 from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -42,6 +45,10 @@ class SyncOptions:
     ``ledger`` (``None``: the e-mail is the only identity, as before) keys rows by ``key_field``
     (required then); ``run_id`` is what its rows record, ``max_attempts`` caps its retries and
     ``ledger_owner`` (a prefix of ``run_id``) limits them to the rows of runs it starts (``None``: all).
+    ``empty_values`` says what an empty CRM value does (``models.empty_values``);
+    ``metafield_permission`` is the ``permission_set`` of the metafields the sync creates;
+    ``create_segments`` creates the segments rows name that the store lacks; ``managed_segments``
+    are the segments the sync may take customers out of (no other segment is ever touched).
     """
 
     field_map: Mapping[str, str] | None = None
@@ -62,6 +69,10 @@ class SyncOptions:
     max_attempts: int = MAX_ATTEMPTS
     run_id: str | None = None
     ledger_owner: str | None = None
+    empty_values: EmptyValues = "keep"
+    metafield_permission: str = DEFAULT_METAFIELD_PERMISSION
+    create_segments: bool = False
+    managed_segments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
@@ -69,6 +80,9 @@ class SyncOptions:
         check_max_concurrency(self.max_concurrency)
         check_channel_id(self.channel_id)
         check_ledger(self.ledger is not None, self.key_field, self.max_attempts)
+        check_empty_values(self.empty_values)
+        check_metafield_permission(self.metafield_permission)
+        object.__setattr__(self, "managed_segments", check_managed_segments(self.managed_segments))
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {self.chunk_size}")
         if self.max_rejections_listed < 0:

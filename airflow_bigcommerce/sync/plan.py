@@ -31,6 +31,7 @@ from airflow_bigcommerce.api import INLINE_ATTRIBUTES_MAX
 from airflow_bigcommerce.models.address import address_changes, address_key
 from airflow_bigcommerce.models.contact_parts import ContactParts
 from airflow_bigcommerce.sync.outcome import PartOutcome, Status, data, part, store
+from airflow_bigcommerce.sync.plan_fields import FieldPlan, plan_fields
 from airflow_bigcommerce.sync.rows import as_id
 from airflow_bigcommerce.sync.store_context import StoreContext
 
@@ -52,6 +53,7 @@ class PartPlan:
     :param address_record: an address id to record in ``crm_sync_address_id``.
     :param attribute_values: attribute id -> value to write (``PUT /attribute-values``).
     :param newsletter: the consent wanted (compared with the subscriber at delivery), or ``None``.
+    :param fields: the metafield and segment writes (:mod:`.plan_fields`), or ``None``.
     :param outcomes: part -> outcome, for the parts settled without a request.
     """
 
@@ -61,6 +63,7 @@ class PartPlan:
     attribute_values: dict[int, str] = field(default_factory=dict)
     newsletter: bool | None = None
     outcomes: dict[str, PartOutcome] = field(default_factory=dict)
+    fields: FieldPlan | None = None
     #: the address written inline with a new customer: its id is recorded after the create
     inline_address: dict[str, str] | None = None
 
@@ -72,6 +75,7 @@ class PartPlan:
             or self.address_record is not None
             or self.attribute_values
             or self.inline_address
+            or self.fields is not None
         )
 
     def pending(self) -> bool:
@@ -133,6 +137,7 @@ def plan_new(parts: ContactParts, context: StoreContext) -> tuple[dict[str, Any]
             {"attribute_id": aid, "attribute_value": value} for aid, value in sendable[:MAX_INLINE_ATTRIBUTES]
         ]
         plan.attribute_values = dict(sendable[MAX_INLINE_ATTRIBUTES:])
+    plan.fields = plan_fields(parts.fields, None, context, upsert=False, outcomes=plan.outcomes)
     return inline, plan
 
 
@@ -175,6 +180,9 @@ def plan_existing(
         plan.attribute_values[aid] = value
     if parts.attributes and not plan.attribute_values:
         plan.outcomes.setdefault("attributes", part(Status.UNCHANGED))
+    plan.fields = plan_fields(
+        parts.fields, customer, context, upsert=mode != "insert", outcomes=plan.outcomes
+    )
     return plan
 
 

@@ -12,8 +12,12 @@ from typing import Any
 
 from airflow_bigcommerce.models.contact import ContactRejected, map_contact, match_key
 from airflow_bigcommerce.models.contact_parts import GROUP_TARGET, PartMap, PartRejected, map_parts
-from airflow_bigcommerce.sync.outcome import Status, data
+from airflow_bigcommerce.models.empty_values import EmptyValues
+from airflow_bigcommerce.models.field_targets import SEGMENT_TARGET
+from airflow_bigcommerce.sync.client import TransientFailureError
+from airflow_bigcommerce.sync.outcome import Status, data, failure_reason
 from airflow_bigcommerce.sync.rows import Item, Line, clip
+from airflow_bigcommerce.sync.segments import UnknownSegmentError
 from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreContext
 
 #: Group names listed in an unknown group's rejection, at most.
@@ -42,12 +46,19 @@ class RowPreparer:
     :param field_map: a validated CRM column -> customer field map.
     :param key_field: the column naming a row in the report; rows without it are ``row N``.
     :param context: what the run resolved in the store (group ids), when ``field_map`` maps parts.
+    :param empty_values: what an empty value of a part means (``models.empty_values``).
     """
 
     def __init__(
-        self, field_map: dict[str, str], key_field: str | None, context: StoreContext | None = None
+        self,
+        field_map: dict[str, str],
+        key_field: str | None,
+        context: StoreContext | None = None,
+        *,
+        empty_values: EmptyValues = "keep",
     ) -> None:
         self.field_map = field_map
+        self.empty_values = empty_values
         self.key_field = key_field
         self.part_map = PartMap.from_field_map(field_map)
         self.context = context or StoreContext()
@@ -67,16 +78,22 @@ class RowPreparer:
             parts = None
             if self.part_map:
                 parts = map_parts(
-                    row, self.part_map, first_name=payload["first_name"], last_name=payload["last_name"]
+                    row,
+                    self.part_map,
+                    first_name=payload["first_name"],
+                    last_name=payload["last_name"],
+                    empty_values=self.empty_values,
                 )
                 if parts.group is not None:
                     payload["customer_group_id"] = self._group_id(parts.group)
-        except ContactRejected as exc:
-            reason = data(clip(str(exc), 1000), exc.field)
+                if parts.fields.segments:
+                    parts.fields.segment_ids = self._segment_ids(parts.fields.segments)
+        except (ContactRejected, PartRejected) as exc:
+            field = exc.field if isinstance(exc, ContactRejected) else exc.target
+            reason = data(clip(str(exc), 1000), field)
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
-        except PartRejected as exc:
-            reason = data(clip(str(exc), 1000), exc.target)
-            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
+        except TransientFailureError as exc:  # a segment the row names could not be created: retry later
+            return Line(index, key, self._raw_email(row), Status.FAILED, failure_reason("segment", exc))
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             reason = data(f"could not map row: {type(exc).__name__}")
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
@@ -109,6 +126,14 @@ class RowPreparer:
                 GROUP_TARGET, f"the store has no group of that name (it has: {listed or 'none'})"
             )
         return gid
+
+    def _segment_ids(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        if self.context.segments is None:  # not resolved (a preparer built before the store was opened)
+            raise PartRejected(SEGMENT_TARGET, "the store's segments were not read")
+        try:
+            return self.context.segments.ids_for(names)
+        except UnknownSegmentError as exc:
+            raise PartRejected(SEGMENT_TARGET, str(exc)) from None
 
     def _row_key(self, index: int, row: Mapping[str, Any]) -> str:
         if self.key_field is not None:

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_bigcommerce.api import DEFAULT_CHANNEL_ID, NO_GROUPS_STATUSES
 from airflow_bigcommerce.sync.client import RequestRejectedError
+
+if TYPE_CHECKING:
+    from airflow_bigcommerce.sync.segments import SegmentDirectory
 
 
 class AmbiguousNameError(ValueError):
@@ -99,6 +102,7 @@ class StoreContext:
     :param channel_id: the Multi-Storefront channel the run syncs to, or ``None``.
     :param global_logins: whether that channel lets customers with ``channel_ids: null`` log in.
     :param group_names: the store's group names as it spells them (for messages).
+    :param segments: the store's segments by name, when ``field_map`` maps ``segment``.
     """
 
     attribute_ids: Mapping[str, int] = field(default_factory=dict)
@@ -107,6 +111,7 @@ class StoreContext:
     channel_id: int | None = None
     global_logins: bool = True
     group_names: tuple[str, ...] = ()
+    segments: SegmentDirectory | None = None
 
     def on_channel(self, customer: Mapping[str, Any]) -> bool:
         """Whether ``customer`` can log in on the run's channel (always, without a channel)."""
