@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -198,3 +199,46 @@ def test_a_store_without_the_segmentation_api_fails_at_start(bigcommerce_sandbox
     no_segments = {k: v for k, v in FIELD_MAP.items() if v != "segment"}
     result = sync_customers(rows, BigCommerceHook(), field_map=no_segments)
     assert (result.created, result.parts["metafields"]) == (3, {"created": 3})
+
+
+def test_operator_summary_and_report_carry_metafields_and_segments(
+    store: SandboxHandle, tmp_path: Any
+) -> None:
+    from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+
+    report = tmp_path / "report.jsonl"
+    operator = SyncCustomersOperator(
+        task_id="sync",
+        contacts=[contact(0), contact(1, lists="Gold")],
+        field_map=FIELD_MAP,
+        mode="upsert",
+        managed_segments=list(MANAGED),
+        empty_values="clear",
+        report_path=str(report),
+    )
+    summary = operator.execute(context={})  # type: ignore[arg-type]
+    assert (summary["created"], summary["rejected"]) == (1, 1)
+    assert summary["parts"]["metafields"] == {"created": 1}
+    assert summary["parts"]["segments"] == {"created": 1}
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert lines[0]["parts"]["metafields"] == "created"
+    assert lines[0]["parts"]["segments"] == "created"
+    assert lines[1]["outcome"] == "rejected"
+    assert "segment: the store has no segment 'Gold'" in lines[1]["reason"]
+
+
+def test_operator_checks_the_new_arguments_at_parse() -> None:
+    from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+
+    def op(**kw: Any) -> Any:
+        return SyncCustomersOperator(task_id="s", contacts=[], **kw)
+
+    with pytest.raises(ValueError, match="empty_values must be one of keep, clear"):
+        op(empty_values="wipe")
+    with pytest.raises(ValueError, match="metafield_permission"):
+        op(metafield_permission="private")
+    with pytest.raises(ValueError, match="managed_segments"):
+        op(managed_segments="VIP, Gold")
+    with pytest.raises(ValueError, match="managed_segments"):
+        op(managed_segments=["VIP", " "])
+    assert op(managed_segments=["  VIP ", "vip", "Gold  list"]).managed_segments == ("VIP", "Gold list")
