@@ -242,3 +242,28 @@ def test_operator_checks_the_new_arguments_at_parse() -> None:
     with pytest.raises(ValueError, match="managed_segments"):
         op(managed_segments=["VIP", " "])
     assert op(managed_segments=["  VIP ", "vip", "Gold  list"]).managed_segments == ("VIP", "Gold list")
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_500"])
+def test_lost_answers_are_looked_up_never_written_twice(store: SandboxHandle, fault: str) -> None:
+    for operation in (
+        "POST /v3/customers/metafields",
+        "POST /v3/shopper-profiles",
+        "POST /v3/segments/{id}/shopper-profiles",
+    ):
+        store.store.script_faults(operation, [fault])
+    result = sync([contact(i) for i in range(4)])
+    assert (result.created, result.failed, result.rejected) == (4, 0, 0), result.failures
+    assert store.store.pending_faults() == 0
+    assert result.requests["metafield_lookup"] == 1  # the lost create looked up before its resend
+    assert result.requests["profile_lookup"] == 1
+    keys = [(m["resource_id"], m["key"]) for m in store.store.metafields.everything()]
+    assert len(keys) == len(set(keys)) == 8
+    state = store.store.segments.everything()
+    assert len(state["shopper_profiles"]) == 4
+    names = {s["id"]: s["name"] for s in state["segments"]}
+    sizes = {names[s]: len(members) for s, members in state["members"].items()}
+    assert sizes == {"VIP": 2, "Newsletter": 4, "Churn risk": 0, "Staff picks": 0}
+    assert all(len(m) == len(set(m)) for m in state["members"].values())
+    assert segments_of("field0@example.com") == {"VIP", "Newsletter"}
+    assert segments_of("field1@example.com") == {"Newsletter"}
