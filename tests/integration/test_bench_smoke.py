@@ -127,6 +127,9 @@ def test_bench_parts_runs_and_every_part_costs_only_its_writes(tmp_path: Path) -
     assert rows["first sync"]["outcomes"]["created"] == 60
     assert rows["unchanged re-sync"]["writes_per_contact"] == 0
     assert rows["one change: address city"]["requests"]["address_update"] == 6
+    assert rows["unchanged re-sync: fields"]["writes_per_contact"] == 0
+    assert rows["one change: metafield"]["requests"]["metafield_update"] == 6
+    assert rows["first sync: fields"]["requests"]["profile_create"] == 6
     assert "FAIL" not in proc.stdout
 
 
