@@ -104,6 +104,12 @@ class PartMap:
         """Whether look-ups must include the customers' addresses and attributes."""
         return bool(self.address or self.attributes)
 
+    @property
+    def includes(self) -> tuple[str, ...]:
+        """What customer look-ups must include for the parts to be compared with the store's."""
+        found = ("addresses", "attributes") if self.needs_store_parts else ()
+        return (*found, "shopper_profile_id", "segment_ids") if self.fields.segment is not None else found
+
     def __bool__(self) -> bool:
         return bool(self.address or self.attributes or self.group or self.newsletter or self.fields)
 

@@ -141,3 +141,11 @@ class CountingClient:
                 yield item
         finally:
             self._count(kind, max(1, math.ceil(n / MAX_PAGE_SIZE)))
+
+
+def client_stats(client: object) -> dict[str, int | float]:
+    """Return the numbers among a client's ``stats`` (429s, retries, quota waits), for the summary."""
+    stats = getattr(client, "stats", None)
+    if not isinstance(stats, Mapping):
+        return {}
+    return {str(k): v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -17,7 +17,7 @@ failed. A part that fails does not undo the parts before it; its outcome says ``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_bigcommerce.api import (
     ADDRESS_BATCH_SIZE,
@@ -49,6 +49,10 @@ from airflow_bigcommerce.sync.rows import Item, as_id
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
+if TYPE_CHECKING:
+    from airflow_bigcommerce.models.contact_parts import PartMap
+    from airflow_bigcommerce.sync.options import SyncOptions
+
 Outcomes = dict[str, PartOutcome]
 
 
@@ -76,6 +80,23 @@ class PartDeliverer:
         self.fields = FieldDeliverer(client, permission=metafield_permission, dry_run=dry_run)
         self.newsletter = NewsletterDelivery(
             client, subscribers, channel_id=context.channel_id, mode=mode, dry_run=dry_run
+        )
+
+    @classmethod
+    def open(
+        cls, client: CountingClient, context: StoreContext, part_map: PartMap, options: SyncOptions
+    ) -> PartDeliverer:
+        """Make a run's part delivery (the store's subscribers read once, when the newsletter is mapped)."""
+        subscribers = None
+        if part_map.newsletter is not None:
+            subscribers = SubscriberBook.open(client, total=options.total)
+        return cls(
+            client,
+            context,
+            subscribers,
+            mode=options.mode,
+            dry_run=options.dry_run,
+            metafield_permission=options.metafield_permission,
         )
 
     def __call__(self, items: Sequence[Item]) -> dict[int, Outcomes]:

@@ -30,7 +30,7 @@ from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.models.empty_values import EmptyValues
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
 from airflow_bigcommerce.sync.client import CustomerClient, TransientFailureError
-from airflow_bigcommerce.sync.counting import CountingClient
+from airflow_bigcommerce.sync.counting import CountingClient, client_stats
 from airflow_bigcommerce.sync.deliver_customers import Deliverer, WriteKind
 from airflow_bigcommerce.sync.deliver_parts import PartDeliverer
 from airflow_bigcommerce.sync.ledger_sync import Found, decide, open_ledger
@@ -45,7 +45,6 @@ from airflow_bigcommerce.sync.result import SyncResult
 from airflow_bigcommerce.sync.rows import Item, Line, changed_reason
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.store_setup import resolve_store
-from airflow_bigcommerce.sync.subscribers import SubscriberBook
 from airflow_bigcommerce.sync.tally import Tally
 
 __all__ = ["MAX_CONCURRENCY", "MAX_HELD_LINES", "SyncOptions", "run_sync", "sync_customers"]
@@ -55,13 +54,6 @@ log = logging.getLogger("airflow_bigcommerce.sync")
 #: Settled report lines held back behind a row still waiting to fill a batch (the report is in input
 #: order) before that row is sent in a short batch: bounds memory when one kind of write is rare.
 MAX_HELD_LINES = 20_000
-
-
-def _client_stats(client: object) -> dict[str, int | float]:
-    stats = getattr(client, "stats", None)
-    if not isinstance(stats, Mapping):
-        return {}
-    return {str(k): v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 class _Run:
@@ -81,7 +73,6 @@ class _Run:
         self.client = CountingClient(client)  # thread-safe: shared with workers
         self.part_map = PartMap.from_field_map(options.fields)
         self.context = StoreContext()
-        self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
         self.prepare = RowPreparer(options.fields, options.key_field, empty_values=options.empty_values)
         self.index_limit = options.index_limit
         self.tally = Tally(options.max_rejections_listed)
@@ -115,23 +106,11 @@ class _Run:
         self.prepare = RowPreparer(
             self.options.fields, self.options.key_field, self.context, empty_values=self.options.empty_values
         )
-        if self.part_map.needs_store_parts:
-            self.client.include = ("addresses", "attributes")
-        if self.part_map.fields.segment is not None:  # memberships compared with the look-up's answer
-            self.client.include = (*self.client.include, "shopper_profile_id", "segment_ids")
+        self.client.include = self.part_map.includes
         if self.options.channel_id is not None:
             self.client.visible = self.context.on_channel
             self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
-        if self.part_map.newsletter is not None:
-            self.subscribers = SubscriberBook.open(self.client, total=self.options.total)
-        parts = PartDeliverer(
-            self.client,
-            self.context,
-            self.subscribers,
-            mode=self.options.mode,
-            dry_run=self.options.dry_run,
-            metafield_permission=self.options.metafield_permission,
-        )
+        parts = PartDeliverer.open(self.client, self.context, self.part_map, self.options)
         self.job = BatchJob(self.deliver, parts, self.options.dry_run)
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -327,7 +306,7 @@ class _Run:
         if self.options.progress is None:
             return
         counts = self.tally.progress()
-        stats = _client_stats(self.raw_client)
+        stats = client_stats(self.raw_client)
         if final:
             self.options.progress.finish(*counts, total=self.options.total, stats=stats)
         else:
@@ -393,15 +372,8 @@ def sync_customers(
         new customers are created on it (see ``sync.store_context.StoreContext.on_channel``).
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         ``string``) instead of failing at start.
-    :param empty_values: ``"keep"`` (an empty CRM value leaves the store's value alone) or
-        ``"clear"`` (it clears it: a metafield is deleted, the managed segments are left; see
-        ``models.empty_values``).
-    :param metafield_permission: the ``permission_set`` of the ``metafield.<namespace>.<key>``
-        metafields the sync creates (``app_only``: private to the API account).
-    :param create_segments: create the segments a row names that the store lacks, instead of
-        rejecting the row.
-    :param managed_segments: the segments the sync may take a customer out of (``upsert``: those a
-        row does not name; ``clear``: all of them for an empty value); no other segment is touched.
+    :param empty_values: what an empty CRM value does: ``"keep"`` or ``"clear"`` (``models.empty_values``).
+    :param metafield_permission, create_segments, managed_segments: see ``SyncOptions``.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
         client could not deliver for a transient reason (its ``TransientFailureError``) are
         ``failed``; the run goes on with the next rows, so every row is attempted.
@@ -457,7 +429,7 @@ def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options:
         requests_per_row=round(sum(requests.values()) / run.read, 3) if run.read else 0.0,
         retries_resolved=run.resolved,
         duration_s=round(time.monotonic() - started, 3),
-        client_stats=_client_stats(client),
+        client_stats=client_stats(client),
         retried=run.ledger.retried if run.ledger else 0,
         email_changes=run.ledger.email_changes if run.ledger else 0,
         **run.tally.summary(),
