@@ -267,3 +267,24 @@ def test_lost_answers_are_looked_up_never_written_twice(store: SandboxHandle, fa
     assert all(len(m) == len(set(m)) for m in state["members"].values())
     assert segments_of("field0@example.com") == {"VIP", "Newsletter"}
     assert segments_of("field1@example.com") == {"Newsletter"}
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_500"])
+def test_lost_answers_to_changes_and_clears_end_as_the_crm_says(store: SandboxHandle, fault: str) -> None:
+    rows = [contact(i) for i in range(4)]
+    sync(rows)
+    for operation in (
+        "PUT /v3/customers/metafields",
+        "DELETE /v3/customers/metafields",
+        "DELETE /v3/segments/{id}/shopper-profiles",
+    ):
+        store.store.script_faults(operation, [fault])
+    changed = [contact(0, ltv=999), contact(1, owner=None), contact(2, lists="Newsletter"), rows[3]]
+    result = sync(changed, empty_values="clear")
+    assert (result.updated, result.skipped, result.failed, result.rejected) == (3, 1, 0, 0), result.failures
+    assert store.store.pending_faults() == 0
+    assert metafields("field0@example.com")["crm.lifetime_value"]["value"] == "999"
+    assert set(metafields("field1@example.com")) == {"crm.lifetime_value"}
+    assert segments_of("field2@example.com") == {"Newsletter"}
+    again = sync(changed, empty_values="clear")
+    assert writes(again) == {}
