@@ -136,7 +136,7 @@ class FieldDeliverer:
 
     # ----------------------------------------------------------------- metafields
 
-    def _stored(self, customer_ids: Sequence[int]) -> dict[tuple[int, str, str], Mapping[str, Any]]:
+    def stored(self, customer_ids: Sequence[int]) -> dict[tuple[int, str, str], Mapping[str, Any]]:
         """Look up the customers' metafields: (customer id, namespace, key) -> metafield."""
         found: dict[tuple[int, str, str], Mapping[str, Any]] = {}
         if not customer_ids:
@@ -151,7 +151,7 @@ class FieldDeliverer:
         settle = _Settle(METAFIELDS_PART)
         known = [i for i in items if not _fields(i).new_customer and (i.customer_id or 0) > 0]
         try:
-            stored = self._stored(sorted({int(i.customer_id or 0) for i in known}))
+            stored = self.stored(sorted({int(i.customer_id or 0) for i in known}))
         except TransientFailureError as exc:
             for item in known:
                 settle.worse(item, failed_part("look-up failed", exc))
@@ -168,13 +168,25 @@ class FieldDeliverer:
             for meta in deletes:
                 settle.did(meta.item, "cleared " + _name(meta.key))
         else:
-            if creates:
-                deliver_once(creates, _MetafieldPosts(self, settle))
-            if updates:
-                self._update(updates, settle)
-            if deletes:
-                self._delete(deletes, settle)
+            self._write(creates, updates, deletes, settle)
         settle.finish(items, out, dry_run=self.dry_run)
+
+    def _write(
+        self, creates: list[_Meta], updates: list[_Meta], deletes: list[_Meta], settle: _Settle
+    ) -> None:
+        """Create, then update (with what another writer created meanwhile, in upsert), then delete."""
+        if creates:
+            posts = _MetafieldPosts(self, settle)
+            deliver_once(creates, posts)
+            for meta in posts.differing:
+                if _fields(meta.item).upsert:
+                    updates.append(meta)
+                else:
+                    settle.skipped.add(meta.item.index)
+        if updates:
+            self._update(updates, settle)
+        if deletes:
+            self._delete(deletes, settle)
 
     def _compare(
         self,
@@ -236,7 +248,7 @@ class FieldDeliverer:
                 return
             except (OutcomeUnknownError, RequestRejectedError) as exc:
                 try:
-                    there = self._stored(sorted({int(m.item.customer_id or 0) for m in rest}))
+                    there = self.stored(sorted({int(m.item.customer_id or 0) for m in rest}))
                 except TransientFailureError as lookup_exc:
                     for meta in rest:
                         settle.worse(meta.item, failed_part("outcome unknown", lookup_exc))
@@ -319,6 +331,8 @@ class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
     def __init__(self, owner: FieldDeliverer, settle: _Settle) -> None:
         self.owner = owner
         self.settle = settle
+        #: metafields another writer created meanwhile with another value: updated in upsert
+        self.differing: list[_Meta] = []
 
     def send(self, rows: list[_Meta]) -> Sequence[Mapping[str, Any]]:
         answer: Sequence[Mapping[str, Any]] = self.owner.client.part(
@@ -327,13 +341,15 @@ class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
         return answer
 
     def accepted(self, rows: list[_Meta], answer: Sequence[Mapping[str, Any]]) -> list[_Meta]:
-        listed = {(as_id(r.get("resource_id")), str(r.get("namespace")), str(r.get("key"))) for r in answer}
+        listed = {
+            (as_id(r.get("resource_id")), str(r.get("namespace")), str(r.get("key"))): r for r in answer
+        }
         return self._settle_found(rows, listed)
 
     def look_up(self, rows: list[_Meta]) -> list[_Meta]:
         """After a lost answer (or one leaving rows out): settle what the store holds, return the rest."""
-        stored = self.owner._stored(sorted({int(m.item.customer_id or 0) for m in rows}))
-        return self._settle_found(rows, {(cid, ns, key) for cid, ns, key in stored})
+        stored = self.owner.stored(sorted({int(m.item.customer_id or 0) for m in rows}))
+        return self._settle_found(rows, {(cid, ns, key): record for (cid, ns, key), record in stored.items()})
 
     def settle_refused(self, rows: list[_Meta], exc: RequestRejectedError) -> list[_Meta]:
         """Look up what a batch refused in part wrote; return only the others, to resend."""
@@ -360,13 +376,21 @@ class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
         for meta in rows:
             self.settle.worse(meta.item, failed_part("outcome unknown" if looking else "create failed", exc))
 
-    def _settle_found(self, rows: list[_Meta], found: set[tuple[int | None, str, str]]) -> list[_Meta]:
+    def _settle_found(
+        self, rows: list[_Meta], found: Mapping[tuple[int | None, str, str], Mapping[str, Any]]
+    ) -> list[_Meta]:
+        """Settle the rows the store holds; one holding another value (written meanwhile) is for an update."""
         missing: list[_Meta] = []
         for meta in rows:
-            if (meta.item.customer_id, *meta.key) in found:
+            record = found.get((meta.item.customer_id, *meta.key))
+            if record is None:
+                missing.append(meta)
+            elif str(record.get("value")) == meta.body["value"]:
                 self.settle.did(meta.item, _name(meta.key))
             else:
-                missing.append(meta)
+                self.differing.append(
+                    _Meta(meta.item, meta.key, {"id": record["id"], "value": meta.body["value"]})
+                )
         return missing
 
 
