@@ -2,26 +2,21 @@
 Deliver the metafields and segment memberships of a batch of contacts whose customers exist.
 
 Called by :class:`.deliver_parts.PartDeliverer` (in the worker thread of the batch), through the
-client's one delivery policy, with the exactly-once path of the customer (:mod:`.create_once`):
-
-- **Metafields.** One look-up of the batch's existing customers' metafields (a customer the run
-  created has none), then the differences: a batch ``POST`` of the missing ones (through
-  :func:`.create_once.deliver_once`: after a lost answer, or a batch refused in part, the customers'
-  metafields are looked up and only the missing ones sent again, so no namespace and key is ever
-  created twice), a ``PUT`` of the changed ones by id (idempotent: sent once more after a lost
-  answer), a ``DELETE`` by id of the ones an empty value clears (after a lost answer, only those still
-  there are sent again). ``insert`` only creates.
-- **Segments.** A shopper profile is created for each customer without one (``POST
-  /v3/shopper-profiles``, a customer that has one refuses the batch: looked up, never created twice),
-  then one add per segment (at most 50 profiles per request; a profile in it already answers 409 for
-  its item, so an add is idempotent and resent once after a lost answer) and one removal per managed
-  segment left (by profile id; the profiles stay).
+client's one delivery policy, with the exactly-once path of the customer (:mod:`.create_once`).
+Metafields: one look-up of the batch's existing customers' metafields (a customer the run created
+has none), then the differences: a batch ``POST`` of the missing ones (through
+:func:`.create_once.deliver_once`: after a lost answer, or a batch refused in part, the customers'
+metafields are looked up and only the missing ones sent again, so no namespace and key is ever
+created twice; one another writer created meanwhile is updated), a ``PUT`` of the changed ones by id
+(idempotent: sent once more after a lost answer), a ``DELETE`` by id of the ones an empty value
+clears (after a lost answer, only those still there are sent again). ``insert`` only creates.
+Segments: :mod:`.deliver_segments`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_bigcommerce.models.field_targets import MetafieldKey
@@ -34,29 +29,13 @@ from airflow_bigcommerce.sync.create_once import (
     resend_idempotent,
     split_refused,
 )
-from airflow_bigcommerce.sync.outcome import (
-    PartOutcome,
-    Status,
-    data,
-    failed_part,
-    failed_part_because,
-    part,
-    refused_part,
-    store,
-)
-from airflow_bigcommerce.sync.plan_fields import METAFIELDS_PART, SEGMENTS_PART, FieldPlan
+from airflow_bigcommerce.sync.deliver_segments import SegmentDelivery
+from airflow_bigcommerce.sync.field_settle import FieldSettle, Outcomes, field_plan
+from airflow_bigcommerce.sync.outcome import failed_part, failed_part_because, refused_part
+from airflow_bigcommerce.sync.plan_fields import METAFIELDS_PART
 from airflow_bigcommerce.sync.rows import Item, as_id
 
 __all__ = ["FieldDeliverer"]
-
-Outcomes = dict[str, PartOutcome]
-_INSERT_MODE_VALUE = store("insert mode changes no stored value")
-
-
-def _fields(item: Item) -> FieldPlan:
-    assert item.plan is not None
-    assert item.plan.fields is not None
-    return item.plan.fields
 
 
 def _name(key: MetafieldKey) -> str:
@@ -72,45 +51,6 @@ class _Meta:
     body: dict[str, Any]
 
 
-@dataclass
-class _Settle:
-    """How a part of each contact went: its worst outcome so far, what was written, what was skipped."""
-
-    part: str
-    bad: dict[int, PartOutcome] = field(default_factory=dict)
-    wrote: dict[int, list[str]] = field(default_factory=dict)
-    skipped: set[int] = field(default_factory=set)
-
-    def worse(self, item: Item, outcome: PartOutcome) -> None:
-        """Record a failure or refusal (a failure outranks a refusal)."""
-        current = self.bad.get(item.index)
-        if current is None or (current.status is Status.REJECTED and outcome.status is Status.FAILED):
-            self.bad[item.index] = outcome
-
-    def did(self, item: Item, what: str) -> None:
-        self.wrote.setdefault(item.index, []).append(what)
-
-    def finish(self, items: Iterable[Item], out: dict[int, Outcomes], *, dry_run: bool) -> None:
-        """Settle each item's part: failed or rejected, else created or updated, else unchanged."""
-        for item in items:
-            if item.index in self.bad:
-                out[item.index][self.part] = self.bad[item.index]
-                continue
-            wrote = self.wrote.get(item.index)
-            if wrote:
-                new = _fields(item).new_customer
-                status = (
-                    (Status.WOULD_CREATE if new else Status.WOULD_UPDATE)
-                    if dry_run
-                    else (Status.CREATED if new else Status.UPDATED)
-                )
-                out[item.index][self.part] = part(status, None if new else data(", ".join(wrote)))
-            elif item.index in self.skipped:
-                out[item.index][self.part] = part(Status.SKIPPED, _INSERT_MODE_VALUE)
-            else:
-                out[item.index].setdefault(self.part, part(Status.UNCHANGED))
-
-
 class FieldDeliverer:
     """
     Settle the metafields and segments of a group of items (each with ``customer_id`` and a field plan).
@@ -123,16 +63,17 @@ class FieldDeliverer:
         self.client = client
         self.permission = permission
         self.dry_run = dry_run
+        self.segments = SegmentDelivery(client, dry_run=dry_run)
 
     def __call__(self, items: Sequence[Item], out: dict[int, Outcomes]) -> None:
         """Settle the metafields and segments of ``items`` into ``out`` (item index -> part outcomes)."""
         work = [i for i in items if i.plan is not None and i.plan.fields is not None]
-        metafields = [i for i in work if _fields(i).metafields]
-        segments = [i for i in work if _fields(i).join or _fields(i).leave]
+        metafields = [i for i in work if field_plan(i).metafields]
+        segments = [i for i in work if field_plan(i).join or field_plan(i).leave]
         if metafields:
             self._metafields(metafields, out)
         if segments:
-            self._segments(segments, out)
+            self.segments(segments, out)
 
     # ----------------------------------------------------------------- metafields
 
@@ -148,8 +89,8 @@ class FieldDeliverer:
         return found
 
     def _metafields(self, items: list[Item], out: dict[int, Outcomes]) -> None:
-        settle = _Settle(METAFIELDS_PART)
-        known = [i for i in items if not _fields(i).new_customer and (i.customer_id or 0) > 0]
+        settle = FieldSettle(METAFIELDS_PART)
+        known = [i for i in items if not field_plan(i).new_customer and (i.customer_id or 0) > 0]
         try:
             stored = self.stored(sorted({int(i.customer_id or 0) for i in known}))
         except TransientFailureError as exc:
@@ -172,14 +113,14 @@ class FieldDeliverer:
         settle.finish(items, out, dry_run=self.dry_run)
 
     def _write(
-        self, creates: list[_Meta], updates: list[_Meta], deletes: list[_Meta], settle: _Settle
+        self, creates: list[_Meta], updates: list[_Meta], deletes: list[_Meta], settle: FieldSettle
     ) -> None:
         """Create, then update (with what another writer created meanwhile, in upsert), then delete."""
         if creates:
             posts = _MetafieldPosts(self, settle)
             deliver_once(creates, posts)
             for meta in posts.differing:
-                if _fields(meta.item).upsert:
+                if field_plan(meta.item).upsert:
                     updates.append(meta)
                 else:
                     settle.skipped.add(meta.item.index)
@@ -192,12 +133,12 @@ class FieldDeliverer:
         self,
         item: Item,
         stored: Mapping[tuple[int, str, str], Mapping[str, Any]],
-        settle: _Settle,
+        settle: FieldSettle,
         writes: tuple[list[_Meta], list[_Meta], list[_Meta]],
     ) -> None:
         """Sort one contact's metafields into creates, updates and deletes (``insert``: creates only)."""
         creates, updates, deletes = writes
-        plan = _fields(item)
+        plan = field_plan(item)
         cid = int(item.customer_id or 0)
         for key, value in plan.metafields.items():
             current = stored.get((cid, *key))
@@ -214,7 +155,7 @@ class FieldDeliverer:
             else:
                 updates.append(_Meta(item, key, {"id": int(current["id"]), "value": value}))
 
-    def _update(self, batch: list[_Meta], settle: _Settle) -> None:
+    def _update(self, batch: list[_Meta], settle: FieldSettle) -> None:
         try:
             resend_idempotent(
                 lambda: self.client.part("metafield_update", "update_metafields", [m.body for m in batch])
@@ -236,7 +177,7 @@ class FieldDeliverer:
         for meta in batch:
             settle.did(meta.item, _name(meta.key))
 
-    def _delete(self, batch: list[_Meta], settle: _Settle) -> None:
+    def _delete(self, batch: list[_Meta], settle: FieldSettle) -> None:
         """Delete by id; after a lost answer or a refusal, only the ones still there are sent again."""
         rest = batch
         for _send in range(IDEMPOTENT_SENDS):
@@ -279,56 +220,11 @@ class FieldDeliverer:
 
     # ----------------------------------------------------------------- segments
 
-    def _segments(self, items: list[Item], out: dict[int, Outcomes]) -> None:
-        settle = _Settle(SEGMENTS_PART)
-        if self.dry_run:
-            for item in items:
-                settle.did(item, _fields(item).segment_change)
-            settle.finish(items, out, dry_run=True)
-            return
-        without = [i for i in items if _fields(i).profile_id is None]
-        if without:
-            deliver_once(without, _ProfileCreates(self.client, settle))
-        ready = [i for i in items if _fields(i).profile_id is not None and i.index not in settle.bad]
-        joins: dict[str, list[Item]] = {}
-        leaves: dict[str, list[Item]] = {}
-        for item in ready:
-            for segment_id in _fields(item).join:
-                joins.setdefault(segment_id, []).append(item)
-            for segment_id in _fields(item).leave:
-                leaves.setdefault(segment_id, []).append(item)
-        for segment_id, members in joins.items():
-            self._membership("segment_add", "add_segment_profiles", segment_id, members, settle)
-        for segment_id, members in leaves.items():
-            self._membership("segment_remove", "remove_segment_profiles", segment_id, members, settle)
-        for item in ready:
-            if item.index not in settle.bad:
-                settle.did(item, _fields(item).segment_change)
-        settle.finish(items, out, dry_run=False)
-
-    def _membership(
-        self, kind: str, method: str, segment_id: str, members: list[Item], settle: _Settle
-    ) -> None:
-        """Add profiles to (or take them out of) one segment: idempotent, resent once after a lost answer."""
-        profiles = [str(_fields(i).profile_id) for i in members]
-        try:
-            resend_idempotent(lambda: self.client.part(kind, method, segment_id, profiles))
-        except (TransientFailureError, OutcomeUnknownError) as exc:
-            for item in members:
-                settle.worse(item, failed_part("segment write failed", exc))
-        except RequestRejectedError as exc:
-            split_refused(
-                exc,
-                members,
-                resend_one=lambda item: self._membership(kind, method, segment_id, [item], settle),
-                refuse_one=lambda item, why: settle.worse(item, refused_part(why)),
-            )
-
 
 class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
     """The batch metafield ``POST`` of :func:`.create_once.deliver_once`: never a namespace and key twice."""
 
-    def __init__(self, owner: FieldDeliverer, settle: _Settle) -> None:
+    def __init__(self, owner: FieldDeliverer, settle: FieldSettle) -> None:
         self.owner = owner
         self.settle = settle
         #: metafields another writer created meanwhile with another value: updated in upsert
@@ -391,62 +287,4 @@ class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
                 self.differing.append(
                     _Meta(meta.item, meta.key, {"id": record["id"], "value": meta.body["value"]})
                 )
-        return missing
-
-
-class _ProfileCreates(BatchEndpoint[Item, Mapping[int, str]]):
-    """The shopper profile ``POST`` of :func:`.create_once.deliver_once`: one profile per customer."""
-
-    def __init__(self, client: CountingClient, settle: _Settle) -> None:
-        self.client = client
-        self.settle = settle
-
-    def send(self, rows: list[Item]) -> Mapping[int, str]:
-        ids = [int(i.customer_id or 0) for i in rows]
-        answer: Mapping[int, str] = self.client.part("profile_create", "create_shopper_profiles", ids)
-        return answer
-
-    def accepted(self, rows: list[Item], answer: Mapping[int, str]) -> list[Item]:
-        return self._settle_found(rows, answer)
-
-    def look_up(self, rows: list[Item]) -> list[Item]:
-        ids = [int(i.customer_id or 0) for i in rows]
-        return self._settle_found(rows, self.client.part("profile_lookup", "find_shopper_profiles", ids))
-
-    def settle_refused(self, rows: list[Item], exc: RequestRejectedError) -> list[Item]:
-        """Look up the profiles of a refused batch's customers (some had one); return the others."""
-        try:
-            return self.look_up(rows)
-        except TransientFailureError as lookup_exc:
-            self.fail(rows, lookup_exc, looking=True)
-            return []
-
-    def refuse_one(self, row: Item, exc: RequestRejectedError) -> None:
-        try:
-            if not self.look_up([row]):
-                return
-        except TransientFailureError as lookup_exc:
-            self.fail([row], lookup_exc, looking=True)
-            return
-        self.settle.worse(row, refused_part(exc, "shopper profile: "))
-
-    def give_up(self, row: Item, sends: int) -> None:
-        self.settle.worse(
-            row, failed_part_because(f"shopper profile: outcome still unknown after {sends} sends")
-        )
-
-    def fail(self, rows: list[Item], exc: TransientFailureError, *, looking: bool) -> None:
-        for item in rows:
-            what = "shopper profile: outcome unknown" if looking else "shopper profile not created"
-            self.settle.worse(item, failed_part(what, exc))
-
-    @staticmethod
-    def _settle_found(rows: list[Item], found: Mapping[int, str]) -> list[Item]:
-        missing: list[Item] = []
-        for item in rows:
-            profile = found.get(int(item.customer_id or 0))
-            if profile:
-                _fields(item).profile_id = str(profile)
-            else:
-                missing.append(item)
         return missing
