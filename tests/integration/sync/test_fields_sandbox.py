@@ -288,3 +288,15 @@ def test_lost_answers_to_changes_and_clears_end_as_the_crm_says(store: SandboxHa
     assert segments_of("field2@example.com") == {"Newsletter"}
     again = sync(changed, empty_values="clear")
     assert writes(again) == {}
+
+
+def test_the_task_fails_at_start_on_a_store_without_segments(bigcommerce_sandbox: SandboxHandle) -> None:
+    from airflow_bigcommerce.operators.customers import SyncCustomersOperator
+
+    operator = SyncCustomersOperator(
+        task_id="sync", contacts=[contact(0), contact(1)], field_map=FIELD_MAP, mode="upsert"
+    )
+    with pytest.raises(Exception, match="Enterprise feature") as caught:
+        operator.execute(context={})  # type: ignore[arg-type]
+    assert "segment" in str(caught.value)
+    assert bigcommerce_sandbox.store.all_customers() == []
