@@ -11,6 +11,7 @@ Address, attributes, group, newsletter, form fields and store credit.
 - ``newsletter``: a true/false-ish opt-in (empty: consent left alone);
 - ``form_field.<name>``: the value of the store's sign-up form field of that name (text);
 - ``store_credit``: the customer's store credit, a non-negative amount to the cent.
+- ``metafield.<namespace>.<key>`` and ``segment``: see :mod:`.field_targets`.
 
 An empty value follows ``empty_values`` (:mod:`.empty_values`): ``keep`` leaves the store's value
 alone (the part is not mapped for that row), ``clear`` wants the cleared value (``""``, 0), which
@@ -33,6 +34,14 @@ from airflow_bigcommerce.api import ATTRIBUTE_NAME_MAX_LENGTH as ATTRIBUTE_NAME_
 from airflow_bigcommerce.api import FORM_FIELD_NAME_MAX_LENGTH
 from airflow_bigcommerce.models.address import ADDRESS_FIELDS, AddressSkipped, normalize_address
 from airflow_bigcommerce.models.empty_values import EmptyValues, on_empty
+from airflow_bigcommerce.models.field_targets import (
+    FieldMap,
+    FieldRejected,
+    FieldValues,
+    check_field_target,
+    is_field_target,
+    map_fields,
+)
 from airflow_bigcommerce.models.field_values import form_field_value, store_credit_value
 from airflow_bigcommerce.models.values import is_blank, normalize_attribute_value, parse_newsletter
 
@@ -46,10 +55,10 @@ STORE_CREDIT_TARGET = "store_credit"
 
 def is_part_target(target: str) -> bool:
     """Whether a ``field_map`` target names a part rather than a customer field."""
-    return target.startswith((ADDRESS_PREFIX, ATTRIBUTE_PREFIX, FORM_FIELD_PREFIX)) or target in (
-        GROUP_TARGET,
-        NEWSLETTER_TARGET,
-        STORE_CREDIT_TARGET,
+    return (
+        target.startswith((ADDRESS_PREFIX, ATTRIBUTE_PREFIX, FORM_FIELD_PREFIX))
+        or target in (GROUP_TARGET, NEWSLETTER_TARGET, STORE_CREDIT_TARGET)
+        or is_field_target(target)
     )
 
 
@@ -57,8 +66,10 @@ def check_part_target(column: str, target: str) -> None:
     """
     Refuse a part target that cannot work, before any row is read.
 
-    :raises ValueError: an unknown address field, or an attribute without a usable name.
+    :raises ValueError: an unknown address field, an attribute without a usable name, or a
+        metafield without a usable namespace and key.
     """
+    check_field_target(column, target)
     if target.startswith(ADDRESS_PREFIX):
         name = target[len(ADDRESS_PREFIX) :]
         if name not in ADDRESS_FIELDS:
@@ -92,6 +103,7 @@ class PartMap:
     newsletter: str | None = None
     form_fields: dict[str, str] = field(default_factory=dict)
     store_credit: str | None = None
+    fields: FieldMap = field(default_factory=FieldMap)
 
     @classmethod
     def from_field_map(cls, field_map: Mapping[str, str]) -> PartMap:
@@ -113,7 +125,8 @@ class PartMap:
                 form_fields[column] = target[len(FORM_FIELD_PREFIX) :]
             elif target == STORE_CREDIT_TARGET:
                 store_credit = column
-        return cls(address, attributes, group, newsletter, form_fields, store_credit)
+        fields = FieldMap.from_field_map(field_map)
+        return cls(address, attributes, group, newsletter, form_fields, store_credit, fields)
 
     @property
     def needs_store_parts(self) -> bool:
@@ -128,6 +141,8 @@ class PartMap:
             wanted += ("formfields",)
         if self.store_credit is not None:
             wanted += ("storecredit",)
+        if self.fields.segment is not None:
+            wanted += ("shopper_profile_id", "segment_ids")
         return wanted
 
     def __bool__(self) -> bool:
@@ -138,6 +153,7 @@ class PartMap:
             or self.newsletter
             or self.form_fields
             or self.store_credit is not None
+            or self.fields
         )
 
 
@@ -157,6 +173,7 @@ class ContactParts:
         own address (never a shopper's) is to be deleted.
     :param cleared: the targets whose value is the cleared value of an empty cell (``clear``): an
         existing customer's is written when it differs; a new customer has it already.
+    :param fields: the metafields and segments (:class:`~.field_targets.FieldValues`).
     """
 
     address: dict[str, str] | None = None
@@ -168,6 +185,7 @@ class ContactParts:
     store_credit: Decimal | None = None
     cleared: set[str] = field(default_factory=set)
     delete_address: bool = False
+    fields: FieldValues = field(default_factory=FieldValues)
 
 
 class PartRejected(ValueError):
@@ -200,9 +218,10 @@ def map_parts(
     Map one row's parts.
 
     :param first_name: the customer's, the address's default.
-    :param empty_values: what an empty attribute, form field or store credit cell means.
-    :raises PartRejected: an attribute, group, newsletter, form field or store credit value that
-        cannot be used.
+    :param empty_values: what an empty attribute, form field, store credit, metafield or segment
+        cell means (:mod:`.empty_values`).
+    :raises PartRejected: an attribute, group, newsletter, form field, store credit, metafield or
+        segment value that cannot be used.
     """
     parts = ContactParts()
     if part_map.address:
@@ -228,6 +247,11 @@ def map_parts(
             parts.newsletter = parse_newsletter(row.get(part_map.newsletter))
         except ValueError as exc:
             raise PartRejected(NEWSLETTER_TARGET, str(exc)) from None
+    if part_map.fields:
+        try:
+            parts.fields = map_fields(row, part_map.fields, empty_values)
+        except FieldRejected as exc:
+            raise PartRejected(exc.target, exc.reason) from None
     return parts
 
 

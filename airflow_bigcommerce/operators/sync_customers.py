@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow.sdk import BaseOperator
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, DEFAULT_METAFIELD_PERMISSION
 from airflow_bigcommerce.ledger.records import DEFAULT_TABLE, MAX_ATTEMPTS
 from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncViewLink, api_root_of
 from airflow_bigcommerce.models.empty_values import EmptyValues, check_empty_values
@@ -31,7 +31,9 @@ from airflow_bigcommerce.sync.option_checks import (
     SyncMode,
     check_batch_size,
     check_channel_id,
+    check_managed_segments,
     check_max_concurrency,
+    check_metafield_permission,
     check_mode,
 )
 
@@ -86,6 +88,8 @@ class SyncCustomersOperator(BaseOperator):
         (a customer attribute's value), ``customer_group`` (a group name), ``newsletter`` (opt-in),
         ``form_field.<name>`` (a sign-up form field's value, sent with the customer),
         ``store_credit`` (the customer's store credit, set to the CRM's amount);
+        ``metafield.<namespace>.<key>`` (a customer metafield, text), ``segment`` (the segment
+        names: a list or a comma-separated text; Enterprise stores);
         default: columns named like the customer fields (templated).
     :param key_field: column identifying a row in reports (default ``"id"``; row number if absent);
         with a ledger, the CRM id the ledger keys each contact by (required; a row without it is rejected).
@@ -93,8 +97,9 @@ class SyncCustomersOperator(BaseOperator):
         ``"update"`` (update changed, create nothing: a row without a customer is skipped) (templated).
     :param empty_values: ``"keep"`` (default: an empty CRM value leaves the store's value alone) or
         ``"clear"`` (it clears the store's optional value: text fields emptied, attribute and form
-        field values emptied, group none, store credit 0). An empty e-mail, first or last name
-        rejects the row either way.
+        field values emptied, group none, store credit 0, a metafield deleted, the managed segments
+        left, the sync's own address deleted when every address column is empty). An empty e-mail,
+        first or last name rejects the row either way.
     :param notify_new_customers: the customers the sync creates get BigCommerce's account-created
         e-mail (``trigger_account_created_notification``); existing customers never do. Default off.
     :param dry_run: look up and report what would happen, write nothing (templated).
@@ -123,6 +128,14 @@ class SyncCustomersOperator(BaseOperator):
         ``None`` (default): the store's own behaviour.
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         string) instead of failing at start.
+    :param metafield_permission: ``permission_set`` of the metafields the sync creates: ``app_only``
+        (default: private to the API account), ``read``, ``write``, ``read_and_sf_access`` or
+        ``write_and_sf_access``.
+    :param create_segments: create the segments a row names that the store lacks, instead of
+        rejecting the row (which then names the segments the store has).
+    :param managed_segments: segment names the sync owns: in ``upsert`` a row naming segments also
+        takes the customer out of the managed segments it does not name (``clear``: an empty value
+        leaves all of them). Segments not listed are never touched.
     :param ledger_conn_id: a common.sql connection (SQLite, PostgreSQL, MySQL, ...) to keep the sync's
         ledger in (templated): one row per store, channel and CRM key with the customer id, the last
         outcome and reason. With it, a contact keeps its customer through e-mail changes, and rows not
@@ -191,6 +204,9 @@ class SyncCustomersOperator(BaseOperator):
         retry_budget_s: float | None = None,
         channel_id: int | None = None,
         create_attributes: bool = False,
+        metafield_permission: str = DEFAULT_METAFIELD_PERMISSION,
+        create_segments: bool = False,
+        managed_segments: Sequence[str] | None = None,
         ledger_conn_id: str | None = None,
         ledger_table: str = DEFAULT_TABLE,
         max_attempts: int = MAX_ATTEMPTS,
@@ -199,20 +215,7 @@ class SyncCustomersOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         check_channel_id(channel_id)
-        if sum(source is not None for source in (contacts, sql, contacts_path)) != 1:
-            raise ValueError(
-                "Give exactly one source: contacts=..., sql_conn_id=... with sql=..., or contacts_path=..."
-            )
-        if contacts_format is not None and contacts_path is None:
-            raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
-        if contacts_path is not None and not is_template(contacts_format):
-            from airflow_bigcommerce.sources.files import file_format_of
-
-            # the format, or the extension when it is already known, is checked at parse (a SourceError)
-            if contacts_format is not None or not is_template(contacts_path):
-                file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
-        if sql is not None and not sql_conn_id:
-            raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")
+        _check_source(contacts, sql_conn_id, sql, contacts_path, contacts_format)
         if not is_template(mode):
             check_mode(mode)
         check_empty_values(empty_values)
@@ -225,6 +228,8 @@ class SyncCustomersOperator(BaseOperator):
             raise ValueError(f"fetch_size must be at least 1, got {fetch_size}")
         check_retry_budget(retry_budget_s)
         check_ledger_arguments(ledger_conn_id, ledger_table, key_field, max_attempts)
+        check_metafield_permission(metafield_permission)
+        self.managed_segments = check_managed_segments(managed_segments)
         self.contacts = contacts
         self.sql_conn_id = sql_conn_id
         self.sql = sql
@@ -235,7 +240,7 @@ class SyncCustomersOperator(BaseOperator):
         self.field_map = field_map
         self.key_field = key_field
         self.mode = mode
-        self.empty_values = empty_values
+        self.empty_values: EmptyValues = empty_values
         self.notify_new_customers = notify_new_customers
         # Shadows BaseOperator.dry_run(), which nothing in Airflow 3 calls: the argument name is the contract.
         self.dry_run = dry_run  # type: ignore[method-assign,assignment]
@@ -248,6 +253,8 @@ class SyncCustomersOperator(BaseOperator):
         self.retry_budget_s = retry_budget_s
         self.channel_id = channel_id
         self.create_attributes = create_attributes
+        self.metafield_permission = metafield_permission
+        self.create_segments = create_segments
         self.ledger_conn_id = ledger_conn_id
         self.ledger_table = ledger_table
         self.max_attempts = max_attempts
@@ -281,6 +288,9 @@ class SyncCustomersOperator(BaseOperator):
             max_attempts=self.max_attempts,
             empty_values=self.empty_values,
             notify_new_customers=bool(self.notify_new_customers),
+            metafield_permission=self.metafield_permission,
+            create_segments=self.create_segments,
+            managed_segments=self.managed_segments,
         )
         hook = BigCommerceHook(
             bigcommerce_conn_id=self.bigcommerce_conn_id,
@@ -405,3 +415,23 @@ class SyncCustomersOperator(BaseOperator):
             sql_hook_params=self.sql_hook_params,
             fetch_size=self.fetch_size,
         )
+
+
+def _check_source(
+    contacts: Any, sql_conn_id: str | None, sql: str | None, contacts_path: Any, contacts_format: Any
+) -> None:
+    """Refuse anything but exactly one source, and a file format that cannot be read, at parse time."""
+    if sum(source is not None for source in (contacts, sql, contacts_path)) != 1:
+        raise ValueError(
+            "Give exactly one source: contacts=..., sql_conn_id=... with sql=..., or contacts_path=..."
+        )
+    if contacts_format is not None and contacts_path is None:
+        raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
+    if contacts_path is not None and not is_template(contacts_format):
+        from airflow_bigcommerce.sources.files import file_format_of
+
+        # the format, or the extension when it is already known, is checked at parse (a SourceError)
+        if contacts_format is not None or not is_template(contacts_path):
+            file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
+    if sql is not None and not sql_conn_id:
+        raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")

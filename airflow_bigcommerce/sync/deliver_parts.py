@@ -3,7 +3,8 @@ Deliver the parts of up to one batch of contacts whose customers exist, and sett
 
 Runs in a worker thread after the customer write (or instead of it, when only parts changed), in
 the order a customer's parts depend on it: addresses, attribute values (with the id of the sync's
-address), newsletter consent. Every request goes through the client's one delivery policy. The
+address), metafields and segments (:mod:`.deliver_fields`), newsletter consent. Every request goes
+through the client's one delivery policy. The
 exactly-once path and its bound are the customer's (:mod:`.create_once`): address ``POST``s go
 through :func:`.create_once.deliver_once` (an answer lost or leaving addresses out is resolved by
 looking the customers' addresses up; a refused batch is resent one by one), a subscriber ``POST``
@@ -17,9 +18,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_bigcommerce.api import ADDRESS_BATCH_SIZE, ATTRIBUTE_VALUE_BATCH_SIZE
+from airflow_bigcommerce.api import (
+    ADDRESS_BATCH_SIZE,
+    ATTRIBUTE_VALUE_BATCH_SIZE,
+    DEFAULT_METAFIELD_PERMISSION,
+)
 from airflow_bigcommerce.models.address import address_key
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
@@ -29,6 +34,7 @@ from airflow_bigcommerce.sync.create_once import (
     resend_idempotent,
     split_refused,
 )
+from airflow_bigcommerce.sync.deliver_fields import FieldDeliverer
 from airflow_bigcommerce.sync.deliver_newsletter import NewsletterDelivery
 from airflow_bigcommerce.sync.outcome import (
     PartOutcome,
@@ -44,6 +50,10 @@ from airflow_bigcommerce.sync.rows import Item, as_id
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.subscribers import SubscriberBook
 
+if TYPE_CHECKING:
+    from airflow_bigcommerce.models.contact_parts import PartMap
+    from airflow_bigcommerce.sync.options import SyncOptions
+
 Outcomes = dict[str, PartOutcome]
 
 
@@ -52,6 +62,7 @@ class PartDeliverer:
     Settle every pending part of a group of items (each with ``customer_id`` and ``plan``).
 
     :param dry_run: read (subscribers) but write nothing; outcomes say ``would ...``.
+    :param metafield_permission: the ``permission_set`` of the metafields the sync creates.
     """
 
     def __init__(
@@ -62,12 +73,31 @@ class PartDeliverer:
         *,
         mode: Mode,
         dry_run: bool,
+        metafield_permission: str = DEFAULT_METAFIELD_PERMISSION,
     ) -> None:
         self.client = client
         self.context = context
         self.dry_run = dry_run
+        self.fields = FieldDeliverer(client, permission=metafield_permission, dry_run=dry_run)
         self.newsletter = NewsletterDelivery(
             client, subscribers, channel_id=context.channel_id, mode=mode, dry_run=dry_run
+        )
+
+    @classmethod
+    def open(
+        cls, client: CountingClient, context: StoreContext, part_map: PartMap, options: SyncOptions
+    ) -> PartDeliverer:
+        """Make a run's part delivery (the store's subscribers read once, when the newsletter is mapped)."""
+        subscribers = None
+        if part_map.newsletter is not None:
+            subscribers = SubscriberBook.open(client, total=options.total)
+        return cls(
+            client,
+            context,
+            subscribers,
+            mode=options.mode,
+            dry_run=options.dry_run,
+            metafield_permission=options.metafield_permission,
         )
 
     def __call__(self, items: Sequence[Item]) -> dict[int, Outcomes]:
@@ -77,12 +107,14 @@ class PartDeliverer:
         if self.dry_run:
             for item in work:
                 self._dry(item, out[item.index])
+            self.fields(work, out)
             return out
         self._inline_addresses(work, out)
         self._post_addresses([i for i in work if _plan(i).address_post], out)
         self._put_addresses([i for i in work if _plan(i).address_put], out)
         self._delete_addresses([i for i in work if _plan(i).address_delete is not None], out)
         self._attribute_values(work, out)
+        self.fields(work, out)
         for item in work:
             if _plan(item).newsletter is not None:
                 out[item.index]["newsletter"] = self.newsletter(item)

@@ -21,11 +21,11 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, DEFAULT_METAFIELD_PERMISSION
 from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.models.empty_values import EmptyValues
 from airflow_bigcommerce.sync.batch_job import BatchJob, Job, JobKind
@@ -46,7 +46,6 @@ from airflow_bigcommerce.sync.result import SyncResult
 from airflow_bigcommerce.sync.rows import Item, Line, changed_reason
 from airflow_bigcommerce.sync.store_context import StoreContext
 from airflow_bigcommerce.sync.store_setup import resolve_store
-from airflow_bigcommerce.sync.subscribers import SubscriberBook
 from airflow_bigcommerce.sync.tally import Tally
 
 __all__ = ["MAX_CONCURRENCY", "MAX_HELD_LINES", "SyncOptions", "run_sync", "sync_customers"]
@@ -75,7 +74,6 @@ class _Run:
         self.client = CountingClient(client)  # thread-safe: shared with workers
         self.part_map = PartMap.from_field_map(options.fields)
         self.context = StoreContext()
-        self.subscribers: SubscriberBook | None = None  # thread-safe: shared with workers
         self.prepare = RowPreparer.of(options, self.context)
         self.index_limit = options.index_limit
         self.tally = Tally(options.max_rejections_listed)
@@ -104,17 +102,15 @@ class _Run:
             create_attributes=self.options.create_attributes,
             dry_run=self.options.dry_run,
             ledger=self.ledger is not None,
+            create_segments=self.options.create_segments,
+            managed_segments=self.options.managed_segments,
         )
         self.prepare = RowPreparer.of(self.options, self.context)
         self.client.include = self.part_map.includes
         if self.options.channel_id is not None:
             self.client.visible = self.context.on_channel
             self.index_limit = 0  # one e-mail may have a customer per channel: look up per chunk
-        if self.part_map.newsletter is not None:
-            self.subscribers = SubscriberBook.open(self.client, total=self.options.total)
-        parts = PartDeliverer(
-            self.client, self.context, self.subscribers, mode=self.options.mode, dry_run=self.options.dry_run
-        )
+        parts = PartDeliverer.open(self.client, self.context, self.part_map, self.options)
         self.job = BatchJob(self.deliver, parts, self.options.dry_run)
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -337,6 +333,9 @@ def sync_customers(
     create_attributes: bool = False,
     empty_values: EmptyValues = "keep",
     notify_new_customers: bool = False,
+    metafield_permission: str = DEFAULT_METAFIELD_PERMISSION,
+    create_segments: bool = False,
+    managed_segments: Sequence[str] = (),
 ) -> SyncResult:
     """
     Create (``insert``) or create-and-update (``upsert``) store customers from CRM rows.
@@ -375,8 +374,8 @@ def sync_customers(
         new customers are created on it (see ``sync.store_context.StoreContext.on_channel``).
     :param create_attributes: create the ``attribute.<name>`` attributes the store lacks (type
         ``string``) instead of failing at start.
-    :param empty_values: ``"keep"`` or ``"clear"`` (see ``models.empty_values``).
-    :param notify_new_customers: send the created customers BigCommerce's account-created e-mail.
+    :param empty_values, notify_new_customers, metafield_permission, create_segments, managed_segments:
+        see ``SyncOptions``.
     :return: the summary; ``created + updated + skipped + rejected + failed == total``. Rows the
         client could not deliver for a transient reason (its ``TransientFailureError``) are
         ``failed``; the run goes on with the next rows, so every row is attempted.
@@ -403,6 +402,9 @@ def sync_customers(
         create_attributes=create_attributes,
         empty_values=empty_values,
         notify_new_customers=notify_new_customers,
+        metafield_permission=metafield_permission,
+        create_segments=create_segments,
+        managed_segments=tuple(managed_segments),
     )
     return run_sync(rows, client, options)
 
@@ -421,7 +423,7 @@ def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options:
     )
     run.run(rows)
     requests = {kind: run.client.counts[kind] for kind in ("lookup", "create", "update", "list")}
-    requests.update((kind, n) for kind, n in sorted(run.client.counts.items()) if kind not in requests)
+    requests.update(sorted((k, n) for k, n in run.client.counts.items() if k not in requests))
     result = SyncResult(
         total=run.read,
         dry_run=dry_run,
@@ -435,17 +437,5 @@ def run_sync(rows: Iterable[Mapping[str, Any]], client: CustomerClient, options:
         email_changes=run.ledger.email_changes if run.ledger else 0,
         **run.tally.summary(),
     )
-    log.info(
-        "Sync done: %d rows, created %d, updated %d, skipped %d, rejected %d, failed %d, "
-        "%d requests (%.3f per row) in %.1fs",
-        result.total,
-        result.created,
-        result.updated,
-        result.skipped,
-        result.rejected,
-        result.failed,
-        sum(result.requests.values()),
-        result.requests_per_row,
-        result.duration_s,
-    )
+    log.info("Sync done: %s", result.describe())
     return result

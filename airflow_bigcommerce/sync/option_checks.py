@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+from airflow_bigcommerce.api import (
+    CUSTOMER_BATCH_SIZE,
+    MAX_IN_FLIGHT,
+    MAX_STORE_SEGMENTS,
+    METAFIELD_PERMISSION_SETS,
+)
 
 #: What ``mode`` may be: create new customers only, create and update, or update existing ones only.
 SyncMode = Literal["insert", "upsert", "update"]
@@ -63,3 +68,32 @@ def check_ledger(has_ledger: bool, key_field: Any, max_attempts: Any) -> None:
         raise ValueError(
             "a sync with a ledger needs key_field: the column holding each row's CRM id (the ledger's key)"
         )
+
+
+def check_metafield_permission(permission: Any) -> None:
+    """Refuse a ``metafield_permission`` that is not one of the API's ``permission_set`` values."""
+    if permission not in METAFIELD_PERMISSION_SETS:
+        raise ValueError(
+            f"metafield_permission must be one of {', '.join(METAFIELD_PERMISSION_SETS)}, got {permission!r}"
+        )
+
+
+def check_managed_segments(managed: Any) -> tuple[str, ...]:
+    """
+    Return ``managed_segments`` as a tuple of names (trimmed, inner spaces collapsed, each once).
+
+    :raises ValueError: not a list of non-empty names, or more names than a store can have segments.
+    """
+    if managed is None:
+        return ()
+    if isinstance(managed, str) or not isinstance(managed, list | tuple | set | frozenset):
+        raise ValueError(f"managed_segments must be a list of segment names, got {type(managed).__name__}")
+    names: dict[str, str] = {}
+    for name in sorted(managed) if isinstance(managed, set | frozenset) else managed:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("managed_segments must hold segment names (non-empty text)")
+        text = " ".join(name.split())
+        names.setdefault(text.casefold(), text)
+    if len(names) > MAX_STORE_SEGMENTS:
+        raise ValueError(f"managed_segments names more than a store's {MAX_STORE_SEGMENTS} segments")
+    return tuple(names.values())

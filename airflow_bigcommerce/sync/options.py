@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, MAX_IN_FLIGHT
+from airflow_bigcommerce.api import CUSTOMER_BATCH_SIZE, DEFAULT_METAFIELD_PERMISSION, MAX_IN_FLIGHT
 from airflow_bigcommerce.ledger.records import MAX_ATTEMPTS, Ledger
 from airflow_bigcommerce.models.contact import validate_field_map
 from airflow_bigcommerce.models.empty_values import EmptyValues, check_empty_values
@@ -22,7 +22,9 @@ from airflow_bigcommerce.sync.option_checks import (
     check_batch_size,
     check_channel_id,
     check_ledger,
+    check_managed_segments,
     check_max_concurrency,
+    check_metafield_permission,
     check_mode,
 )
 from airflow_bigcommerce.sync.progress import ProgressReporter
@@ -44,6 +46,9 @@ class SyncOptions:
     ``empty_values`` says what an empty CRM value does (:mod:`airflow_bigcommerce.models.empty_values`:
     ``keep`` the store's value, or ``clear`` it); ``notify_new_customers`` sends BigCommerce's
     account-created e-mail to the customers the run creates (never to existing ones).
+    ``metafield_permission`` is the ``permission_set`` of the metafields the sync creates;
+    ``create_segments`` creates the segments rows name that the store lacks; ``managed_segments``
+    are the segments the sync may take customers out of (no other segment is ever touched).
     """
 
     field_map: Mapping[str, str] | None = None
@@ -66,6 +71,9 @@ class SyncOptions:
     ledger_owner: str | None = None
     empty_values: EmptyValues = "keep"
     notify_new_customers: bool = False
+    metafield_permission: str = DEFAULT_METAFIELD_PERMISSION
+    create_segments: bool = False
+    managed_segments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
@@ -74,6 +82,9 @@ class SyncOptions:
         check_max_concurrency(self.max_concurrency)
         check_channel_id(self.channel_id)
         check_ledger(self.ledger is not None, self.key_field, self.max_attempts)
+        check_empty_values(self.empty_values)
+        check_metafield_permission(self.metafield_permission)
+        object.__setattr__(self, "managed_segments", check_managed_segments(self.managed_segments))
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {self.chunk_size}")
         if self.max_rejections_listed < 0:

@@ -49,6 +49,7 @@ from airflow_bigcommerce.models.contact_parts import (
 from airflow_bigcommerce.models.field_values import store_credit_amounts
 from airflow_bigcommerce.sync.option_checks import SyncMode
 from airflow_bigcommerce.sync.outcome import PartOutcome, Status, data, part, store
+from airflow_bigcommerce.sync.plan_fields import FieldPlan, plan_fields
 from airflow_bigcommerce.sync.rows import as_id
 from airflow_bigcommerce.sync.store_context import StoreContext
 
@@ -75,6 +76,7 @@ class PartPlan:
     :param address_delete: the id of the sync's own address to delete (``empty_values="clear"``).
     :param attribute_values: attribute id -> value to write (``PUT /attribute-values``).
     :param newsletter: the consent wanted (compared with the subscriber at delivery), or ``None``.
+    :param fields: the metafield and segment writes (:mod:`.plan_fields`), or ``None``.
     :param outcomes: part -> outcome, for the parts settled without a request.
     :param customer_fields: what the customer's update must carry for its parts (``form_fields``,
         ``store_credit_amounts``): sent with the customer write, not as a part request.
@@ -88,6 +90,7 @@ class PartPlan:
     newsletter: bool | None = None
     outcomes: dict[str, PartOutcome] = field(default_factory=dict)
     address_id: int | None = None
+    fields: FieldPlan | None = None
     #: the address written inline with a new customer: its id is recorded after the create
     inline_address: dict[str, str] | None = None
     customer_fields: dict[str, Any] = field(default_factory=dict)
@@ -102,6 +105,7 @@ class PartPlan:
             or self.address_delete is not None
             or self.attribute_values
             or self.inline_address
+            or self.fields is not None
         )
 
     def sync_address(self) -> int | None:
@@ -180,6 +184,7 @@ def plan_new(parts: ContactParts, context: StoreContext) -> tuple[dict[str, Any]
         inline["form_fields"] = forms
     if parts.store_credit is not None and STORE_CREDIT_TARGET not in parts.cleared:
         inline["store_credit_amounts"] = store_credit_amounts(parts.store_credit)
+    plan.fields = plan_fields(parts.fields, None, context, upsert=False, outcomes=plan.outcomes)
     return inline, plan
 
 
@@ -224,6 +229,9 @@ def plan_existing(
         plan.outcomes.setdefault("attributes", part(Status.UNCHANGED))
     _plan_form_fields(parts, customer, mode, plan)
     _plan_store_credit(parts, customer, mode, plan)
+    plan.fields = plan_fields(
+        parts.fields, customer, context, upsert=mode != "insert", outcomes=plan.outcomes
+    )
     return plan
 
 

@@ -18,9 +18,12 @@ from airflow_bigcommerce.models.empty_values import (
     check_empty_values,
     on_empty,
 )
+from airflow_bigcommerce.models.field_targets import SEGMENT_TARGET
 from airflow_bigcommerce.models.values import is_blank
-from airflow_bigcommerce.sync.outcome import Status, data, store
+from airflow_bigcommerce.sync.client import TransientFailureError
+from airflow_bigcommerce.sync.outcome import Status, data, failure_reason, store
 from airflow_bigcommerce.sync.rows import Item, Line, clip
+from airflow_bigcommerce.sync.segments import UnknownSegmentError
 from airflow_bigcommerce.sync.store_context import AmbiguousNameError, StoreContext
 
 if TYPE_CHECKING:
@@ -109,17 +112,20 @@ class RowPreparer:
                 )
                 if parts.group is not None:
                     payload["customer_group_id"] = self._group_id(parts.group)
+                if parts.fields.segments:
+                    parts.fields.segment_ids = self._segment_ids(parts.fields.segments)
             cleared = {
                 name: value
                 for column, (name, value) in self.clearing.items()
                 if name not in payload and is_blank(row.get(column))
             }
-        except ContactRejected as exc:
-            reason = data(clip(str(exc), 1000), exc.field)
+        except (ContactRejected, PartRejected) as exc:
+            field = exc.field if isinstance(exc, ContactRejected) else exc.target
+            store_side = isinstance(exc, PartRejected) and exc.store_side  # the store lacks what it names
+            reason = (store if store_side else data)(clip(str(exc), 1000), field)
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
-        except PartRejected as exc:
-            reason = (store if exc.store_side else data)(clip(str(exc), 1000), exc.target)
-            return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
+        except TransientFailureError as exc:  # a segment the row names could not be created: retry later
+            return Line(index, key, self._raw_email(row), Status.FAILED, failure_reason("segment", exc))
         except Exception as exc:  # a bug or an odd row must not stop the run; no message: it may hold data
             reason = data(f"could not map row: {type(exc).__name__}")
             return Line(index, key, self._raw_email(row), Status.REJECTED, reason)
@@ -156,6 +162,14 @@ class RowPreparer:
                 store_side=True,  # a group created in the store lets the row through, unchanged
             )
         return gid
+
+    def _segment_ids(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        if self.context.segments is None:  # not resolved (a preparer built before the store was opened)
+            raise PartRejected(SEGMENT_TARGET, "the store's segments were not read")
+        try:
+            return self.context.segments.ids_for(names)
+        except UnknownSegmentError as exc:  # the store's state: a segment created there lets it through
+            raise PartRejected(SEGMENT_TARGET, str(exc), store_side=True) from None
 
     def _row_key(self, index: int, row: Mapping[str, Any]) -> str:
         if self.key_field is not None:

@@ -93,6 +93,15 @@ class SyncResult:
             return DRY_RUN
         return COMPLETED_WITH_REJECTIONS if self.rejected else COMPLETED
 
+    def describe(self) -> str:
+        """Return the run in one line: rows by outcome, requests, time (no row data)."""
+        requests = sum(self.requests.values())
+        return (
+            f"{self.total} rows, created {self.created}, updated {self.updated}, skipped {self.skipped},"
+            f" rejected {self.rejected}, failed {self.failed}, {requests} requests"
+            f" ({self.requests_per_row:.3f} per row) in {self.duration_s:.1f}s"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON types (what the operator pushes to XCom)."""
         return {

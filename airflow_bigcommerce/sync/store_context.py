@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_bigcommerce.api import DEFAULT_CHANNEL_ID, NO_GROUPS_STATUSES
 from airflow_bigcommerce.sync.client import RequestRejectedError
+
+if TYPE_CHECKING:
+    from airflow_bigcommerce.sync.segments import SegmentDirectory
 
 
 class AmbiguousNameError(ValueError):
@@ -101,6 +104,7 @@ class StoreContext:
     :param group_names: the store's group names as it spells them (for messages).
     :param address_ids_in_ledger: the run's ledger records the sync's address ids (no attribute
         write; the attribute, if the store has it, is only read: the record of runs without a ledger).
+    :param segments: the store's segments by name, when ``field_map`` maps ``segment``.
     """
 
     attribute_ids: Mapping[str, int] = field(default_factory=dict)
@@ -110,6 +114,7 @@ class StoreContext:
     global_logins: bool = True
     group_names: tuple[str, ...] = ()
     address_ids_in_ledger: bool = False
+    segments: SegmentDirectory | None = None
 
     def on_channel(self, customer: Mapping[str, Any]) -> bool:
         """Whether ``customer`` can log in on the run's channel (always, without a channel)."""

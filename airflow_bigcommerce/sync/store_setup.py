@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_bigcommerce.api import MAX_STORE_ATTRIBUTES, UNKNOWN_CHANNEL_STATUSES
+from airflow_bigcommerce.api import MAX_STORE_ATTRIBUTES, NO_SEGMENTS_STATUSES, UNKNOWN_CHANNEL_STATUSES
 from airflow_bigcommerce.models.contact_parts import PartMap
 from airflow_bigcommerce.sync.client import RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.create_once import create_once, in_use_text
 from airflow_bigcommerce.sync.rows import as_id
+from airflow_bigcommerce.sync.segments import SegmentDirectory
 from airflow_bigcommerce.sync.source_checks import closest
 from airflow_bigcommerce.sync.store_context import (
     AmbiguousNameError,
@@ -51,6 +52,8 @@ def resolve_store(
     create_attributes: bool,
     dry_run: bool,
     ledger: bool = False,
+    create_segments: bool = False,
+    managed_segments: tuple[str, ...] = (),
 ) -> StoreContext:
     """
     Resolve names to ids and read the channel's login rule (a handful of requests per run).
@@ -65,11 +68,19 @@ def resolve_store(
     :param ledger: the run has a ledger, which records the ids of the sync's addresses: the
         :data:`ADDRESS_ID_ATTRIBUTE` is read when the store has it (the record of earlier runs without
         a ledger) and never created.
+    :param create_segments: create the segments rows name that the store lacks (when they are read).
+    :param managed_segments: the segments the sync may take customers out of.
     :raises StoreSetupError: an unknown, mistyped or ambiguous attribute (names follow
-        ``store_context.name_key``), a store without customer groups, an unknown channel.
+        ``store_context.name_key``), a store without customer groups, a store without the
+        Segmentation API (Enterprise plans) when ``segment`` is mapped, an unknown channel.
     """
     known, missing = _attributes(client, part_map, create_attributes, record_address=not ledger)
     groups = _groups(client) if part_map.group is not None else []
+    segments = None
+    if part_map.fields.segment is not None:
+        segments = SegmentDirectory(
+            client, _segments(client), create=create_segments, dry_run=dry_run, managed=managed_segments
+        )
     global_logins = True if channel_id is None else _global_logins(client, channel_id)
     for placeholder, name in enumerate(missing, 1):
         if name != ADDRESS_ID_ATTRIBUTE or not dry_run:
@@ -84,6 +95,7 @@ def resolve_store(
         channel_id,
         global_logins,
         names,
+        segments=segments,
         address_ids_in_ledger=ledger and bool(part_map.address),
     )
 
@@ -147,6 +159,21 @@ def _groups(client: Any) -> list[dict[str, Any]]:
             ) from None
         raise
     return groups
+
+
+def _segments(client: Any) -> list[dict[str, Any]]:
+    """Read the store's segments; a plan without the Segmentation API fails the run here, before any write."""
+    try:
+        segments: list[dict[str, Any]] = client.part("setup", "list_segments")
+    except RequestRejectedError as exc:
+        if exc.status in NO_SEGMENTS_STATUSES:
+            raise StoreSetupError(
+                "field_map maps segment, but this store has no Customer Segmentation API: it is an"
+                f" Enterprise feature (the store answered {exc.status}); remove segment from field_map"
+                " or sync to an Enterprise store"
+            ) from None
+        raise
+    return segments
 
 
 def _global_logins(client: Any, channel_id: int) -> bool:

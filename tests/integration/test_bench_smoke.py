@@ -130,6 +130,9 @@ def test_bench_parts_runs_and_every_part_costs_only_its_writes(tmp_path: Path) -
     for sent_with_the_customer in ("form field", "store credit"):  # in the customer's PUT: 10 a request
         assert rows[f"one change: {sent_with_the_customer}"]["requests"]["update"] == 6
         assert rows[f"one change: {sent_with_the_customer}"]["writes_per_contact"] == 0.1
+    assert rows["unchanged re-sync: fields"]["writes_per_contact"] == 0
+    assert rows["one change: metafield"]["requests"]["metafield_update"] == 6
+    assert rows["first sync: fields"]["requests"]["profile_create"] == 6
     assert "FAIL" not in proc.stdout
 
 
