@@ -330,7 +330,7 @@ def _check_sync_view_is_one_click_from_the_task(url: str, run_id: str, log_path:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
         try:
-            page.goto(task_url)
+            page.goto(task_url, timeout=FIRST_PAGE_TIMEOUT_MS)
             if AIRFLOW_3_0:  # no plugin tabs: the extra link's page is the view
                 page.goto(url + view_path)
                 frame: Any = page
@@ -381,7 +381,7 @@ def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> No
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 1000})
                 page.set_default_timeout(UI_TIMEOUT_MS)
-                page.goto(f"{url}/connections")
+                page.goto(f"{url}/connections", timeout=FIRST_PAGE_TIMEOUT_MS)  # a busy standalone: slow
                 store_row = page.get_by_role("row").filter(has_text="bigcommerce_default")
                 crm_row = page.get_by_role("row").filter(has_text="crm_default")
                 # The first page load of a busy standalone (its scheduler running the first run) is slow.
