@@ -121,7 +121,7 @@ def test_a_notifier_gets_the_summary_in_its_context_and_its_templates() -> None:
     notifier = RecordingNotifier(
         "{{ bigcommerce_summary.rejected }} of {{ bigcommerce_summary.total }} rejected"
     )
-    context = {"ti": TI(), "run_id": "r1"}
+    context = {"ti": TI(), "run_id": "r1", "dag": None}  # a task context has "dag" (3.0 reads it)
     SyncCustomersOperator(task_id="sync", contacts=rows(3, 2), on_rejections=notifier).execute(
         context=context  # type: ignore[arg-type]
     )
@@ -170,7 +170,7 @@ def test_the_log_notifier_writes_one_warning_naming_the_counts_and_the_report(
     notifier = LogRejectionsNotifier(logger_name=LOG.name)
     summary = {"status": "completed with rejections", "rejected": 2, "total": 5, "report_path": "/r/1.jsonl"}
     with caplog.at_level("WARNING", logger=LOG.name):
-        notify_rejections(notifier, {"ti": TI()}, summary, LOG)
+        notify_rejections(notifier, {"ti": TI(), "dag": None}, summary, LOG)
     assert [r.getMessage() for r in caplog.records if r.name == LOG.name] == [
         "BigCommerce sync crm.sync completed with rejections: 2 of 5 rows rejected; report at /r/1.jsonl"
     ]
