@@ -35,6 +35,10 @@ rejected), its ``crm_id`` as the customer attribute ``crm_id`` (created, type st
 lacks it: ``create_attributes=True``) and its newsletter opt-in. The ``report`` task logs each
 part's outcomes too.
 
+A run that completes but rejects rows calls the sync's ``on_rejections``: here a
+``LogRejectionsNotifier``, one warning in the task log ("... completed with rejections: 12 of 200
+rows rejected; report at ..."); any Airflow notifier (Slack, e-mail, SMTP) takes its place.
+
 The sync keeps a ledger (table ``bigcommerce_sync_ledger``, created when missing) in the CRM's own
 database by default: a contact keeps its customer when its e-mail changes, rows a run could not
 deliver (or that named a group the store lacked) are retried by the next runs, and the CRM can join
@@ -64,6 +68,7 @@ try:
 except ImportError:  # Airflow < 3.2
     from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[no-redef,unused-ignore]
 
+from airflow_bigcommerce.notifications import LogRejectionsNotifier
 from airflow_bigcommerce.operators.customers import SyncCustomersOperator
 from airflow_bigcommerce.sync.report import default_report_dir
 
@@ -214,6 +219,9 @@ def crm_contacts_to_bigcommerce() -> None:
         outlets=[CUSTOMERS_ASSET],
         retries=SYNC_RETRIES,
         retry_delay=SYNC_RETRY_DELAY,
+        # A run that completes but rejects rows says so in the task log; give a SlackNotifier or an
+        # SmtpNotifier instead (its templates read {{ bigcommerce_summary.rejected }}) to be told.
+        on_rejections=LogRejectionsNotifier(),
     )
 
     @task

@@ -68,7 +68,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 # --- e2e and reliability on xdist workers (make test: --dist loadfile) ----------------------------
 #: Modules whose tests share the session's example DAG runs (tests/e2e/conftest.py): one scope.
-EXAMPLE_DAG_MODULES = frozenset({"tests/e2e/test_example_dags.py", "tests/e2e/test_lineage.py"})
+EXAMPLE_DAG_MODULES = frozenset(
+    {
+        "tests/e2e/test_example_dags.py",
+        "tests/e2e/test_lineage.py",
+        "tests/e2e/test_sync_alerts_and_metrics.py",
+    }
+)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -56,6 +56,11 @@ def dialect_of(name: str | None) -> Dialect:
     return _DIALECTS.get((name or "").lower(), "generic")
 
 
+def placeholder(dialect: Dialect, hook_placeholder: object) -> str:
+    """Return the parameter mark of a connection: ``?`` for SQLite, else the hook's (``%s`` by default)."""
+    return "?" if dialect == "sqlite" else str(hook_placeholder or "%s")
+
+
 def check_table(table: str) -> str:
     """Return ``table`` if it is a plain (optionally schema-qualified) SQL name; it is put in SQL as is."""
     if not _TABLE_NAME.match(table):
@@ -89,6 +94,19 @@ def select_scope(table: str, mark: str) -> str:
 
 
 _RETRY_OUTCOMES = ", ".join(f"'{outcome}'" for outcome in sorted(RETRY_OUTCOMES))
+
+
+def select_run(table: str, mark: str, *, limit: int) -> str:
+    """
+    Return the read of one run's rejected and failed rows, in key order, ``limit`` at most.
+
+    Parameters: store_hash, channel_id, run_id. What the sync view lists of a run with a ledger.
+    """
+    return (
+        f"SELECT crm_key, email, outcome, reason FROM {table} "
+        f"WHERE store_hash = {mark} AND channel_id = {mark} AND run_id = {mark} "
+        f"AND outcome IN ({_RETRY_OUTCOMES}) ORDER BY crm_key LIMIT {int(limit)}"
+    )
 
 
 def select_candidates(table: str, mark: str, *, after: bool, limit: int) -> str:

@@ -90,7 +90,7 @@ class SqlLedger:
                 f"({type(exc).__name__}: {exc}); check that it exists and is a common.sql database"
             ) from None
         dialect = stmt.dialect_of(getattr(hook, "dialect_name", None) or getattr(hook, "conn_type", None))
-        mark = "?" if dialect == "sqlite" else str(getattr(hook, "placeholder", None) or "%s")
+        mark = stmt.placeholder(dialect, getattr(hook, "placeholder", None))
         ledger = cls(conn, table, scope, dialect=dialect, mark=mark, sleep=sleep)
         try:
             if dialect == "sqlite":

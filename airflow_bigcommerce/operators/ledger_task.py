@@ -51,3 +51,18 @@ def open_ledger(conn_id: str, table: str, store_hash: str, channel_id: int | Non
 
     scope = Scope(store_hash, NO_CHANNEL if channel_id is None else channel_id)
     return SqlLedger.open(conn_id, table, scope)
+
+
+def ledger_reference(conn_id: str, ledger: SqlLedger, run_id: str) -> dict[str, Any]:
+    """
+    Return where a run's ledger rows are, for the summary: the sync view lists them from there.
+
+    ``{"conn_id", "table", "store_hash", "channel_id", "run_id"}``: what the task used, never a request's.
+    """
+    return {
+        "conn_id": conn_id,
+        "table": ledger.table,
+        "store_hash": ledger.scope.store_hash,
+        "channel_id": ledger.scope.channel_id,
+        "run_id": run_id,
+    }

@@ -27,6 +27,7 @@ from airflow_bigcommerce.operators.arguments import (
     rendered_flag,
 )
 from airflow_bigcommerce.operators.ledger_task import check_ledger_arguments
+from airflow_bigcommerce.operators.rejection_alerts import OnRejections, check_on_rejections
 from airflow_bigcommerce.sync.option_checks import (
     SyncMode,
     check_batch_size,
@@ -143,9 +144,16 @@ class SyncCustomersOperator(BaseOperator):
         ``max_attempts``. ``None`` (default): the e-mail is the only identity, as before.
     :param ledger_table: the ledger's table, created when missing (default ``bigcommerce_sync_ledger``).
     :param max_attempts: runs a row not delivered is tried in before the ledger gives it up (default 5).
+    :param on_rejections: called once when the run completes with rejections (every row settled,
+        some refused by validation or the store; its status ``completed with rejections``, also
+        when ``max_rejected`` then fails the task): a callable ``(context, summary)``, or an Airflow
+        notifier (``SlackNotifier``, ``SmtpNotifier``, ...; the summary is in its context, and its
+        templates, as ``bigcommerce_summary``). An exception in it is logged, not raised: the rows
+        are delivered by then, and a retry would not mend an alert channel.
     :param bigcommerce_conn_id: connection of type ``bigcommerce`` (templated).
     :return: the summary (``created``, ``updated``, ``skipped``, ``rejected``, ``failed``, ``total``,
-        ``rejections`` and ``failures``: capped lists of ``{row, email, reason}``, ...), pushed to XCom.
+        ``rejections`` and ``failures``: capped lists of ``{row, email, reason}``, ``report_path``,
+        ``ledger``: where this run's ledger rows are, or ``None``; ...), pushed to XCom.
     :raises BigCommerceTransientError: rows failed (after every row was attempted and the report
         written); retrying the task is safe.
     """
@@ -211,9 +219,11 @@ class SyncCustomersOperator(BaseOperator):
         ledger_table: str = DEFAULT_TABLE,
         max_attempts: int = MAX_ATTEMPTS,
         bigcommerce_conn_id: str = "bigcommerce_default",
+        on_rejections: OnRejections | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_on_rejections(on_rejections)
         check_channel_id(channel_id)
         _check_source(contacts, sql_conn_id, sql, contacts_path, contacts_format)
         if not is_template(mode):
@@ -259,6 +269,7 @@ class SyncCustomersOperator(BaseOperator):
         self.ledger_table = ledger_table
         self.max_attempts = max_attempts
         self.bigcommerce_conn_id = bigcommerce_conn_id
+        self.on_rejections = on_rejections
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the contacts, sync them, log and return the summary."""
@@ -331,10 +342,10 @@ class SyncCustomersOperator(BaseOperator):
                 result = run_sync(rows, hook, run_options)
             if report_file is not None:
                 report_file.create()  # a finished run without rows: its report is there, empty
-        summary = result.to_dict()
-        summary["report_path"] = str(self.report_path) if self.report_path else None
+        summary = self._summary(result, ledger_options)
         self.bigcommerce_rows_written = 0 if dry_run else result.created + result.updated
         self._log_result(result, summary, dry_run)
+        self._announce(summary, context)
         rejected = rejected_message(result, rejected_limit(self.max_rejected), self.report_path)
         push = getattr(context.get("ti"), "xcom_push", None)
         if (result.failed or rejected) and push is not None:
@@ -345,6 +356,27 @@ class SyncCustomersOperator(BaseOperator):
         if rejected:
             raise BigCommerceError(rejected)
         return summary
+
+    def _summary(self, result: SyncResult, ledger_options: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the run's summary: the result, and where its report and its ledger rows are."""
+        from airflow_bigcommerce.operators.ledger_task import ledger_reference
+
+        summary = result.to_dict()
+        summary["report_path"] = str(self.report_path) if self.report_path else None
+        summary["ledger"] = (
+            ledger_reference(str(self.ledger_conn_id), ledger_options["ledger"], ledger_options["run_id"])
+            if ledger_options
+            else None
+        )
+        return summary
+
+    def _announce(self, summary: Mapping[str, Any], context: Context) -> None:
+        """Send the run's metrics, and call ``on_rejections`` when it completed with rejections."""
+        from airflow_bigcommerce.operators.metrics import send_sync_metrics
+        from airflow_bigcommerce.operators.rejection_alerts import notify_rejections
+
+        send_sync_metrics(summary, self.bigcommerce_store_hash, context, self.log)
+        notify_rejections(self.on_rejections, context, summary, self.log)
 
     def _log_result(self, result: SyncResult, summary: dict[str, Any], dry_run: bool) -> None:
         """Log the counts, the ledger's work, each part, and the first rejected and failed rows."""

@@ -8,7 +8,7 @@ the auth manager. Without a user the answer is 401, without the permission 403, 
 
 What the page shows comes from the task instance's XCom (its summary: the return value, or for a
 run that failed its task ``bigcommerce_summary``; and its "BigCommerce customers" link) and from
-the report the *summary* names; no route reads a path from the request.
+the ledger or the report the *summary* names; no route reads a path or a table from the request.
 """
 
 from __future__ import annotations
@@ -120,22 +120,70 @@ def listed_report_lines(path: str, limit: int = MAX_LISTED_ROWS) -> tuple[list[d
     return listed, True
 
 
+def listed_ledger_rows(
+    ledger: Mapping[str, Any], limit: int = MAX_LISTED_ROWS
+) -> tuple[list[dict[str, Any]], bool]:
+    """
+    Return the run's rejected and failed rows in its ledger (at most ``limit``), and whether that is all.
+
+    ``ledger`` is the summary's: the connection, table, scope and run id the task itself used.
+    """
+    from airflow_bigcommerce.compat import BaseHook
+    from airflow_bigcommerce.ledger import statements as stmt
+
+    table = stmt.check_table(str(ledger["table"]))
+    hook = BaseHook.get_connection(str(ledger["conn_id"])).get_hook()  # type: ignore[no-untyped-call]
+    dialect = stmt.dialect_of(getattr(hook, "dialect_name", None) or getattr(hook, "conn_type", None))
+    mark = stmt.placeholder(dialect, getattr(hook, "placeholder", None))
+    parameters = [str(ledger["store_hash"]), int(ledger["channel_id"]), str(ledger["run_id"])]
+    records = hook.get_records(stmt.select_run(table, mark, limit=limit + 1), parameters=parameters)
+    lines = [
+        {"row": key, "email": email, "outcome": outcome, "reason": reason}
+        for key, email, outcome, reason in records
+    ]
+    return lines[:limit], len(lines) <= limit
+
+
+def listed_rows(
+    summary: Mapping[str, Any] | None,
+) -> tuple[list[dict[str, Any]] | None, str, bool, str | None]:
+    """
+    Return the run's listed rows, where from, whether that is all of them, and a note for the page.
+
+    From the ledger when the run had one, else the report; ``None`` when neither could be read
+    (the page then shows the summary's capped list, and the note says why).
+    """
+    ledger = summary.get("ledger") if summary else None
+    report_path = summary.get("report_path") if summary else None
+    notes: list[str] = []
+    if isinstance(ledger, Mapping):
+        try:
+            lines, complete = listed_ledger_rows(ledger)
+        except Exception as exc:  # any database error: try the report, and say why
+            notes.append(f"The ledger {ledger.get('table')} could not be read ({type(exc).__name__}).")
+        else:
+            more = None if complete else f"Only the first {MAX_LISTED_ROWS} rows of the ledger are listed."
+            return lines, "ledger", complete, more
+    if isinstance(report_path, str) and report_path:
+        try:
+            lines, complete = listed_report_lines(report_path)
+        except Exception as exc:  # any storage error: show the summary's list and say why
+            notes.append(f"The report at {report_path} could not be read ({type(exc).__name__}).")
+        else:
+            if not complete:
+                notes.append(
+                    f"Only the first {MAX_LISTED_ROWS} rows are listed; the report at {report_path} has all."
+                )
+            return lines, "report", complete, " ".join(notes) or None
+    return None, "summary", True, " ".join(notes) or None
+
+
 def render_task_instance(
     found: Mapping[str, Any], *, dag_id: str, run_id: str, task_id: str, map_index: int
 ) -> str:
     """Return the page for a task instance read by :func:`read_task_instance`."""
     summary, about = as_sync_summary(found.get("summary"))
-    report_path = summary.get("report_path") if summary else None
-    lines: list[dict[str, Any]] | None = None
-    note: str | None = None
-    complete = True
-    if isinstance(report_path, str) and report_path:
-        try:
-            lines, complete = listed_report_lines(report_path)
-        except Exception as exc:  # any storage error: show the summary's list and say why
-            note = f"The report at {report_path} could not be read ({type(exc).__name__})."
-        if lines is not None and not complete:
-            note = f"Only the first {MAX_LISTED_ROWS} rows are listed; the report at {report_path} has all."
+    lines, source, complete, note = listed_rows(summary)
     link = found.get("customers_url")
     view = build_view(
         summary,
@@ -144,6 +192,7 @@ def render_task_instance(
         report_note=note or about,
         report_complete=complete,
         customers_url=link if isinstance(link, str) else None,
+        lines_source=source if source != "summary" else "report",
     )
     return render_page(view, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
 

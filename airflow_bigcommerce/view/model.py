@@ -2,8 +2,9 @@
 What the sync view shows, computed from a run's summary (XCom) and its report lines; pure, no I/O.
 
 The summary is the dictionary ``SyncCustomersOperator`` returns (``SyncResult.to_dict()`` plus
-``report_path``). The rows listed are the rejected and failed ones: from the report when it could
-be read (every such row), else from the summary's capped ``rejections``/``failures`` lists.
+``report_path`` and ``ledger``). The rows listed are the rejected and failed ones: from the run's
+ledger rows or its report when they could be read (every such row), else from the summary's capped
+``rejections``/``failures`` lists.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ def build_view(
     report_note: str | None = None,
     report_complete: bool = True,
     customers_url: str | None = None,
+    lines_source: str = "report",
 ) -> RunView:
     """
     Combine a run's summary and report into what the page shows.
@@ -165,6 +167,8 @@ def build_view(
     :param report_note: why the report could not be read, or that it lists more rows than shown.
     :param report_complete: ``report_lines`` hold every rejected and failed row of the report.
     :param customers_url: the store's customer list (the task's extra link), if known.
+    :param lines_source: where ``report_lines`` come from: ``"report"``, or ``"ledger"`` (the run's
+        rows in the sync's ledger, in the report's shape).
     """
     summary = summary or {}
     counts = {outcome: _int(summary.get(outcome)) for outcome in OUTCOMES}
@@ -175,7 +179,7 @@ def build_view(
     notes: list[str] = []
     if report_lines is not None:
         rows = rows_from_report(report_lines)
-        source, complete = "report", report_complete
+        source, complete = lines_source, report_complete
         if report_note:
             notes.append(report_note)
     else:
@@ -186,7 +190,7 @@ def build_view(
             notes.append(report_note)
         if rows or truncated:
             notes.append(
-                "No report for this run: the rows below are the summary's own list"
+                "No ledger or report for this run: the rows below are the summary's own list"
                 + (", which holds only the first ones." if truncated else ".")
             )
     if not summary:

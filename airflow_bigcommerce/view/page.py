@@ -21,6 +21,12 @@ from airflow_bigcommerce.view.model import (
     RunView,
 )
 
+#: Where the listed rows come from (``RunView.rows_source``), as the page says it.
+ROWS_SOURCES = {
+    "ledger": "the sync's ledger (this run's rows)",
+    "report": "the run's report",
+    "summary": "the task's summary (XCom)",
+}
 #: Status -> (colour, one-line meaning) of the banner.
 _BANNERS: dict[str, tuple[str, str]] = {
     COMPLETED: ("#1a7f37", "Every row was delivered or had nothing to change."),
@@ -140,7 +146,7 @@ def _figures(view: RunView) -> str:
 def _rows(view: RunView) -> str:
     fields = sorted({row.field for row in view.rows if row.field})
     outcomes = [*LISTED_OUTCOMES, *sorted({row.outcome for row in view.rows} - set(LISTED_OUTCOMES))]
-    where = "the run's report" if view.rows_source == "report" else "the task's summary (XCom)"
+    where = ROWS_SOURCES.get(view.rows_source, "the task's summary (XCom)")
     trs = "".join(
         f'<tr data-outcome="{escape(r.outcome)}" data-field="{escape(r.field)}" '
         f'data-key="{escape(r.key)}" data-email="{escape(r.email)}">'

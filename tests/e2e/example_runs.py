@@ -20,6 +20,7 @@ from typing import Any
 
 import airflow
 from dag_runner import AirflowHome, Report
+from statsd_listener import StatsdListener, statsd_listener
 
 from airflow_bigcommerce.demo.crm import (
     COLUMNS,
@@ -94,6 +95,7 @@ class Scenario:
     sandbox: SandboxHandle
     lineage: Path  # sync.jsonl (the first sync's events) and signups.jsonl
     airflow_db: Path
+    statsd: StatsdListener  # the metrics Airflow sent during the first sync run
 
 
 def _requests(sandbox: SandboxHandle) -> dict[str, int]:
@@ -101,9 +103,17 @@ def _requests(sandbox: SandboxHandle) -> dict[str, int]:
 
 
 def run_scenario(
-    airflow_home: AirflowHome, sandbox: SandboxHandle, lineage: Path, *, full: bool = True
+    airflow_home: AirflowHome,
+    sandbox: SandboxHandle,
+    lineage: Path,
+    statsd: StatsdListener,
+    *,
+    full: bool = True,
 ) -> Scenario:
-    """Run the example DAGs in order; the first sync and the sign-ups write OpenLineage events."""
+    """Run the example DAGs in order; the first sync and the sign-ups write OpenLineage events.
+
+    The first sync also sends Airflow's metrics to ``statsd`` (a StatsD listener on loopback).
+    """
     crm = airflow_home.home.parent / "crm.db"
     stats = seed_crm(crm, n=CONTACTS, seed=7, now=SEEDED_AT)
     contacts = {row["id"]: row for row in read_contacts(crm)}
@@ -114,7 +124,8 @@ def run_scenario(
 
     if AIRFLOW_3_0:
         airflow_home.run(["dags", "reserialize"])
-    first_run = airflow_home.dags_test(SYNC_DAG, env={**env, **lineage_env(lineage / "sync.jsonl")})
+    first_env = {**env, **lineage_env(lineage / "sync.jsonl"), **statsd.env()}
+    first_run = airflow_home.dags_test(SYNC_DAG, env=first_env)
     first = Report.read(airflow_home.report_for(SYNC_DAG))
     after_first = sandbox.store.all_customers()
 
@@ -137,6 +148,7 @@ def run_scenario(
         sandbox=sandbox,
         lineage=lineage,
         airflow_db=airflow_home.home / "airflow.db",
+        statsd=statsd,
     )
 
 
@@ -216,6 +228,9 @@ def example_dags(root: Path, *, full: bool = True) -> Iterator[Scenario]:
     airflow_home = AirflowHome.create(root)
     lineage = root / "lineage"
     lineage.mkdir()
-    with run_sandbox(quota=0, token=f"tok-{secrets.token_hex(12)}") as sandbox:
+    with (
+        run_sandbox(quota=0, token=f"tok-{secrets.token_hex(12)}") as sandbox,
+        statsd_listener() as statsd,
+    ):
         seed_store(sandbox.url)  # the groups and the crm_id attribute the CRM's columns name
-        yield run_scenario(airflow_home, sandbox, lineage, full=full)
+        yield run_scenario(airflow_home, sandbox, lineage, statsd, full=full)

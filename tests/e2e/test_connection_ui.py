@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import airflow
 import pytest
 from airflow_server import AirflowServer, free_port, run_airflow_api_server
 from dag_runner import clean_env
@@ -55,6 +56,8 @@ README_IMAGE = (
 )
 CONN_ID = "my_store"
 UI_TIMEOUT_MS = 20_000
+#: Airflow 3.0 has no plugin tabs: the task's "BigCommerce sync" extra link opens the view instead.
+AIRFLOW_3_0 = airflow.__version__.startswith("3.0.")
 #: What a store owner sees: relabelled standard fields and the extra fields, in the UI's words.
 EXPECTED_STANDARD = {"host": "API Host", "password": "Access Token"}
 EXPECTED_HIDDEN = {"login", "url_schema", "port"}
@@ -283,7 +286,7 @@ def _api(url: str) -> Any:
         return json.load(response)
 
 
-def _check_first_scheduled_run(url: str, log_path: Path) -> None:
+def _check_first_scheduled_run(url: str, log_path: Path) -> str:
     """The DAG is unpaused once the server answers; its first run's tasks pass on their first try, and
     the report task's table is in its task log before "Done. Returned value was" (logged, not printed).
     """
@@ -310,6 +313,42 @@ def _check_first_scheduled_run(url: str, log_path: Path) -> None:
     done = next(i for i, event in enumerate(events) if event.startswith("Done. Returned value was"))
     assert table < done, events
     assert "Per-row report: " in events[table]
+    return str(runs[0]["dag_run_id"])
+
+
+def _check_sync_view_is_one_click_from_the_task(url: str, run_id: str, log_path: Path) -> None:
+    """On the first run's sync task, the "BigCommerce sync" tab opens the run's view (3.0: the extra link)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    quoted = urllib.parse.quote(run_id, safe="")
+    task_url = f"{url}/dags/{DEMO_DAG}/runs/{quoted}/tasks/sync_customers"
+    view_path = f"/bigcommerce/dags/{DEMO_DAG}/runs/{quoted}/tasks/sync_customers?map_index=-1"
+    links = _api(f"{url}/api/v2/dags/{DEMO_DAG}/dagRuns/{quoted}/taskInstances/sync_customers/links")
+    assert str(links["extra_links"]["BigCommerce sync"]).endswith(view_path), links
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        try:
+            page.goto(task_url, timeout=FIRST_PAGE_TIMEOUT_MS)
+            if AIRFLOW_3_0:  # no plugin tabs: the extra link's page is the view
+                page.goto(url + view_path)
+                frame: Any = page
+            else:
+                tab = page.locator("a[href$='/plugin/bigcommerce-sync']")
+                expect(tab).to_contain_text("BigCommerce sync", timeout=FIRST_PAGE_TIMEOUT_MS)
+                tab.click()  # the one click
+                page.wait_for_url(re.compile(r"/plugin/bigcommerce-sync$"))
+                frame = page.frame_locator("iframe[title='BigCommerce sync']")
+            expect(frame.locator("#status")).to_contain_text("completed", timeout=FIRST_PAGE_TIMEOUT_MS)
+            expect(frame.locator("#counts")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "7-make-ui-sync-view-tab.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "make-ui-sync-view-failure.png"), full_page=True)
+            print(f"make ui log (tail):\n{log_path.read_text(errors='replace')[-4000:]}")
+            raise
+        finally:
+            browser.close()
 
 
 def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> None:
@@ -342,7 +381,7 @@ def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> No
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 1000})
                 page.set_default_timeout(UI_TIMEOUT_MS)
-                page.goto(f"{url}/connections")
+                page.goto(f"{url}/connections", timeout=FIRST_PAGE_TIMEOUT_MS)  # a busy standalone: slow
                 store_row = page.get_by_role("row").filter(has_text="bigcommerce_default")
                 crm_row = page.get_by_role("row").filter(has_text="crm_default")
                 # The first page load of a busy standalone (its scheduler running the first run) is slow.
@@ -371,7 +410,8 @@ def test_make_ui_lists_the_demo_connections_and_tests_them(tmp_path: Path) -> No
                 raise
             finally:
                 browser.close()
-        _check_first_scheduled_run(url, log_path)
+        run_id = _check_first_scheduled_run(url, log_path)
+        _check_sync_view_is_one_click_from_the_task(url, run_id, log_path)
     assert process.returncode is not None
     stray = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True, check=False)
     assert stray.stdout.strip() == "", "make ui left processes running"
