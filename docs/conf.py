@@ -18,7 +18,7 @@ from airflow_bigcommerce import __version__  # noqa: E402
 
 project = "airflow-provider-bigcommerce"
 author = "airflow-provider-bigcommerce developers"
-copyright = "airflow-provider-bigcommerce developers"  # noqa: A001
+copyright = "airflow-provider-bigcommerce developers"
 release = __version__
 version = __version__
 
@@ -59,7 +59,7 @@ suppress_warnings: list[str] = []
 
 
 def _quiet_docstring_references(app: Sphinx, domain: Domain, node: Element) -> bool | None:
-    """Let an unresolved Python reference of the API reference's docstrings pass; the pages' own stay errors."""
+    """Let the API reference's docstrings name internals; unresolved references of the pages stay errors."""
     if domain is not None and domain.name == "py" and node.get("refdoc") in API_PAGES:
         return True
     return None
