@@ -57,5 +57,5 @@ def check_in_process_store() -> Any:
     store.fail_next("create", "commit_then_unknown")  # the batch lands, its answer is lost
     result = sync_customers(rows, store)  # looks the rows up before any resend: each created once
     # [END howto_in_process_store]
-    assert len(store.customers()) == 3
+    assert len(store.customers) == 3
     return result

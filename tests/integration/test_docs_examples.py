@@ -190,3 +190,18 @@ def test_hubspot_query_and_field_map_sync_from_postgres(
     assert (summary["created"], summary["total"]) == (2, 2)
     ada = next(c for c in store.customers() if c.email == "ada@example.com")
     assert ada.customer_group_id > 0
+
+
+def test_run_sandbox_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_BIGCOMMERCE_DEFAULT", "{}")  # restored after the example overwrites it
+    _module("testing_with_the_sandbox").check_my_sync_with_run_sandbox()
+
+
+def test_sandbox_fixture_example(bigcommerce_sandbox: SandboxHandle) -> None:
+    _module("testing_with_the_sandbox").test_my_sync(bigcommerce_sandbox)
+
+
+def test_in_process_store_example_creates_each_customer_once() -> None:
+    result = _module("testing_with_the_sandbox").check_in_process_store()
+    assert (result.created, result.skipped, result.total) == (2, 1, 3)  # Ada was in the store already
+    assert result.retries_resolved == 2  # the lost answer, settled by a look-up, not a resend
