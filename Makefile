@@ -81,9 +81,10 @@ test: $(STAMP) browser postgres
 # The documentation site in docs/_build/html: warnings are errors (-W), every cross-reference must resolve
 # (-n), then the link check of every local link and anchor (http(s) links are skipped: no network needed).
 docs: $(STAMP)
-	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -q -W --keep-going -n -b html docs docs/_build/html
-	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -q -W --keep-going -n -b linkcheck docs \
-	  docs/_build/linkcheck
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -q -W --keep-going -n \
+	  -d docs/_build/doctrees -b html docs docs/_build/html
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -q -W --keep-going -n \
+	  -d docs/_build/doctrees -b linkcheck docs docs/_build/linkcheck
 
 # Per Airflow version: a fresh .venv-compat/<version>, unit tests, one e2e `airflow dags test` (see the script).
 test-compat: $(STAMP)
