@@ -205,3 +205,18 @@ def test_in_process_store_example_creates_each_customer_once() -> None:
     result = _module("testing_with_the_sandbox").check_in_process_store()
     assert (result.created, result.skipped, result.total) == (2, 1, 3)  # Ada was in the store already
     assert result.retries_resolved == 2  # the lost answer, settled by a look-up, not a resend
+
+
+def test_readme_dag_syncs_the_window_with_groups(bigcommerce_sandbox: SandboxHandle, crm: Path) -> None:
+    store = bigcommerce_sandbox.store
+    store.seed_groups([{"name": "Wholesale"}, {"name": "Retail"}, {"name": "VIP"}])
+    op = _task("crm_to_bigcommerce", "readme_dag", "sync_contacts")
+    assert op.retries == 3
+    start, end = datetime(2025, 12, 30, tzinfo=timezone.utc), datetime(2026, 1, 3, tzinfo=timezone.utc)
+    op.render_template_fields({"data_interval_start": start, "data_interval_end": end})  # type: ignore[arg-type]
+    assert op.parameters == {"start": "2025-12-30 00:00:00", "end": "2026-01-03 00:00:00"}
+    summary = op.execute(context={})  # type: ignore[arg-type]
+    in_window = [r for r in read_contacts(crm) if "2025-12-30" <= str(r["updated_at"]) < "2026-01-03"]
+    assert 0 < summary["total"] == len(in_window) < 60
+    assert summary["created"] > 0
+    assert summary["parts"]["group"].get("created", 0) > 0  # lifecycle stages became customer groups
