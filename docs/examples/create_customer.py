@@ -7,12 +7,12 @@ include them between the ``[START ...]`` / ``[END ...]`` markers.
 
 from __future__ import annotations
 
+# [START howto_create_customer]
 from airflow.sdk import dag
 
 from airflow_bigcommerce.operators.customers import CreateCustomerOperator
 
 
-# [START howto_create_customer]
 @dag(schedule=None)
 def one_customer() -> None:
     CreateCustomerOperator(
