@@ -17,14 +17,14 @@ CHROMIUM := /usr/bin/chromium
 # The port `make ui` serves the web UI on (127.0.0.1 only): `make ui PORT=8081`.
 PORT ?= 8080
 
-.PHONY: venv check test test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser postgres
+.PHONY: venv check test docs test-compat test-compat-floor dist lint format typecheck demo ui bench clean browser postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade uv
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
+	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev,bench,docs]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -78,6 +78,14 @@ test: $(STAMP) browser postgres
 	HYPOTHESIS_PROFILE=ci $(PYTEST) -n $(WORKERS) --dist loadfile tests/e2e tests/reliability $(PYTEST_ARGS) \
 	  || [ $$? -eq 5 ]
 
+# The documentation site in docs/_build/html: warnings are errors (-W), every cross-reference must resolve
+# (-n), then the link check of every local link and anchor (http(s) links are skipped: no network needed).
+docs: $(STAMP)
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -q -W --keep-going -n \
+	  -d docs/_build/doctrees -b html docs docs/_build/html
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -q -W --keep-going -n \
+	  -d docs/_build/doctrees -b linkcheck docs docs/_build/linkcheck
+
 # Per Airflow version: a fresh .venv-compat/<version>, unit tests, one e2e `airflow dags test` (see the script).
 test-compat: $(STAMP)
 	UV=$(UV) PYTHON=$(PYTHON) tools/test-compat.sh $(AIRFLOW_VERSIONS)
@@ -105,4 +113,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ledger.py
 
 clean:
-	rm -rf $(VENV) .venv-compat .demo .artifacts dist
+	rm -rf $(VENV) .venv-compat .demo .artifacts dist docs/_build

@@ -69,6 +69,7 @@ def initial_load_to_bigcommerce() -> None:
         parts = int((params or {}).get("partitions", 4))
         return [{"part": part, "parts": parts} for part in range(parts)]
 
+    # [START howto_partitioned_load]
     SyncCustomersOperator.partial(
         task_id="load_partition",
         sql_conn_id="{{ params.crm_conn_id }}",
@@ -80,6 +81,7 @@ def initial_load_to_bigcommerce() -> None:
         bigcommerce_conn_id="bigcommerce_default",
         map_index_template="partition {{ task.parameters['part'] }}",
     ).expand(parameters=partitions())
+    # [END howto_partitioned_load]
 
 
 @dag(
@@ -102,6 +104,7 @@ def crm_to_several_stores() -> None:
         """Return the connection ids of the stores to sync into."""
         return [str(conn_id) for conn_id in (params or {}).get("stores", ["bigcommerce_default"])]
 
+    # [START howto_several_stores]
     SyncCustomersOperator.partial(
         task_id="sync_store",
         sql_conn_id="{{ params.crm_conn_id }}",
@@ -111,6 +114,7 @@ def crm_to_several_stores() -> None:
         report_path=REPORT_PATH,
         map_index_template="{{ task.bigcommerce_conn_id }}",
     ).expand(bigcommerce_conn_id=stores())
+    # [END howto_several_stores]
 
 
 initial_load_to_bigcommerce()

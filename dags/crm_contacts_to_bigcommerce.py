@@ -77,6 +77,7 @@ DAG_ID = "crm_contacts_to_bigcommerce"
 CUSTOMERS_ASSET = Asset("bigcommerce://bigcommerce_default/customers", group="bigcommerce")
 #: CRM column -> customer field or part (``created_at`` and ``updated_at`` are not sent). The store
 #: must have the groups ``lifecycle_stage`` names and the attribute ``crm_id`` (the demo seeds them).
+# [START default_field_map]
 DEFAULT_FIELD_MAP = {
     "email": "email",
     "first_name": "first_name",
@@ -92,6 +93,7 @@ DEFAULT_FIELD_MAP = {
     "crm_id": "attribute.crm_id",
     "newsletter_opt_in": "newsletter",
 }
+# [END default_field_map]
 #: Timestamps in the CRM are UTC text in this format, so comparing strings compares instants.
 CRM_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: The bounds of "the whole history" in that format.
@@ -203,6 +205,7 @@ def _window(key: str) -> str:
     },
 )
 def crm_contacts_to_bigcommerce() -> None:
+    # [START howto_sync_customers_hourly]
     sync = SyncCustomersOperator(
         task_id="sync_customers",
         bigcommerce_conn_id="{{ params.bigcommerce_conn_id }}",
@@ -223,6 +226,7 @@ def crm_contacts_to_bigcommerce() -> None:
         # SmtpNotifier instead (its templates read {{ bigcommerce_summary.rejected }}) to be told.
         on_rejections=LogRejectionsNotifier(),
     )
+    # [END howto_sync_customers_hourly]
 
     @task
     def report(summary: dict[str, Any], report_path: str, window: str) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def new_signups_to_bigcommerce() -> None:
         allowed = {"email", "first_name", "last_name", "company", "phone"}
         return [{key: value for key, value in signup.items() if key in allowed} for signup in signups]
 
+    # [START howto_create_customers_mapped]
     CreateCustomerOperator.partial(
         task_id="create_customer",
         if_exists="skip",
@@ -66,6 +67,7 @@ def new_signups_to_bigcommerce() -> None:
         bigcommerce_conn_id="bigcommerce_default",
         map_index_template="{{ task.email }}",
     ).expand_kwargs(new_signups())
+    # [END howto_create_customers_mapped]
 
 
 new_signups_to_bigcommerce()
