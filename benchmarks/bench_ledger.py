@@ -91,12 +91,31 @@ def _open_ledger(sandbox_env: dict[str, str], ledger_db: Path | None, name: str)
     return SqlLedger.open(name, "bigcommerce_sync_ledger", Scope(BigCommerceHook().store_hash))
 
 
+def _measured(case: str, sandbox: Any, rows: list[dict[str, Any]], options: SyncOptions) -> dict[str, Any]:
+    """Run one sync and return its row: time, store requests, ledger reads and writes, customers after."""
+    ledger = options.ledger if isinstance(options.ledger, SqlLedger) else None
+    reads, writes = (ledger.reads, ledger.writes) if ledger is not None else (0, 0)
+    started = time.perf_counter()
+    result = run_sync(rows, BigCommerceHook(), options)
+    return {
+        "case": case,
+        "ledger": ledger is not None,
+        "seconds": round(time.perf_counter() - started, 2),
+        "requests": {k: v for k, v in result.requests.items() if v},
+        "store_requests": sum(result.requests.values()),
+        "ledger_reads": ledger.reads - reads if ledger is not None else 0,
+        "ledger_writes": ledger.writes - writes if ledger is not None else 0,
+        "created": result.created,
+        "updated": result.updated,
+        "customers": sandbox.store.count(),
+    }
+
+
 def _address_variant(n: int, ledger_db: Path | None) -> dict[str, Any]:
     """A first sync of contacts with addresses on a fresh store: where the sync's address ids go."""
     with run_sandbox(quota=0) as sandbox:
         ledger = _open_ledger(sandbox.env(), ledger_db, "bench_ledger_addresses")
         try:
-            reads, writes = (ledger.reads, ledger.writes) if ledger is not None else (0, 0)
             options = SyncOptions(
                 mode="upsert",
                 chunk_size=CHUNK,
@@ -104,21 +123,9 @@ def _address_variant(n: int, ledger_db: Path | None) -> dict[str, Any]:
                 run_id="bench-addresses",
                 field_map=ADDRESS_MAP,
             )
-            started = time.perf_counter()
-            result = run_sync(with_addresses(n), BigCommerceHook(), options)
-            return {
-                "case": ADDRESS_CASE,
-                "ledger": ledger is not None,
-                "seconds": round(time.perf_counter() - started, 2),
-                "requests": {k: v for k, v in result.requests.items() if v},
-                "store_requests": sum(result.requests.values()),
-                "writes_per_contact": round(sum(result.requests.get(k, 0) for k in WRITES) / n, 3),
-                "ledger_reads": ledger.reads - reads if ledger is not None else 0,
-                "ledger_writes": ledger.writes - writes if ledger is not None else 0,
-                "created": result.created,
-                "updated": result.updated,
-                "customers": sandbox.store.count(),
-            }
+            row = _measured(ADDRESS_CASE, sandbox, with_addresses(n), options)
+            writes = sum(row["requests"].get(k, 0) for k in WRITES)
+            return {**row, "writes_per_contact": round(writes / n, 3)}
         finally:
             if ledger is not None:
                 ledger.close()
@@ -130,24 +137,8 @@ def _variant(n: int, ledger_db: Path | None) -> list[dict[str, Any]]:
         ledger = _open_ledger(sandbox.env(), ledger_db, "bench_ledger")
         try:
             for run, case in enumerate(CASES, 1):
-                reads, writes = (ledger.reads, ledger.writes) if ledger is not None else (0, 0)
                 options = SyncOptions(mode="upsert", chunk_size=CHUNK, ledger=ledger, run_id=f"bench-{run}")
-                started = time.perf_counter()
-                result = run_sync(contacts(n, 10 if run == 3 else 0), BigCommerceHook(), options)
-                rows.append(
-                    {
-                        "case": case,
-                        "ledger": ledger is not None,
-                        "seconds": round(time.perf_counter() - started, 2),
-                        "requests": {k: v for k, v in result.requests.items() if v},
-                        "store_requests": sum(result.requests.values()),
-                        "ledger_reads": ledger.reads - reads if ledger is not None else 0,
-                        "ledger_writes": ledger.writes - writes if ledger is not None else 0,
-                        "created": result.created,
-                        "updated": result.updated,
-                        "customers": sandbox.store.count(),
-                    }
-                )
+                rows.append(_measured(case, sandbox, contacts(n, 10 if run == 3 else 0), options))
         finally:
             if ledger is not None:
                 ledger.close()

@@ -64,3 +64,23 @@ def rendered_flag(value: Any, name: str) -> bool:
         return parse_bool(value)
     except ValueError:
         raise ValueError(f"{name} must be true or false, got {value!r}") from None
+
+
+def check_source(
+    contacts: Any, sql_conn_id: str | None, sql: str | None, contacts_path: Any, contacts_format: Any
+) -> None:
+    """Refuse anything but exactly one source of contacts, and a file format it cannot read, at parse."""
+    if sum(source is not None for source in (contacts, sql, contacts_path)) != 1:
+        raise ValueError(
+            "Give exactly one source: contacts=..., sql_conn_id=... with sql=..., or contacts_path=..."
+        )
+    if contacts_format is not None and contacts_path is None:
+        raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
+    if contacts_path is not None and not is_template(contacts_format):
+        from airflow_bigcommerce.sources.files import file_format_of
+
+        # the format, or the extension when it is already known, is checked at parse (a SourceError)
+        if contacts_format is not None or not is_template(contacts_path):
+            file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
+    if sql is not None and not sql_conn_id:
+        raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")

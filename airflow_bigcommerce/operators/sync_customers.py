@@ -22,6 +22,7 @@ from airflow_bigcommerce.links import BigCommerceCustomersLink, BigCommerceSyncV
 from airflow_bigcommerce.models.empty_values import EmptyValues, check_empty_values
 from airflow_bigcommerce.operators.arguments import (
     check_retry_budget,
+    check_source,
     is_template,
     rejected_limit,
     rendered_flag,
@@ -225,7 +226,7 @@ class SyncCustomersOperator(BaseOperator):
         super().__init__(**kwargs)
         check_on_rejections(on_rejections)
         check_channel_id(channel_id)
-        _check_source(contacts, sql_conn_id, sql, contacts_path, contacts_format)
+        check_source(contacts, sql_conn_id, sql, contacts_path, contacts_format)
         if not is_template(mode):
             check_mode(mode)
         check_empty_values(empty_values)
@@ -447,23 +448,3 @@ class SyncCustomersOperator(BaseOperator):
             sql_hook_params=self.sql_hook_params,
             fetch_size=self.fetch_size,
         )
-
-
-def _check_source(
-    contacts: Any, sql_conn_id: str | None, sql: str | None, contacts_path: Any, contacts_format: Any
-) -> None:
-    """Refuse anything but exactly one source, and a file format that cannot be read, at parse time."""
-    if sum(source is not None for source in (contacts, sql, contacts_path)) != 1:
-        raise ValueError(
-            "Give exactly one source: contacts=..., sql_conn_id=... with sql=..., or contacts_path=..."
-        )
-    if contacts_format is not None and contacts_path is None:
-        raise ValueError("contacts_format= goes with contacts_path=, the file it describes")
-    if contacts_path is not None and not is_template(contacts_format):
-        from airflow_bigcommerce.sources.files import file_format_of
-
-        # the format, or the extension when it is already known, is checked at parse (a SourceError)
-        if contacts_format is not None or not is_template(contacts_path):
-            file_format_of("" if is_template(contacts_path) else str(contacts_path), contacts_format)
-    if sql is not None and not sql_conn_id:
-        raise ValueError("sql= needs sql_conn_id=, the common.sql connection to read contacts from")

@@ -82,6 +82,37 @@ class BatchEndpoint(ABC, Generic[_T, _A]):
         raise exc
 
 
+class LookUpRefused(BatchEndpoint[_T, _A]):
+    """
+    An endpoint whose refusal may hide a write: an earlier send whose answer was lost landed.
+
+    A refused batch, and a row refused alone, are looked up first; only what the store lacks is
+    resent (a batch) or refused (a row, through :meth:`refused`).
+    """
+
+    @abstractmethod
+    def refused(self, row: _T, exc: RequestRejectedError) -> None:
+        """Settle one row the store refused and does not hold."""
+
+    def settle_refused(self, rows: list[_T], exc: RequestRejectedError) -> list[_T]:
+        """Look up what a refused batch holds; return only the others, to resend one by one."""
+        try:
+            return self.look_up(rows)
+        except TransientFailureError as lookup_exc:
+            self.fail(rows, lookup_exc, looking=True)
+            return []
+
+    def refuse_one(self, row: _T, exc: RequestRejectedError) -> None:
+        """Refused alone: unless the store holds it after all (written by an earlier, lost send)."""
+        try:
+            if not self.look_up([row]):
+                return
+        except TransientFailureError as lookup_exc:
+            self.fail([row], lookup_exc, looking=True)
+            return
+        self.refused(row, exc)
+
+
 def deliver_once(
     rows: Sequence[_T], endpoint: BatchEndpoint[_T, Any], *, max_sends: int = MAX_UNKNOWN_SENDS
 ) -> int:

@@ -24,7 +24,7 @@ from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejected
 from airflow_bigcommerce.sync.counting import CountingClient
 from airflow_bigcommerce.sync.create_once import (
     IDEMPOTENT_SENDS,
-    BatchEndpoint,
+    LookUpRefused,
     deliver_once,
     resend_idempotent,
     split_refused,
@@ -221,7 +221,7 @@ class FieldDeliverer:
     # ----------------------------------------------------------------- segments
 
 
-class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
+class _MetafieldPosts(LookUpRefused[_Meta, Sequence[Mapping[str, Any]]]):
     """The batch metafield ``POST`` of :func:`.create_once.deliver_once`: never a namespace and key twice."""
 
     def __init__(self, owner: FieldDeliverer, settle: FieldSettle) -> None:
@@ -247,22 +247,7 @@ class _MetafieldPosts(BatchEndpoint[_Meta, Sequence[Mapping[str, Any]]]):
         stored = self.owner.stored(sorted({int(m.item.customer_id or 0) for m in rows}))
         return self._settle_found(rows, {(cid, ns, key): record for (cid, ns, key), record in stored.items()})
 
-    def settle_refused(self, rows: list[_Meta], exc: RequestRejectedError) -> list[_Meta]:
-        """Look up what a batch refused in part wrote; return only the others, to resend."""
-        try:
-            return self.look_up(rows)
-        except TransientFailureError as lookup_exc:
-            self.fail(rows, lookup_exc, looking=True)
-            return []
-
-    def refuse_one(self, row: _Meta, exc: RequestRejectedError) -> None:
-        """Refused alone: unless the store holds it after all (written by an earlier, lost send)."""
-        try:
-            if not self.look_up([row]):
-                return
-        except TransientFailureError as lookup_exc:
-            self.fail([row], lookup_exc, looking=True)
-            return
+    def refused(self, row: _Meta, exc: RequestRejectedError) -> None:
         self.settle.worse(row.item, refused_part(exc, _name(row.key) + ": "))
 
     def give_up(self, row: _Meta, sends: int) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from airflow_bigcommerce.sync.client import OutcomeUnknownError, RequestRejectedError, TransientFailureError
 from airflow_bigcommerce.sync.counting import CountingClient
-from airflow_bigcommerce.sync.create_once import BatchEndpoint, deliver_once, resend_idempotent, split_refused
+from airflow_bigcommerce.sync.create_once import LookUpRefused, deliver_once, resend_idempotent, split_refused
 from airflow_bigcommerce.sync.field_settle import FieldSettle, Outcomes, field_plan
 from airflow_bigcommerce.sync.outcome import failed_part, failed_part_because, refused_part
 from airflow_bigcommerce.sync.plan_fields import SEGMENTS_PART
@@ -77,7 +77,7 @@ class SegmentDelivery:
             )
 
 
-class _ProfileCreates(BatchEndpoint[Item, Mapping[int, str]]):
+class _ProfileCreates(LookUpRefused[Item, Mapping[int, str]]):
     """The shopper profile ``POST`` of :func:`.create_once.deliver_once`: one profile per customer."""
 
     def __init__(self, client: CountingClient, settle: FieldSettle) -> None:
@@ -96,21 +96,7 @@ class _ProfileCreates(BatchEndpoint[Item, Mapping[int, str]]):
         ids = [int(i.customer_id or 0) for i in rows]
         return self._settle_found(rows, self.client.part("profile_lookup", "find_shopper_profiles", ids))
 
-    def settle_refused(self, rows: list[Item], exc: RequestRejectedError) -> list[Item]:
-        """Look up the profiles of a refused batch's customers (some had one); return the others."""
-        try:
-            return self.look_up(rows)
-        except TransientFailureError as lookup_exc:
-            self.fail(rows, lookup_exc, looking=True)
-            return []
-
-    def refuse_one(self, row: Item, exc: RequestRejectedError) -> None:
-        try:
-            if not self.look_up([row]):
-                return
-        except TransientFailureError as lookup_exc:
-            self.fail([row], lookup_exc, looking=True)
-            return
+    def refused(self, row: Item, exc: RequestRejectedError) -> None:
         self.settle.worse(row, refused_part(exc, "shopper profile: "))
 
     def give_up(self, row: Item, sends: int) -> None:
