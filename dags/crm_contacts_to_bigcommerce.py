@@ -42,9 +42,10 @@ rows rejected; report at ..."); any Airflow notifier (Slack, e-mail, SMTP) takes
 The sync keeps a ledger (table ``bigcommerce_sync_ledger``, created when missing) in the CRM's own
 database by default: a contact keeps its customer when its e-mail changes, rows a run could not
 deliver (or that named a group the store lacked) are retried by the next runs, and the CRM can join
-each contact's customer id, outcome and reason back (see the README's "The ledger"). The
-``ledger_conn_id`` param puts it on another common.sql connection (a CRM the sync may only read);
-``null`` runs without one (the e-mail is then a contact's only identity).
+each contact's customer id, outcome and reason back (see the docs' guide "The ledger and
+writeback", ``docs/guides/ledger.md``). The ``ledger_conn_id`` param puts it on another common.sql
+connection (a CRM the sync may only read); ``null`` runs without one (the e-mail is then a contact's
+only identity).
 
 To point it at another CRM: change the ``crm_conn_id`` (any common.sql connection), and ``table``
 or ``sql`` and ``field_map`` if your columns differ. The default query uses ``:start`` / ``:end``

@@ -30,7 +30,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_readme_draft.md"]
+exclude_patterns = ["_build"]
 
 # MyST: `#anchor` links to headings of any page, ::: fences, tables.
 myst_enable_extensions = ["colon_fence", "deflist"]

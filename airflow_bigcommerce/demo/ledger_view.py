@@ -1,8 +1,9 @@
 """
 What ``make demo`` shows of the sync's ledger: a few contacts joined to their ledger rows in the CRM file.
 
-The join is the README's writeback query (each contact's customer id, last outcome and reason), run
-on the demo's SQLite CRM, where the example DAG keeps its ledger by default.
+The join is the ledger guide's writeback query (``docs/examples/ledger_writeback.sql``: each
+contact's customer id, last outcome and reason), run on the demo's SQLite CRM, where the example DAG
+keeps its ledger by default.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from airflow_bigcommerce.ledger.records import DEFAULT_TABLE
 
-#: The README's join, for given contact ids (the demo's store has no channel: ``channel_id`` 0).
+#: The ledger guide's writeback join, for given contact ids (the demo's store has no channel: channel_id 0).
 JOIN = f"""
 SELECT c.id, c.email, l.customer_id, l.email, l.outcome, l.reason, l.attempts, l.run_id
 FROM contacts AS c
@@ -40,7 +41,7 @@ class LedgerLine:
 
 
 def read_ledger(crm_db: Path, store_hash: str, contact_ids: Iterable[int]) -> list[LedgerLine]:
-    """Return the contacts ``contact_ids`` with their ledger rows, by the README's join."""
+    """Return the contacts ``contact_ids`` with their ledger rows, by the ledger guide's writeback join."""
     ids = list(dict.fromkeys(contact_ids))
     if not ids:
         return []

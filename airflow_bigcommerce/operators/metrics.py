@@ -5,7 +5,7 @@ Whatever the deployment configured (StatsD, Datadog, OpenTelemetry) receives the
 off, ``Stats`` drops them. The outcome, request kind and status are part of the *name* (a few known
 values each, and plain StatsD drops tags); the store, DAG and task are *tags* (``store_hash``,
 ``dag_id``, ``task_id``), which StatsD with InfluxDB tags, Datadog and OpenTelemetry keep. Timers are
-in milliseconds, as StatsD's are. The README's "Metrics" table lists every name.
+in milliseconds, as StatsD's are. The docs' "Metrics" table (docs/guides/sync-view.md) lists every name.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 The README's DAG: every hour, the contacts changed in the CRM become or update store customers.
 
 ``tests/integration/test_docs_examples.py`` runs its task against the sandbox and the demo's SQLite CRM;
-``tests/unit/test_docs.py`` checks that the README's code is this region.
+``tests/unit/test_docs.py`` checks that the code block of README.md is this region.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """
-The ``SyncCustomersOperator`` page's examples: from SQL, from a file, with a ledger.
+The docs' ``SyncCustomersOperator`` examples: from SQL, from a file, with a ledger, enriching in update mode.
 
 ``tests/integration/test_docs_examples.py`` runs each against the sandbox store and the demo's SQLite
 CRM (``crm_default``); the docs include them between the ``[START ...]`` / ``[END ...]`` markers.
@@ -32,7 +32,7 @@ def sync_examples() -> None:
             "phone": "phone",
             "company": "company",
         },
-        mode="upsert",  # "insert": create new, skip existing; "upsert": also update changed
+        mode="upsert",  # "insert": create new, skip existing; "upsert": also update; "update": no creates
         report_path="/data/reports/{{ run_id }}.jsonl",
         max_rejected=50,
     )
@@ -61,6 +61,25 @@ def sync_examples() -> None:
         max_attempts=5,  # the default
     )
     # [END howto_sync_with_ledger]
+
+    # [START howto_sync_update_form_fields]
+    SyncCustomersOperator(
+        task_id="enrich_b2b_accounts",
+        sql_conn_id="crm_default",
+        sql="SELECT id, email, first_name, last_name, company, phone, licence_no, balance FROM accounts",
+        field_map={
+            "email": "email",
+            "first_name": "first_name",
+            "last_name": "last_name",
+            "company": "company",
+            "phone": "phone",
+            "licence_no": "form_field.License ID",  # a sign-up form field the store defines
+            "balance": "store_credit",  # 12.5 -> 12.50
+        },
+        mode="update",  # customers who signed up in the store: enrich them, create no one
+        empty_values="clear",  # an empty phone in the CRM empties the store's phone
+    )
+    # [END howto_sync_update_form_fields]
 
 
 sync_examples()

@@ -48,7 +48,7 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "connection-ui"
-#: The README screenshot is refreshed only on request (UPDATE_README_IMAGE=1): tests keep the tree clean.
+#: The docs' screenshot is refreshed only on request (UPDATE_README_IMAGE=1): tests keep the tree clean.
 README_IMAGE = (
     REPO / "docs" / "img" / "connection-form.png"
     if os.environ.get("UPDATE_README_IMAGE") == "1"

@@ -2,7 +2,8 @@
 The example DAG with a ledger in its SQLite CRM file, by ``airflow dags test`` against the sandbox.
 
 A contact's e-mail changes in the CRM between two runs: the second run updates its customer (no second
-one), and the README's join gives each contact's customer id, outcome and reason from the CRM file.
+one), and the ledger guide's writeback join gives each contact's customer id, outcome and reason from the
+CRM file.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 DAG_ID = "crm_contacts_to_bigcommerce"
 CONTACTS = {1: "first.job@example.com", 2: "stays.put@example.com", 3: "not-an-email"}
-#: The README's writeback join, on the CRM file (SQLite spells VARCHAR(255) as it likes).
+#: The ledger guide's writeback join, on the CRM file (SQLite spells VARCHAR(255) as it likes).
 JOIN = """
 SELECT c.id, c.email, l.customer_id, l.outcome, l.reason, l.attempts, l.updated_at
 FROM contacts AS c

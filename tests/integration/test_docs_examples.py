@@ -220,3 +220,36 @@ def test_readme_dag_syncs_the_window_with_groups(bigcommerce_sandbox: SandboxHan
     assert 0 < summary["total"] == len(in_window) < 60
     assert summary["created"] > 0
     assert summary["parts"]["group"].get("created", 0) > 0  # lifecycle stages became customer groups
+
+
+def test_update_mode_example_enriches_existing_customers_and_creates_no_one(
+    bigcommerce_sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = bigcommerce_sandbox.store
+    store.define_form_fields(["License ID"])
+    (ada,) = store.seed(
+        [{"email": "ada@example.com", "first_name": "Ada", "last_name": "L", "phone": "555-0100"}]
+    )
+    crm = tmp_path / "accounts.db"
+    with sqlite3.connect(crm) as db:
+        db.execute(
+            "CREATE TABLE accounts (id INTEGER, email TEXT, first_name TEXT, last_name TEXT, company TEXT,"
+            " phone TEXT, licence_no TEXT, balance REAL)"
+        )
+        db.executemany(
+            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, "Ada@Example.com", "Ada", "Lovelace", "Analytical", None, "L-17", 12.5),
+                (2, "grace@example.com", "Grace", "Hopper", None, "555-0101", "L-18", 3),  # signed up nowhere
+            ],
+        )
+    monkeypatch.setenv("AIRFLOW_CONN_CRM_DEFAULT", json.dumps({"conn_type": "sqlite", "host": str(crm)}))
+    op = _task("sync_examples", "sync_customers", "enrich_b2b_accounts")
+    assert (op.mode, op.empty_values) == ("update", "clear")
+    summary = op.execute(context={})  # type: ignore[arg-type]
+    assert (summary["updated"], summary["skipped"], summary["created"]) == (1, 1, 0)
+    [customer] = store.customers()  # nobody created: Grace is not in the store
+    assert customer.id == ada["id"]
+    assert customer.store_credit == 12.5
+    assert (customer.last_name, customer.company, customer.phone) == ("Lovelace", "Analytical", "")  # cleared
+    assert [(f["name"], f["value"]) for f in customer.form_fields] == [("License ID", "L-17")]

@@ -16,8 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts and p.name != "_readme_draft.md")
-README_DRAFT = DOCS / "_readme_draft.md"
+PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)
+README = ROOT / "README.md"
+PYPROJECT = ROOT / "pyproject.toml"
 #: Where included code may come from: the example DAGs (the e2e tests run them) and docs/examples/
 #: (tests/integration/test_docs_examples.py runs them).
 TESTED_SOURCES = (ROOT / "dags", DOCS / "examples")
@@ -80,7 +81,7 @@ def _marked_regions() -> list[str]:
 
 
 def test_the_short_readme_is_short_and_its_code_is_a_tested_region() -> None:
-    text = README_DRAFT.read_text(encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 150
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "the README shows one short DAG"
@@ -89,3 +90,37 @@ def test_the_short_readme_is_short_and_its_code_is_a_tested_region() -> None:
         assert block.strip() in regions, (
             "a README code block must be a [START ...] region of dags/ or docs/examples/"
         )
+
+
+def _pyproject(key: str) -> str:
+    """A ``key = "value"`` line of ``pyproject.toml`` (no tomllib: the unit tests also run on 3.10)."""
+    match = re.search(rf'^{key} = "([^"]+)"$', PYPROJECT.read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, f"pyproject.toml has no {key}"
+    return match.group(1)
+
+
+def _docs_site() -> str:
+    """The docs site's address: the Documentation URL of ``pyproject.toml``."""
+    return _pyproject("Documentation").rstrip("/") + "/"
+
+
+def test_the_readme_is_the_pypi_description() -> None:
+    assert _pyproject("readme") == "README.md"
+
+
+def test_the_readmes_links_resolve() -> None:
+    """Relative links name files of the repository; links into the docs site name pages it builds."""
+    links = re.findall(r"\]\(([^)\s]+)\)|<(https?://[^>\s]+)>", README.read_text(encoding="utf-8"))
+    targets = [inline or bare for inline, bare in links]
+    site = _docs_site()
+    into_the_site = [t for t in targets if t.startswith(site)]
+    assert len(into_the_site) >= 10, "the README links into the docs for everything it leaves out"
+    for target in targets:
+        if target.startswith(site):
+            page = target[len(site) :].split("#")[0]
+            page = re.sub(r"^(en/)?(latest|stable)/", "", page)
+            source = DOCS / (page.removesuffix(".html") + ".md") if page else DOCS / "index.md"
+            assert source.exists(), f"the README links to {target}, which the docs site has no page for"
+        elif not re.match(r"^(https?|mailto):", target):
+            path = target.split("#")[0]
+            assert path and (ROOT / path).exists(), f"the README's relative link {target} names no file"

@@ -1,4 +1,4 @@
-"""The demo's view of the ledger: the README's join on the CRM file, and its table."""
+"""The demo's view of the ledger: the ledger guide's writeback join on the CRM file, and its table."""
 
 from __future__ import annotations
 
