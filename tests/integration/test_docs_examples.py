@@ -27,13 +27,14 @@ from airflow_bigcommerce.testing import SandboxHandle
 pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 SEEDED_AT = datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc)
 PASSWORD = "Docs-example-pw-2024!"
 
 
-def _module(name: str) -> ModuleType:
-    """Import ``docs/examples/<name>.py`` (the docs' folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"docs_example_{name}", EXAMPLES / f"{name}.py")
+def _module(name: str, folder: Path = EXAMPLES) -> ModuleType:
+    """Import ``<folder>/<name>.py`` (``docs/examples`` by default; neither it nor ``dags/`` is a package)."""
+    spec = importlib.util.spec_from_file_location(f"{folder.name}_{name}", folder / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -210,7 +211,7 @@ def test_in_process_store_example_creates_each_customer_once() -> None:
 def test_readme_dag_syncs_the_window_with_groups(bigcommerce_sandbox: SandboxHandle, crm: Path) -> None:
     store = bigcommerce_sandbox.store
     store.seed_groups([{"name": "Wholesale"}, {"name": "Retail"}, {"name": "VIP"}])
-    op = _task("crm_to_bigcommerce", "readme_dag", "sync_contacts")
+    op = _module("crm_to_bigcommerce_hourly", DAGS).crm_to_bigcommerce().get_task("sync_contacts")
     assert op.retries == 3
     start, end = datetime(2025, 12, 30, tzinfo=timezone.utc), datetime(2026, 1, 3, tzinfo=timezone.utc)
     op.render_template_fields({"data_interval_start": start, "data_interval_end": end})  # type: ignore[arg-type]

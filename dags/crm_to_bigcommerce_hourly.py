@@ -1,8 +1,10 @@
 """
 The README's DAG: every hour, the contacts changed in the CRM become or update store customers.
 
-``tests/integration/test_docs_examples.py`` runs its task against the sandbox and the demo's SQLite CRM;
-``tests/unit/test_docs.py`` checks that the code block of README.md is this region.
+The shortest useful sync (the README shows the marked region): ``crm_contacts_to_bigcommerce.py`` is
+the full example. ``tests/integration/test_docs_examples.py`` runs its task against the sandbox and
+the demo's SQLite CRM; ``tests/unit/test_docs.py`` checks that the code block of README.md is this
+region. It imports only ``airflow.sdk`` and the light operator module at parse time.
 """
 
 from __future__ import annotations
