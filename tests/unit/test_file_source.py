@@ -510,7 +510,7 @@ def test_the_file_is_closed_when_open_fails(monkeypatch: pytest.MonkeyPatch) -> 
 _CELL = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(cells=st.lists(st.tuples(_CELL, _CELL, _CELL), max_size=8))
 def test_csv_round_trip_of_any_text(cells: list[tuple[str, str, str]], tmp_path: Path) -> None:
     path = tmp_path / "any.csv"

@@ -202,7 +202,11 @@ condition_values = st.one_of(
 )
 
 
-@settings(max_examples=scaled(80), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=scaled(80),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     changes=st.dictionaries(
         st.sampled_from(

@@ -182,7 +182,9 @@ def _check(answer: requests.Response, schema: dict[str, Any] | None) -> None:
 
 
 @settings(
-    max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=scaled(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     route=st.sampled_from(sorted(ROUTES)),

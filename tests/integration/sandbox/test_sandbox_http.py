@@ -442,7 +442,11 @@ customer_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=scaled(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     path=st.sampled_from(["/v3/customers", "/v2/customers"]),
     method=st.sampled_from(["POST", "PUT"]),

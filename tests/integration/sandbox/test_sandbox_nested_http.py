@@ -318,7 +318,11 @@ FIELDS = st.sampled_from(
 )
 
 
-@settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=scaled(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     path=st.sampled_from(NESTED_PATHS),
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
