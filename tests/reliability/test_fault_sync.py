@@ -135,15 +135,24 @@ def test_exactly_once_while_another_client_eats_the_shared_quota(
         stop = threading.Event()
         hammered = {"requests": 0, "errors": 0}
 
+        def naive_app() -> BigCommerceHook:
+            # no retries and no budget: an error ends the call at once and the next call starts afresh
+            # (a new hook, a closed breaker), so the other app never backs off as ours does; it did
+            # wait out its own breaker before (7.9 s once), and then sent too few requests to compete
+            return BigCommerceHook(
+                bigcommerce_conn_id="other_app", timeout=HOOK_TIMEOUT_S, max_retries=0, retry_budget_s=0
+            )
+
         def hammer() -> None:
             """Another app with the store's token, reading customers as fast as the quota lets it."""
-            other = BigCommerceHook(bigcommerce_conn_id="other_app", timeout=HOOK_TIMEOUT_S, max_retries=0)
+            other = naive_app()
             while not stop.is_set():
                 hammered["requests"] += 1
                 try:
                     other.request("GET", "v3/customers", params={"limit": 5})
                 except BigCommerceError:
                     hammered["errors"] += 1
+                    other = naive_app()
 
         with running_alongside(hammer, stop, name="other-app"):
             summary, lines = run_sync(plan, tmp_path)
