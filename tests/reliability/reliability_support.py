@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ FAULT_RATES = {
 HOOK_TIMEOUT_S = 0.5
 SLOW_S = 1.0
 HOOK_MAX_RETRIES = 8
+#: Runs a fault test allows a sync, as Airflow's task retries would, before it counts as stuck.
+MAX_RUNS = 8
 #: Passwords over 100 characters pass our validation (the spec gives no limit) but the sandbox
 #: refuses them with a 422 naming ``N.authentication.new_password``: a row only the store rejects.
 STORE_REFUSED_PASSWORD = "Zq9-" + "x" * 120
@@ -55,6 +57,25 @@ def run_fault_sandbox(seed: int, **options: Any) -> Iterator[SandboxHandle]:
     settings.update(options)
     with run_sandbox(fault_seed=seed, **settings) as sandbox:
         yield sandbox
+
+
+def fault_hook() -> Any:
+    """The hook as the fault suite runs it: short timeouts, enough retries for 20 % faults."""
+    from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
+
+    return BigCommerceHook(timeout=HOOK_TIMEOUT_S, max_retries=HOOK_MAX_RETRIES)
+
+
+def until_no_failures(sync: Callable[[], Any], max_runs: int = MAX_RUNS) -> list[Any]:
+    """Run ``sync`` as Airflow's retries would, until a run ends without failed rows (none rejected)."""
+    results = []
+    for _ in range(max_runs):
+        result = sync()
+        results.append(result)
+        assert result.rejected == 0, result.rejections[:3]
+        if result.failed == 0:
+            return results
+    raise AssertionError(f"still failing after {max_runs} runs: {results[-1].failures[:3]}")
 
 
 def key(email: str) -> str:

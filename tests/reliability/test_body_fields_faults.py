@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from reliability_support import HOOK_MAX_RETRIES, HOOK_TIMEOUT_S, key, record, run_fault_sandbox
+from reliability_support import fault_hook, key, record, run_fault_sandbox, until_no_failures
 
 from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
 from airflow_bigcommerce.sync.engine import sync_customers
@@ -23,7 +23,6 @@ from airflow_bigcommerce.testing import SandboxHandle
 pytestmark = pytest.mark.reliability
 
 N_CONTACTS = 300
-MAX_RUNS = 8
 FIELD_MAP = {
     "email": "email",
     "first": "first_name",
@@ -47,19 +46,8 @@ def rows(changed: bool = False) -> list[dict[str, Any]]:
     ]
 
 
-def hook() -> BigCommerceHook:
-    return BigCommerceHook(timeout=HOOK_TIMEOUT_S, max_retries=HOOK_MAX_RETRIES)
-
-
-def until_no_failures(contacts: list[dict[str, Any]], mode: str) -> list[Any]:
-    results = []
-    for _ in range(MAX_RUNS):
-        result = sync_customers(contacts, hook(), field_map=FIELD_MAP, mode=mode, max_concurrency=4)  # type: ignore[arg-type]
-        results.append(result)
-        assert result.rejected == 0, result.rejections[:3]
-        if result.failed == 0:
-            return results
-    raise AssertionError(f"still failing after {MAX_RUNS} runs: {results[-1].failures[:3]}")
+def sync(contacts: list[dict[str, Any]], mode: str) -> Any:
+    return sync_customers(contacts, fault_hook(), field_map=FIELD_MAP, mode=mode, max_concurrency=4)  # type: ignore[arg-type]
 
 
 def check_store(sandbox: SandboxHandle, contacts: list[dict[str, Any]]) -> None:
@@ -88,14 +76,14 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_form_fields_and_store_credit_exactly_once_under_faults(sandbox: SandboxHandle) -> None:
     contacts = rows()
-    first = until_no_failures(contacts, "insert")
+    first = until_no_failures(lambda: sync(contacts, "insert"))
     faults = dict(sandbox.store.stats().get("faults", {}))
     check_store(sandbox, contacts)
     changed = rows(changed=True)
-    second = until_no_failures(changed, "upsert")
+    second = until_no_failures(lambda: sync(changed, "upsert"))
     check_store(sandbox, changed)
     sandbox.store.configure(faults={})
-    last = sync_customers(changed, hook(), field_map=FIELD_MAP, mode="upsert", max_concurrency=4)
+    last = sync(changed, "upsert")
     assert (last.skipped, last.failed) == (N_CONTACTS, 0)
     assert last.requests.get("create", 0) == last.requests.get("update", 0) == 0
     record(

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from reliability_support import HOOK_MAX_RETRIES, HOOK_TIMEOUT_S, key, record, run_fault_sandbox
+from reliability_support import fault_hook, key, record, run_fault_sandbox, until_no_failures
 
 from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
 from airflow_bigcommerce.sync.engine import sync_customers
@@ -25,7 +25,6 @@ from airflow_bigcommerce.testing import SandboxHandle
 pytestmark = pytest.mark.reliability
 
 N_CONTACTS = 300
-MAX_RUNS = 8
 SEGMENTS = ("VIP", "Newsletter", "Churn risk")
 FIELD_MAP = {
     "email": "email",
@@ -71,32 +70,16 @@ def rows(*, moved: bool = False) -> list[dict[str, Any]]:
     ]
 
 
-def hook() -> BigCommerceHook:
-    return BigCommerceHook(timeout=HOOK_TIMEOUT_S, max_retries=HOOK_MAX_RETRIES)
-
-
 def sync(contacts: list[dict[str, Any]], mode: str, *, client: Any = None) -> Any:
     return sync_customers(
         contacts,
-        client or hook(),
+        client or fault_hook(),
         field_map=FIELD_MAP,
         mode=mode,  # type: ignore[arg-type]
         max_concurrency=4,
         empty_values="clear",
         managed_segments=SEGMENTS,
     )
-
-
-def until_no_failures(contacts: list[dict[str, Any]], mode: str) -> list[Any]:
-    """Run the sync as Airflow's retries would, until a run ends without failed rows."""
-    results = []
-    for _ in range(MAX_RUNS):
-        result = sync(contacts, mode)
-        results.append(result)
-        assert result.rejected == 0, result.rejections[:3]
-        if result.failed == 0:
-            return results
-    raise AssertionError(f"still failing after {MAX_RUNS} runs: {results[-1].failures[:3]}")
 
 
 def check_store(sandbox: SandboxHandle, contacts: list[dict[str, Any]]) -> None:
@@ -135,12 +118,12 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_metafields_and_segments_exactly_once_under_faults_then_no_writes(sandbox: SandboxHandle) -> None:
     contacts = rows()
-    first = until_no_failures(contacts, "insert")
+    first = until_no_failures(lambda: sync(contacts, "insert"))
     faults_first = dict(sandbox.store.stats().get("faults", {}))
     check_store(sandbox, contacts)
 
     moved = rows(moved=True)
-    second = until_no_failures(moved, "upsert")
+    second = until_no_failures(lambda: sync(moved, "upsert"))
     check_store(sandbox, moved)
 
     sandbox.store.configure(faults={})

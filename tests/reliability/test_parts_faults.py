@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from reliability_support import HOOK_MAX_RETRIES, HOOK_TIMEOUT_S, key, record, run_fault_sandbox
+from reliability_support import fault_hook, key, record, run_fault_sandbox, until_no_failures
 
 from airflow_bigcommerce.hooks.bigcommerce import BigCommerceHook
 from airflow_bigcommerce.sync.engine import sync_customers
@@ -24,7 +24,6 @@ from airflow_bigcommerce.testing import SandboxHandle
 pytestmark = pytest.mark.reliability
 
 N_CONTACTS = 300
-MAX_RUNS = 8
 FIELD_MAP = {
     "email": "email",
     "first": "first_name",
@@ -67,20 +66,8 @@ def rows(street_of: Any = lambda i: f"{i} Main St") -> list[dict[str, Any]]:
     ]
 
 
-def hook() -> BigCommerceHook:
-    return BigCommerceHook(timeout=HOOK_TIMEOUT_S, max_retries=HOOK_MAX_RETRIES)
-
-
-def until_no_failures(sandbox: SandboxHandle, contacts: list[dict[str, Any]], mode: str) -> list[Any]:
-    """Run the sync as Airflow's retries would, until a run ends without failed rows."""
-    results = []
-    for _ in range(MAX_RUNS):
-        result = sync_customers(contacts, hook(), field_map=FIELD_MAP, mode=mode, max_concurrency=4)  # type: ignore[arg-type]
-        results.append(result)
-        assert result.rejected == 0, result.rejections[:3]
-        if result.failed == 0:
-            return results
-    raise AssertionError(f"still failing after {MAX_RUNS} runs: {results[-1].failures[:3]}")
+def sync(contacts: list[dict[str, Any]], mode: str) -> Any:
+    return sync_customers(contacts, fault_hook(), field_map=FIELD_MAP, mode=mode, max_concurrency=4)  # type: ignore[arg-type]
 
 
 def check_store(sandbox: SandboxHandle, contacts: list[dict[str, Any]]) -> None:
@@ -126,16 +113,16 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_parts_exactly_once_under_faults_then_no_writes(sandbox: SandboxHandle) -> None:
     contacts = rows()
-    first = until_no_failures(sandbox, contacts, "insert")
+    first = until_no_failures(lambda: sync(contacts, "insert"))
     faults_first = dict(sandbox.store.stats().get("faults", {}))
     check_store(sandbox, contacts)
 
     moved = rows(lambda i: f"{i} New St" if i % 10 == 0 else f"{i} Main St")
-    second = until_no_failures(sandbox, moved, "upsert")
+    second = until_no_failures(lambda: sync(moved, "upsert"))
     check_store(sandbox, moved)
 
     sandbox.store.configure(faults={})
-    last = sync_customers(moved, hook(), field_map=FIELD_MAP, mode="upsert", max_concurrency=4)
+    last = sync(moved, "upsert")
     assert (last.skipped, last.failed) == (N_CONTACTS, 0)
     assert {k: v for k, v in last.requests.items() if k in ("create", "update", *PART_WRITES) and v} == {}
     record(
@@ -171,7 +158,7 @@ def test_parts_failed_in_an_outage_are_completed_by_the_retry(monkeypatch: pytes
         assert all("failed" in f["reason"] for f in down.failures)
         assert sandbox.store.stats()["customers"] == len(contacts)
         sandbox.store.configure(outage_s=0)
-        retried = sync_customers(contacts, hook(), field_map=FIELD_MAP, mode="upsert", max_concurrency=4)
+        retried = sync(contacts, "upsert")
         assert (retried.failed, retried.updated) == (0, len(contacts))
         check_store(sandbox, contacts)
         record(
