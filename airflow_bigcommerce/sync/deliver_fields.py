@@ -161,17 +161,14 @@ class FieldDeliverer:
                 lambda: self.client.part("metafield_update", "update_metafields", [m.body for m in batch])
             )
         except (TransientFailureError, OutcomeUnknownError) as exc:
-            for meta in batch:
-                settle.worse(meta.item, failed_part("update failed", exc))
+            _fail(settle, batch, "update failed", exc)
             return
         except RequestRejectedError as exc:
             split_refused(
                 exc,
                 batch,
                 resend_one=lambda meta: self._update([meta], settle),
-                refuse_one=lambda meta, why: settle.worse(
-                    meta.item, refused_part(why, _name(meta.key) + ": ")
-                ),
+                refuse_one=lambda meta, why: _refuse(settle, meta, why),
             )
             return
         for meta in batch:
@@ -184,15 +181,13 @@ class FieldDeliverer:
             try:
                 self.client.part("metafield_delete", "delete_metafields", [m.body["id"] for m in rest])
             except TransientFailureError as exc:
-                for meta in rest:
-                    settle.worse(meta.item, failed_part("delete failed", exc))
+                _fail(settle, rest, "delete failed", exc)
                 return
             except (OutcomeUnknownError, RequestRejectedError) as exc:
                 try:
                     there = self.stored(sorted({int(m.item.customer_id or 0) for m in rest}))
                 except TransientFailureError as lookup_exc:
-                    for meta in rest:
-                        settle.worse(meta.item, failed_part("outcome unknown", lookup_exc))
+                    _fail(settle, rest, "outcome unknown", lookup_exc)
                     return
                 ids = {int(r["id"]) for r in there.values()}
                 for meta in rest:
@@ -206,9 +201,7 @@ class FieldDeliverer:
                         exc,
                         rest,
                         resend_one=lambda meta: self._delete([meta], settle),
-                        refuse_one=lambda meta, why: settle.worse(
-                            meta.item, refused_part(why, _name(meta.key) + ": ")
-                        ),
+                        refuse_one=lambda meta, why: _refuse(settle, meta, why),
                     )
                     return
                 continue
@@ -248,14 +241,13 @@ class _MetafieldPosts(LookUpRefused[_Meta, Sequence[Mapping[str, Any]]]):
         return self._settle_found(rows, {(cid, ns, key): record for (cid, ns, key), record in stored.items()})
 
     def refused(self, row: _Meta, exc: RequestRejectedError) -> None:
-        self.settle.worse(row.item, refused_part(exc, _name(row.key) + ": "))
+        _refuse(self.settle, row, exc)
 
     def give_up(self, row: _Meta, sends: int) -> None:
         self.settle.worse(row.item, failed_part_because(f"outcome still unknown after {sends} sends"))
 
     def fail(self, rows: list[_Meta], exc: TransientFailureError, *, looking: bool) -> None:
-        for meta in rows:
-            self.settle.worse(meta.item, failed_part("outcome unknown" if looking else "create failed", exc))
+        _fail(self.settle, rows, "outcome unknown" if looking else "create failed", exc)
 
     def _settle_found(
         self, rows: list[_Meta], found: Mapping[tuple[int | None, str, str], Mapping[str, Any]]
@@ -273,3 +265,14 @@ class _MetafieldPosts(LookUpRefused[_Meta, Sequence[Mapping[str, Any]]]):
                     _Meta(meta.item, meta.key, {"id": record["id"], "value": meta.body["value"]})
                 )
         return missing
+
+
+def _fail(settle: FieldSettle, metas: list[_Meta], what: str, exc: BaseException) -> None:
+    """Settle metafield writes not delivered for a transient reason."""
+    for meta in metas:
+        settle.worse(meta.item, failed_part(what, exc))
+
+
+def _refuse(settle: FieldSettle, meta: _Meta, why: RequestRejectedError) -> None:
+    """Settle a metafield write the store refused, naming the metafield."""
+    settle.worse(meta.item, refused_part(why, _name(meta.key) + ": "))
