@@ -268,24 +268,20 @@ def _map_values(
     row: Mapping[str, Any], part_map: PartMap, parts: ContactParts, empty_values: EmptyValues
 ) -> None:
     """Map the attribute values, form field values and store credit (an empty cell per ``empty_values``)."""
-    for column, name in part_map.attributes.items():
-        try:
-            value = normalize_attribute_value(row.get(column))
-        except ValueError as exc:
-            raise PartRejected(ATTRIBUTE_PREFIX + name, str(exc)) from None
-        if value is not None:
-            parts.attributes[name] = value
-        elif _clear(parts, ATTRIBUTE_PREFIX + name, empty_values) is not None:
-            parts.attributes[name] = ""
-    for column, name in part_map.form_fields.items():
-        try:
-            text = form_field_value(row.get(column))
-        except ValueError as exc:
-            raise PartRejected(FORM_FIELD_PREFIX + name, str(exc)) from None
-        if text is not None:
-            parts.form_fields[name] = text
-        elif _clear(parts, FORM_FIELD_PREFIX + name, empty_values) is not None:
-            parts.form_fields[name] = ""
+    named = (
+        (ATTRIBUTE_PREFIX, part_map.attributes, normalize_attribute_value, parts.attributes),
+        (FORM_FIELD_PREFIX, part_map.form_fields, form_field_value, parts.form_fields),
+    )
+    for prefix, columns, as_text, into in named:
+        for column, name in columns.items():
+            try:
+                text = as_text(row.get(column))
+            except ValueError as exc:
+                raise PartRejected(prefix + name, str(exc)) from None
+            if text is not None:
+                into[name] = text
+            elif _clear(parts, prefix + name, empty_values) is not None:
+                into[name] = ""
     if part_map.store_credit is not None:
         try:
             parts.store_credit = store_credit_value(row.get(part_map.store_credit))
